@@ -1,0 +1,307 @@
+"""Networks of the shapes model: latent autoencoder, text encoder, video denoiser (DiT over latent patches with
+joint space-time self-attention, token cross-attention to the caption, adaLN from noise level + pooled text), and
+ESPCN upscalers. Everything is written so that torch 1.13 exports it to ONNX opset 17 (attention by hand, no
+affine-less LayerNorm)."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+# ---------------------------------------------------------------------------------------------- autoencoder
+class ResBlock(nn.Module):
+    def __init__(self, ch: int):
+        super().__init__()
+        self.c1 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.c2 = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.c2(F.silu(self.c1(F.silu(x))))
+
+
+class Encoder(nn.Module):
+    """64x36 RGB -> 16x9 x C latent (raw, un-normalised)."""
+
+    def __init__(self, c_lat: int = 4, w=(32, 64, 96)):
+        super().__init__()
+        a, b, c = w
+        self.net = nn.Sequential(
+            nn.Conv2d(3, a, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(a, b, 3, stride=2, padding=1), nn.SiLU(),
+            nn.Conv2d(b, b, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(b, c, 3, stride=2, padding=1), nn.SiLU(),
+            ResBlock(c), nn.SiLU(),
+            nn.Conv2d(c, c_lat, 1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Decoder(nn.Module):
+    """16x9 x C latent -> 64x36 RGB in [0, 1]."""
+
+    def __init__(self, c_lat: int = 4, w=(64, 32, 16)):
+        super().__init__()
+        a, b, c = w
+        self.inp = nn.Conv2d(c_lat, a, 3, padding=1)
+        self.r1 = ResBlock(a)
+        self.up1 = nn.Conv2d(a, b * 4, 3, padding=1)
+        self.r2 = ResBlock(b)
+        self.up2 = nn.Conv2d(b, c * 4, 3, padding=1)
+        self.c3 = nn.Conv2d(c, c, 3, padding=1)
+        self.out = nn.Conv2d(c, 3, 3, padding=1)
+
+    def forward(self, z):
+        h = self.r1(self.inp(z))
+        h = F.pixel_shuffle(self.up1(F.silu(h)), 2)
+        h = self.r2(h)
+        h = F.pixel_shuffle(self.up2(F.silu(h)), 2)
+        h = self.c3(F.silu(h))
+        return torch.sigmoid(self.out(F.silu(h)))
+
+
+class NormDecoder(nn.Module):
+    """Exported decoder: takes the normalised latent of the denoisers."""
+
+    def __init__(self, dec: Decoder, mean: torch.Tensor, std: torch.Tensor):
+        super().__init__()
+        self.dec = dec
+        self.register_buffer("mean", mean.view(1, -1, 1, 1).clone())
+        self.register_buffer("std", std.view(1, -1, 1, 1).clone())
+
+    def forward(self, latent):
+        return self.dec(latent * self.std + self.mean)
+
+
+# ---------------------------------------------------------------------------------------------- attention
+def attention(q, k, v, bias=None):
+    """q [B,H,N,d], k/v [B,H,M,d], bias broadcastable to [B,H,N,M]."""
+    s = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
+    if bias is not None:
+        s = s + bias
+    return torch.matmul(torch.softmax(s, dim=-1), v)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, d: int, heads: int):
+        super().__init__()
+        self.h = heads
+        self.qkv = nn.Linear(d, 3 * d)
+        self.o = nn.Linear(d, d)
+
+    def forward(self, x, bias=None):
+        B, N, D = x.shape
+        qkv = self.qkv(x).reshape(B, N, 3, self.h, D // self.h).permute(2, 0, 3, 1, 4)
+        y = attention(qkv[0], qkv[1], qkv[2], bias)
+        return self.o(y.transpose(1, 2).reshape(B, N, D))
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, d: int, d_ctx: int, heads: int):
+        super().__init__()
+        self.h = heads
+        self.q = nn.Linear(d, d)
+        self.kv = nn.Linear(d_ctx, 2 * d)
+        self.o = nn.Linear(d, d)
+
+    def forward(self, x, ctx, bias):
+        B, N, D = x.shape
+        L = ctx.shape[1]
+        q = self.q(x).reshape(B, N, self.h, D // self.h).transpose(1, 2)
+        kv = self.kv(ctx).reshape(B, L, 2, self.h, D // self.h).permute(2, 0, 3, 1, 4)
+        y = attention(q, kv[0], kv[1], bias)
+        return self.o(y.transpose(1, 2).reshape(B, N, D))
+
+
+def sinusoid(x, dim: int, max_period: float = 10000.0):
+    """x [...] -> [..., dim] sin/cos features."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=x.device) / half)
+    a = x.unsqueeze(-1) * freqs
+    return torch.cat([torch.cos(a), torch.sin(a)], dim=-1)
+
+
+# ---------------------------------------------------------------------------------------------- text encoder
+class TextLayer(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.n1 = nn.LayerNorm(d)
+        self.att = SelfAttention(d, heads)
+        self.n2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+    def forward(self, x, bias):
+        x = x + self.att(self.n1(x), bias)
+        return x + self.mlp(self.n2(x))
+
+
+class TextEncoder(nn.Module):
+    def __init__(self, vocab_size: int, max_len: int, d: int = 128, layers: int = 2, heads: int = 4):
+        super().__init__()
+        self.emb = nn.Embedding(vocab_size, d)
+        self.pos = nn.Parameter(torch.randn(max_len, d) * 0.02)
+        self.layers = nn.ModuleList([TextLayer(d, heads) for _ in range(layers)])
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, input_ids):
+        mask = (input_ids != 0).float()  # pad_id = 0
+        L = input_ids.shape[1]
+        x = self.emb(input_ids) + self.pos[:L].unsqueeze(0)
+        bias = ((1.0 - mask) * -1e4)[:, None, None, :]
+        for lyr in self.layers:
+            x = lyr(x, bias)
+        ctx = self.norm(x)
+        pooled = (ctx * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1.0)
+        return ctx, pooled
+
+
+# ---------------------------------------------------------------------------------------------- denoiser
+class DiTBlock(nn.Module):
+    def __init__(self, d, d_ctx, heads):
+        super().__init__()
+        self.n1 = nn.LayerNorm(d, elementwise_affine=False)
+        self.att = SelfAttention(d, heads)
+        self.n2 = nn.LayerNorm(d)
+        self.xatt = CrossAttention(d, d_ctx, heads)
+        self.n3 = nn.LayerNorm(d, elementwise_affine=False)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+        self.ada = nn.Linear(d, 6 * d)
+        nn.init.zeros_(self.ada.weight)
+        nn.init.zeros_(self.ada.bias)
+
+    def forward(self, x, c, self_bias, ctx, ctx_bias):
+        s1, b1, g1, s2, b2, g2 = self.ada(F.silu(c)).unsqueeze(1).chunk(6, dim=-1)
+        x = x + g1 * self.att(self.n1(x) * (1 + s1) + b1, self_bias)
+        x = x + self.xatt(self.n2(x), ctx, ctx_bias)
+        x = x + g2 * self.mlp(self.n3(x) * (1 + s2) + b2)
+        return x
+
+
+class Denoiser(nn.Module):
+    """Predicts x0 of a latent chunk (the exported wrapper turns it into velocity). Tokens are patches of
+    tp frames x patch x patch latent cells; the K clean context frames are tokens of the same sequence (their
+    keys are masked when prev_valid = 0); joint space-time self-attention, cross-attention to the caption tokens,
+    adaLN-zero modulation from (noise level, pooled caption)."""
+
+    def __init__(self, c_lat=4, h=9, w=16, patch=2, tp=2, d=128, depth=6, heads=4, d_ctx=128, K=2):
+        super().__init__()
+        self.c, self.h, self.w, self.p, self.tp, self.d, self.K = c_lat, h, w, patch, tp, d, K
+        assert K % tp == 0
+        self.hp = (h + patch - 1) // patch
+        self.wp = (w + patch - 1) // patch
+        self.pad_h = self.hp * patch - h
+        self.pad_w = self.wp * patch - w
+        pin = c_lat * patch * patch * tp
+        self.inp = nn.Linear(pin, d)
+        self.pos = nn.Parameter(torch.randn(self.hp * self.wp, d) * 0.02)
+        self.is_prev = nn.Parameter(torch.zeros(2, d))
+        self.ftime = nn.Sequential(nn.Linear(64 * tp, d), nn.SiLU(), nn.Linear(d, d))
+        self.temb = nn.Sequential(nn.Linear(128, d), nn.SiLU(), nn.Linear(d, d))
+        self.pool = nn.Linear(d_ctx, d)
+        self.blocks = nn.ModuleList([DiTBlock(d, d_ctx, heads) for _ in range(depth)])
+        self.nout = nn.LayerNorm(d, elementwise_affine=False)
+        self.ada_out = nn.Linear(d, 2 * d)
+        self.out = nn.Linear(d, pin)
+        nn.init.zeros_(self.ada_out.weight)
+        nn.init.zeros_(self.ada_out.bias)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def patchify(self, z):  # z [B,C,T,h,w] (T multiple of tp) -> [B, T/tp, hp*wp, C*tp*p*p]
+        B, C = z.shape[0], z.shape[1]
+        if self.pad_h or self.pad_w:
+            z = F.pad(z, (0, self.pad_w, 0, self.pad_h))
+        p, tp = self.p, self.tp
+        z = z.reshape(B, C, -1, tp, self.hp, p, self.wp, p).permute(0, 2, 4, 6, 1, 3, 5, 7)
+        return z.reshape(B, -1, self.hp * self.wp, C * tp * p * p)
+
+    def unpatchify(self, y):  # [B, Tt, hp*wp, C*tp*p*p] -> [B,C,Tt*tp,h,w]
+        B = y.shape[0]
+        p, tp = self.p, self.tp
+        y = y.reshape(B, -1, self.hp, self.wp, self.c, tp, p, p).permute(0, 4, 1, 5, 2, 6, 3, 7)
+        y = y.reshape(B, self.c, -1, self.hp * p, self.wp * p)
+        return y[:, :, :, : self.h, : self.w]
+
+    def forward(self, x, t, frame_time, context, context_mask, pooled, prev, prev_time, prev_valid):
+        B, F_ = x.shape[0], x.shape[2]
+        K, S, tp, d = self.K, self.hp * self.wp, self.tp, self.d
+        if tp > 1:  # pad the chunk to a multiple of tp frames by repeating its last frame
+            Fp = (F_ + tp - 1) // tp * tp
+            x = torch.cat([x] + [x[:, :, -1:]] * (tp - 1), dim=2)[:, :, :Fp]
+            frame_time = torch.cat([frame_time] + [frame_time[:, -1:]] * (tp - 1), dim=1)[:, :Fp]
+        z = torch.cat([prev, x], dim=2)  # [B,C,K+Fp,h,w]
+        times = torch.cat([prev_time, frame_time], dim=1)  # [B,K+Fp]
+        tok = self.inp(self.patchify(z))  # [B,Tt,S,d]
+        Tt = tok.shape[1]
+        fe = self.ftime(sinusoid(times * 100.0, 64).reshape(B, Tt, 64 * tp))  # [B,Tt,d]
+        Kt = K // tp
+        kind = torch.cat([self.is_prev[0:1].expand(Kt, d), self.is_prev[1:2].expand(Tt - Kt, d)], dim=0)
+        tok = tok + self.pos.unsqueeze(0).unsqueeze(0) + fe.unsqueeze(2) + kind.unsqueeze(0).unsqueeze(2)
+        tok = tok.reshape(B, Tt * S, d)
+        # prev tokens are masked out as keys when prev_valid = 0
+        ones = torch.ones_like(tok[:, :, 0])
+        key_valid = torch.cat([ones[:, : Kt * S] * prev_valid.unsqueeze(1), ones[:, Kt * S:]], dim=1)
+        self_bias = ((1.0 - key_valid) * -1e4)[:, None, None, :]
+        ctx_bias = ((1.0 - context_mask) * -1e4)[:, None, None, :]
+        c = self.temb(sinusoid(t * 1000.0, 128)) + self.pool(pooled)
+        for blk in self.blocks:
+            tok = blk(tok, c, self_bias, context, ctx_bias)
+        s, b = self.ada_out(F.silu(c)).unsqueeze(1).chunk(2, dim=-1)
+        y = self.out(self.nout(tok) * (1 + s) + b)
+        y = y.reshape(B, Tt, S, -1)[:, Kt:]
+        return self.unpatchify(y)[:, :, :F_]  # x0 prediction [B,C,F,h,w]
+
+
+class VelocityWrapper(nn.Module):
+    """The exported denoiser graph: x0-prediction turned into flow-matching velocity v = (x - x0) / t."""
+
+    def __init__(self, den: Denoiser):
+        super().__init__()
+        self.den = den
+
+    def forward(self, x, t, frame_time, context, context_mask, pooled, prev, prev_time, prev_valid):
+        x0 = self.den(x, t, frame_time, context, context_mask, pooled, prev, prev_time, prev_valid)
+        tt = t.clamp(min=1e-3).view(-1, 1, 1, 1, 1)
+        return (x - x0) / tt
+
+
+# ---------------------------------------------------------------------------------------------- upscaler
+class Upscaler(nn.Module):
+    """ESPCN: rgb [N,3,H,W] -> [N,3,sH,sW] in [0,1]; the last conv adds a fixed nearest-neighbour copy of the
+    input (a constant 1x1 conv before the PixelShuffle), so the network learns only the residual."""
+
+    def __init__(self, scale: int, w=(32, 32), k_last: int = 3):
+        super().__init__()
+        self.s = scale
+        a, b = w
+        self.c1 = nn.Conv2d(3, a, 5, padding=2)
+        self.c2 = nn.Conv2d(a, b, 3, padding=1)
+        self.c3 = nn.Conv2d(b, 3 * scale * scale, k_last, padding=k_last // 2)
+        nn.init.zeros_(self.c3.weight)
+        nn.init.zeros_(self.c3.bias)
+        skip = torch.zeros(3 * scale * scale, 3, 1, 1)
+        for c in range(3):
+            skip[c * scale * scale:(c + 1) * scale * scale, c] = 1.0
+        self.register_buffer("skip", skip)
+
+    def forward(self, rgb):
+        h = F.silu(self.c1(rgb))
+        h = F.silu(self.c2(h))
+        y = self.c3(h) + F.conv2d(rgb, self.skip)
+        return F.pixel_shuffle(y, self.s).clamp(0.0, 1.0)
+
+
+def fix_layernorms_for_export(m: nn.Module) -> None:
+    """torch 1.13 exports LayerNorm(elementwise_affine=False) as an invalid node: give it weight 1 / bias 0."""
+    for mod in m.modules():
+        if isinstance(mod, nn.LayerNorm) and not mod.elementwise_affine:
+            mod.elementwise_affine = True
+            mod.weight = nn.Parameter(torch.ones(mod.normalized_shape))
+            mod.bias = nn.Parameter(torch.zeros(mod.normalized_shape))
+
+
+def n_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())

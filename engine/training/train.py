@@ -1,0 +1,616 @@
+"""scenecast shapes model: every training stage, resumable.
+
+    /usr/bin/python3 engine/training/train.py [--run NAME] [--quick] [--stages ae,den,distill,up,export,eval]
+        [--ae-min M] [--den-min M] [--distill-min M] [--up-min M] [--bundle shapes-v1]
+
+Stages (each resumes from engine/training/runs/<run>/<stage>.pt and stops when its time budget is spent;
+raising a budget and re-running continues training from the checkpoint):
+  ae       latent autoencoder 64x36x3 <-> 16x9x4
+  den      text encoder + final denoiser (flow matching, x0-prediction, EMA, caption dropout)
+  distill  preview denoiser: reflow-distilled student of the guided teacher (few steps, guidance baked in)
+  up       upscalers x4 (64x36 -> 256x144) and x5 (256x144 -> 1280x720)
+  export   ONNX graphs + manifest + fixtures into engine/models/<bundle>/
+  eval     held-out prompts -> clips -> engine/eval/check-clips.ts (the one checker)
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+
+def setup_blas() -> None:
+    """Debian's torch links the reference BLAS (35x slower): point the alternatives at OpenBLAS (idempotent)."""
+    base = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+    for name, lib in (("libblas.so.3-x86_64-linux-gnu", "libblas.so.3"),
+                      ("liblapack.so.3-x86_64-linux-gnu", "liblapack.so.3")):
+        target = os.path.join(base, lib)
+        if not os.path.exists(target):
+            print(f"[setup] {target} missing (apt-get install -y libopenblas0-openmp); training will be slow")
+            continue
+        cur = os.path.realpath(f"/etc/alternatives/{name}")
+        if cur != os.path.realpath(target):
+            r = subprocess.run(["update-alternatives", "--set", name, target], capture_output=True, text=True)
+            print(f"[setup] update-alternatives {name}: rc={r.returncode} {r.stderr.strip()}")
+
+
+if __name__ == "__main__":
+    setup_blas()  # before torch loads BLAS
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+sys.path.insert(0, HERE)
+import world as W  # noqa: E402
+from model import (Encoder, Decoder, NormDecoder, TextEncoder, Denoiser, VelocityWrapper, Upscaler,  # noqa: E402
+                   n_params)
+from generate import Graphs, generate  # noqa: E402
+
+FRAME_W, FRAME_H = 64, 36
+LAT_C, LAT_H, LAT_W = 4, 9, 16
+CHUNK_F, CHUNK_K = 8, 2
+MAX_LEN = 36
+D_TEXT = 128
+DEN_CFG = dict(d=128, depth=5, heads=4, patch=2, tp=2)
+UP4_CFG = dict(scale=4, w=(32, 32), k_last=3)
+UP5_CFG = dict(scale=5, w=(16, 16), k_last=1)
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+class Ctx:
+    def __init__(self, args):
+        self.args = args
+        self.run_dir = os.path.join(HERE, "runs", args.run)
+        os.makedirs(self.run_dir, exist_ok=True)
+        self.vocab = W.build_vocab()
+        self.tok = W.Tokenizer(self.vocab, MAX_LEN)
+        self.rng = np.random.default_rng(int(time.time() * 1000) % (2**32))
+
+    def path(self, name):
+        return os.path.join(self.run_dir, name)
+
+
+def save(obj, path):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------- data
+def sample_window(rng, split="train"):
+    """A random training window: (scene, n, start, flen)."""
+    if rng.random() < 0.15:
+        n = int(rng.integers(1, CHUNK_F + 1))  # short shot: one window of n <= 8 frames
+        return n, 0, n
+    n = int(np.exp(rng.uniform(np.log(CHUNK_F), np.log(300))))
+    wins = [(s, f) for (s, f, _) in _windows(n)]
+    if rng.random() < 0.25:
+        s, f = wins[0]
+    else:
+        s, f = wins[int(rng.integers(len(wins)))]
+    return n, s, f
+
+
+def _windows(n):
+    from generate import windows
+    return windows(n, CHUNK_F)
+
+
+def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
+    """Renders B windows with the same frame count. Returns dict of tensors (latents normalised if enc given)."""
+    rng = ctx.rng
+    items = []
+    target_f = flen
+    while len(items) < B:
+        n, s, f = sample_window(rng)
+        if target_f is None:
+            target_f = f
+        if f != target_f:
+            # keep the batch's frame count: either short shots of exactly target_f frames or full windows
+            if target_f < CHUNK_F:
+                n, s, f = target_f, 0, target_f
+            else:
+                continue
+        items.append((n, s, f))
+    frames, masks, prevs, ft, pt, pv, caps = [], [], [], [], [], [], []
+    for (n, s, f) in items:
+        sc = W.random_scene(rng, "train")
+        taus = W.frame_times(n)
+        idx = list(range(s, s + f))
+        has_prev = s > 0
+        pidx = [max(0, s - CHUNK_K + j) for j in range(CHUNK_K)] if has_prev else []
+        rgb, m = W.render(sc, taus[pidx + idx], FRAME_W, FRAME_H)
+        frames.append(rgb)
+        masks.append(m)
+        ft.append(taus[idx])
+        pt.append(taus[pidx] if has_prev else np.zeros(CHUNK_K))
+        pv.append(1.0 if has_prev else 0.0)
+        if rng.random() < 0.1:
+            caps.append("")
+        else:
+            caps.append(W.caption(sc, "en" if rng.random() < 0.5 else "zh", rng))
+    out = {"ft": torch.tensor(np.stack(ft), dtype=torch.float32),
+           "pt": torch.tensor(np.stack(pt), dtype=torch.float32),
+           "pv": torch.tensor(pv, dtype=torch.float32),
+           "ids": torch.tensor([ctx.tok.encode(c) for c in caps], dtype=torch.int64), "caps": caps}
+    f = target_f
+    # latents
+    allf = []
+    for i, (n, s, ff) in enumerate(items):
+        fr = frames[i]
+        if out["pv"][i] == 0:
+            fr = np.concatenate([np.zeros((CHUNK_K,) + fr.shape[1:], np.float32), fr])
+            masks[i] = np.concatenate([np.zeros((CHUNK_K,) + masks[i].shape[1:], np.float32), masks[i]])
+        allf.append(fr)
+    allf = torch.from_numpy(np.stack(allf)).permute(0, 1, 4, 2, 3)  # [B,K+F,3,H,W]
+    m = torch.from_numpy(np.stack(masks))  # [B,K+F,H,W]
+    if enc is not None:
+        with torch.no_grad():
+            z = enc(allf.reshape(-1, 3, FRAME_H, FRAME_W))
+            z = (z - stats[0].view(1, -1, 1, 1)) / stats[1].view(1, -1, 1, 1)
+        z = z.view(B, CHUNK_K + f, LAT_C, LAT_H, LAT_W).permute(0, 2, 1, 3, 4)  # [B,C,T,h,w]
+        z[:, :, :CHUNK_K] *= out["pv"].view(B, 1, 1, 1, 1)
+        out["prev"] = z[:, :, :CHUNK_K].contiguous()
+        out["x0"] = z[:, :, CHUNK_K:].contiguous()
+        mw = F.avg_pool2d(m[:, CHUNK_K:].reshape(-1, 1, FRAME_H, FRAME_W), 4)  # [B*F,1,9,16]
+        out["w"] = mw.view(B, f, LAT_H, LAT_W).unsqueeze(1)
+    out["rgb"], out["mask"] = allf, m
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- stage: ae
+def stage_ae(ctx: Ctx, minutes: float):
+    p = ctx.path("ae.pt")
+    enc, dec = Encoder(LAT_C), Decoder(LAT_C)
+    opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=2e-3)
+    st = {"step": 0, "elapsed": 0.0}
+    if os.path.exists(p):
+        ck = torch.load(p)
+        enc.load_state_dict(ck["enc"]), dec.load_state_dict(ck["dec"]), opt.load_state_dict(ck["opt"])
+        st = ck["state"]
+    log(f"[ae] enc {n_params(enc)} dec {n_params(dec)} params, resume step {st['step']}, "
+        f"elapsed {st['elapsed']/60:.1f} min of {minutes}")
+    rng = ctx.rng
+    t0 = time.time() - st["elapsed"]
+    last_save = time.time()
+    while time.time() - t0 < minutes * 60:
+        frames, masks = [], []
+        for _ in range(16):
+            sc = W.random_scene(rng, "train")
+            rgb, m = W.render(sc, rng.uniform(0, 1, 4), FRAME_W, FRAME_H)
+            frames.append(rgb)
+            masks.append(m)
+        x = torch.from_numpy(np.concatenate(frames)).permute(0, 3, 1, 2)
+        m = torch.from_numpy(np.concatenate(masks)).unsqueeze(1)
+        z = enc(x)
+        zn = z + 0.1 * torch.randn_like(z) * z.detach().std()
+        y = dec(zn)
+        wgt = 1.0 + 6.0 * F.max_pool2d(m, 3, 1, 1)
+        loss = ((y - x).abs() * wgt).mean() + 4 * (((y - x) ** 2) * wgt).mean() + 1e-4 * (z ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        st["step"] += 1
+        if st["step"] % 100 == 0:
+            with torch.no_grad():
+                psnr = -10 * torch.log10(((dec(z) - x) ** 2).mean())
+            log(f"[ae] step {st['step']} loss {loss.item():.4f} psnr {psnr.item():.2f} z.std {z.std().item():.3f}")
+        if time.time() - last_save > 300:
+            st["elapsed"] = time.time() - t0
+            save({"enc": enc.state_dict(), "dec": dec.state_dict(), "opt": opt.state_dict(), "state": st}, p)
+            last_save = time.time()
+    st["elapsed"] = time.time() - t0
+    # latent statistics (per channel) for normalisation
+    with torch.no_grad():
+        zs = []
+        for _ in range(20):
+            sc = W.random_scene(rng, "train")
+            rgb, _ = W.render(sc, rng.uniform(0, 1, 16), FRAME_W, FRAME_H)
+            zs.append(enc(torch.from_numpy(rgb).permute(0, 3, 1, 2)))
+        zs = torch.cat(zs)
+        mean = zs.mean(dim=(0, 2, 3))
+        std = zs.std(dim=(0, 2, 3))
+    save({"enc": enc.state_dict(), "dec": dec.state_dict(), "opt": opt.state_dict(), "state": st,
+          "mean": mean, "std": std}, p)
+    log(f"[ae] done: step {st['step']}, latent mean {mean.numpy().round(3)} std {std.numpy().round(3)}")
+
+
+def load_ae(ctx):
+    ck = torch.load(ctx.path("ae.pt"))
+    enc, dec = Encoder(LAT_C), Decoder(LAT_C)
+    enc.load_state_dict(ck["enc"]), dec.load_state_dict(ck["dec"])
+    enc.eval(), dec.eval()
+    return enc, dec, (ck["mean"], ck["std"])
+
+
+# ---------------------------------------------------------------------------------------------- stage: den
+def new_text_den(ctx):
+    te = TextEncoder(len(ctx.vocab), MAX_LEN, d=D_TEXT)
+    den = Denoiser(c_lat=LAT_C, h=LAT_H, w=LAT_W, K=CHUNK_K, d_ctx=D_TEXT, **DEN_CFG)
+    return te, den
+
+
+def den_loss(te, den, b, rng_t=None, t=None):
+    B = b["x0"].shape[0]
+    if t is None:
+        t = torch.rand(B)
+    eps = torch.randn_like(b["x0"])
+    tt = t.view(B, 1, 1, 1, 1)
+    xt = (1 - tt) * b["x0"] + tt * eps
+    ctxv, pooled = te(b["ids"])
+    cmask = (b["ids"] != 0).float()
+    x0p = den(xt, t, b["ft"], ctxv, cmask, pooled, b["prev"], b["pt"], b["pv"])
+    wgt = 1.0 + 8.0 * b["w"]
+    return (((x0p - b["x0"]) ** 2) * wgt).mean()
+
+
+def ema_update(ema, model, decay):
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), model.parameters()):
+            pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+
+
+def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float = 0.0):
+    p = ctx.path("den.pt")
+    enc, dec, stats = load_ae(ctx)
+    te, den = new_text_den(ctx)
+    params = list(te.parameters()) + list(den.parameters())
+    opt = torch.optim.AdamW(params, lr=5e-4, weight_decay=0.01, betas=(0.9, 0.99))
+    te_ema, den_ema = copy.deepcopy(te), copy.deepcopy(den)
+    st = {"step": 0, "elapsed": 0.0, "clips": 0, "last_eval": 0.0}
+    if os.path.exists(p):
+        ck = torch.load(p)
+        te.load_state_dict(ck["te"]), den.load_state_dict(ck["den"]), opt.load_state_dict(ck["opt"])
+        te_ema.load_state_dict(ck["te_ema"]), den_ema.load_state_dict(ck["den_ema"])
+        st = ck["state"]
+    log(f"[den] text {n_params(te)} denoiser {n_params(den)} params, resume step {st['step']} "
+        f"elapsed {st['elapsed']/60:.1f} of {minutes} min")
+    t0 = time.time() - st["elapsed"]
+    last_save = time.time()
+    losses = []
+    tl = time.time()
+
+    def checkpoint():
+        st["elapsed"] = time.time() - t0
+        save({"te": te.state_dict(), "den": den.state_dict(), "opt": opt.state_dict(),
+              "te_ema": te_ema.state_dict(), "den_ema": den_ema.state_dict(), "state": st}, p)
+
+    while time.time() - t0 < minutes * 60:
+        flen = None if ctx.rng.random() < 0.85 else int(ctx.rng.integers(1, CHUNK_F))
+        b = make_batch(ctx, batch, enc, stats, flen=flen if flen is not None else CHUNK_F)
+        lr = 5e-4 * min(1.0, (st["step"] + 1) / 300)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        loss = den_loss(te, den, b)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        decay = min(0.999, (1 + st["step"]) / (10 + st["step"]))
+        ema_update(te_ema, te, decay)
+        ema_update(den_ema, den, decay)
+        st["step"] += 1
+        st["clips"] += batch
+        losses.append(loss.item())
+        if st["step"] % 50 == 0:
+            el = time.time() - tl
+            log(f"[den] step {st['step']} clips {st['clips']} loss {np.mean(losses):.4f} "
+                f"{50 * batch / el:.1f} clips/s elapsed {(time.time() - t0)/60:.1f} min")
+            losses = []
+            tl = time.time()
+        if time.time() - last_save > 600:
+            checkpoint()
+            last_save = time.time()
+            if eval_every_min and (time.time() - t0) / 60 - st["last_eval"] >= eval_every_min:
+                st["last_eval"] = (time.time() - t0) / 60
+                checkpoint()
+                run_eval(ctx, profiles=("final",), limit=48, tag=f"den-step{st['step']}")
+                t0 += 0  # eval time counts towards the budget
+    checkpoint()
+    log(f"[den] done: step {st['step']} clips {st['clips']}")
+
+
+def load_den(ctx, ema=True):
+    ck = torch.load(ctx.path("den.pt"))
+    te, den = new_text_den(ctx)
+    te.load_state_dict(ck["te_ema" if ema else "te"]), den.load_state_dict(ck["den_ema" if ema else "den"])
+    te.eval(), den.eval()
+    return te, den, ck["state"]
+
+
+# ---------------------------------------------------------------------------------------------- stage: distill
+PREVIEW = {"denoiser": "preview_denoiser", "sampler": "euler", "steps": 2, "guidance": 1.0, "shift": 1.0}
+FINAL = {"denoiser": "final_denoiser", "sampler": "euler", "steps": 10, "guidance": 3.0, "shift": 1.0}
+
+
+@torch.no_grad()
+def teacher_sample(te, den, b, eps, steps, guidance, shift):
+    from generate import time_grid
+    B = eps.shape[0]
+    ctxv, pooled = te(b["ids"])
+    cmask = (b["ids"] != 0).float()
+    uids = torch.tensor([W.Tokenizer(None or [], MAX_LEN).encode("")] * B) if False else None
+    empty = torch.zeros_like(b["ids"])
+    empty[:, 0], empty[:, 1] = 2, 3
+    uctx, upooled = te(empty)
+    umask = (empty != 0).float()
+    vw = VelocityWrapper(den)
+    x = eps.clone()
+    tg = time_grid(steps, shift)
+    for i in range(steps):
+        t = torch.full((B,), tg[i])
+        v = vw(torch.cat([x, x]), torch.cat([t, t]), torch.cat([b["ft"]] * 2), torch.cat([ctxv, uctx]),
+               torch.cat([cmask, umask]), torch.cat([pooled, upooled]), torch.cat([b["prev"]] * 2),
+               torch.cat([b["pt"]] * 2), torch.cat([b["pv"]] * 2))
+        v = v[B:] + guidance * (v[:B] - v[B:])
+        x = x + (tg[i + 1] - tg[i]) * v
+    return x
+
+
+def stage_distill(ctx: Ctx, minutes: float, batch: int = 24):
+    """Reflow distillation: pairs (noise, guided teacher sample) with the real clean context; the student
+    (initialised from the teacher's EMA) learns to jump along the straight line between them, so 1-4 Euler
+    steps with guidance 1 reproduce the guided teacher."""
+    p = ctx.path("distill.pt")
+    enc, dec, stats = load_ae(ctx)
+    te, teacher, _ = load_den(ctx)
+    student = copy.deepcopy(teacher).train()
+    opt = torch.optim.AdamW(student.parameters(), lr=2e-4, weight_decay=0.0)
+    st = {"step": 0, "elapsed": 0.0, "pairs": 0}
+    pool = []
+    if os.path.exists(p):
+        ck = torch.load(p)
+        student.load_state_dict(ck["student"]), opt.load_state_dict(ck["opt"])
+        st, pool = ck["state"], ck.get("pool", [])
+    log(f"[distill] resume step {st['step']}, {len(pool)} pair batches, elapsed {st['elapsed']/60:.1f} of {minutes}")
+    t0 = time.time() - st["elapsed"]
+    last_save = time.time()
+    grid = [1.0, 0.5]
+    while time.time() - t0 < minutes * 60:
+        # grow the pair pool (about 1/3 of the time), train on it the rest
+        if len(pool) < 4 or (st["step"] % 6 == 0 and len(pool) < 400):
+            flen = CHUNK_F if ctx.rng.random() < 0.85 else int(ctx.rng.integers(1, CHUNK_F))
+            b = make_batch(ctx, batch, enc, stats, flen=flen)
+            keep = [i for i, c in enumerate(b["caps"]) if c != ""]
+            b = {k: (v[keep] if torch.is_tensor(v) else [v[i] for i in keep]) for k, v in b.items()
+                 if k in ("ids", "ft", "pt", "pv", "prev", "x0", "w", "caps")}
+            eps = torch.randn_like(b["x0"])
+            xT = teacher_sample(te, teacher, b, eps, FINAL["steps"], FINAL["guidance"], FINAL["shift"])
+            pool.append({"ids": b["ids"], "ft": b["ft"], "pt": b["pt"], "pv": b["pv"], "prev": b["prev"],
+                         "eps": eps, "x0": xT, "w": b["w"]})
+            st["pairs"] += eps.shape[0]
+        b = pool[int(ctx.rng.integers(len(pool)))]
+        B = b["eps"].shape[0]
+        r = torch.rand(B)
+        gi = torch.tensor([grid[int(i)] for i in ctx.rng.integers(0, len(grid), B)])
+        t = torch.where(r < 0.7, gi, torch.rand(B))
+        tt = t.view(B, 1, 1, 1, 1)
+        xt = (1 - tt) * b["x0"] + tt * b["eps"]
+        with torch.no_grad():
+            ctxv, pooled = te(b["ids"])
+        x0p = student(xt, t, b["ft"], ctxv, (b["ids"] != 0).float(), pooled, b["prev"], b["pt"], b["pv"])
+        loss = (((x0p - b["x0"]) ** 2) * (1 + 8 * b["w"])).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        opt.step()
+        st["step"] += 1
+        if st["step"] % 50 == 0:
+            log(f"[distill] step {st['step']} pairs {st['pairs']} loss {loss.item():.4f} "
+                f"elapsed {(time.time() - t0)/60:.1f} min")
+        if time.time() - last_save > 600:
+            st["elapsed"] = time.time() - t0
+            save({"student": student.state_dict(), "opt": opt.state_dict(), "state": st, "pool": pool}, p)
+            last_save = time.time()
+    st["elapsed"] = time.time() - t0
+    save({"student": student.state_dict(), "opt": opt.state_dict(), "state": st, "pool": pool}, p)
+    log(f"[distill] done: step {st['step']} pairs {st['pairs']}")
+
+
+# ---------------------------------------------------------------------------------------------- stage: up
+def gauss_blur(x, sigma):
+    if sigma < 0.05:
+        return x
+    r = max(1, int(math.ceil(2.5 * sigma)))
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=torch.float32) / sigma) ** 2)
+    k = k / k.sum()
+    C = x.shape[1]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).repeat(C, 1, 1, 1), groups=C)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).repeat(C, 1, 1, 1), groups=C)
+
+
+def up_pair(ctx, scale, in_w, in_h, batch):
+    """Input (degraded) / target renders of the same random view: sub-pixel shifts, zooms, slight blur, noise."""
+    rng = ctx.rng
+    xs, ys = [], []
+    for _ in range(batch):
+        sc = W.random_scene(rng, "train")
+        tau = rng.uniform(0, 1, 1)
+        # a random view: zoom 1..1.6 (the camera stage crops), window of in_h/(frame height in px)
+        if scale == 4:
+            zoom = rng.uniform(1.0, 1.5) if rng.random() < 0.5 else 1.0
+            vh = 1.0 / zoom
+        else:  # crop of a 256x144 frame at a random zoom
+            zoom = rng.uniform(1.0, 1.5)
+            vh = in_h / 144.0 / zoom
+        vw = vh * in_w / in_h
+        x0 = rng.uniform(0, max(1e-6, W.ASPECT - vw))
+        y0 = rng.uniform(0, max(1e-6, 1.0 - vh))
+        view = (x0, y0, x0 + vw, y0 + vh)
+        jit = tuple(rng.uniform(-0.5, 0.5, 2))
+        lo, _ = W.render(sc, tau, in_w, in_h, view=view)
+        hi, _ = W.render(sc, tau, in_w * scale, in_h * scale, view=view)
+        xs.append(lo[0])
+        ys.append(hi[0])
+        del jit
+    x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2)
+    y = torch.from_numpy(np.stack(ys)).permute(0, 3, 1, 2)
+    x = torch.cat([gauss_blur(x[i:i + 1], float(rng.uniform(0, 0.7))) for i in range(batch)])
+    x = (x + torch.randn_like(x) * float(rng.uniform(0, 0.015))).clamp(0, 1)
+    return x, y
+
+
+def stage_up(ctx: Ctx, minutes: float):
+    for name, cfg, in_w, in_h, bs in (("up4", UP4_CFG, 64, 36, 16), ("up5", UP5_CFG, 48, 32, 8)):
+        p = ctx.path(f"{name}.pt")
+        net = Upscaler(cfg["scale"], cfg["w"], cfg["k_last"])
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        st = {"step": 0, "elapsed": 0.0}
+        if os.path.exists(p):
+            ck = torch.load(p)
+            net.load_state_dict(ck["net"]), opt.load_state_dict(ck["opt"])
+            st = ck["state"]
+        t0 = time.time() - st["elapsed"]
+        log(f"[{name}] {n_params(net)} params, resume step {st['step']}")
+        base_l1 = []
+        while time.time() - t0 < minutes * 60 / 2:
+            x, y = up_pair(ctx, cfg["scale"], in_w, in_h, bs)
+            out = net(x)
+            loss = (out - y).abs().mean() + ((out - y) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            st["step"] += 1
+            if st["step"] % 100 == 0:
+                with torch.no_grad():
+                    bl = (F.interpolate(x, scale_factor=cfg["scale"], mode="bilinear") - y).abs().mean()
+                log(f"[{name}] step {st['step']} l1 {(out - y).abs().mean().item():.4f} "
+                    f"(bilinear {bl.item():.4f})")
+        st["elapsed"] = time.time() - t0
+        save({"net": net.state_dict(), "opt": opt.state_dict(), "state": st}, p)
+        log(f"[{name}] done step {st['step']}")
+
+
+def load_up(ctx, name):
+    cfg = UP4_CFG if name == "up4" else UP5_CFG
+    net = Upscaler(cfg["scale"], cfg["w"], cfg["k_last"])
+    net.load_state_dict(torch.load(ctx.path(f"{name}.pt"))["net"])
+    return net.eval()
+
+
+# ---------------------------------------------------------------------------------------------- graphs
+def build_graphs(ctx):
+    enc, dec, stats = load_ae(ctx)
+    te, den, st = load_den(ctx)
+    dens = {"final_denoiser": VelocityWrapper(den).eval()}
+    if os.path.exists(ctx.path("distill.pt")):
+        stu = copy.deepcopy(den)
+        stu.load_state_dict(torch.load(ctx.path("distill.pt"))["student"])
+        dens["preview_denoiser"] = VelocityWrapper(stu.eval()).eval()
+    else:
+        log("[graphs] no distilled student: preview uses the teacher")
+        dens["preview_denoiser"] = dens["final_denoiser"]
+    ndec = NormDecoder(dec, stats[0], stats[1]).eval()
+    return Graphs(te, dens, ndec, ctx.tok, C=LAT_C, h=LAT_H, w=LAT_W, F=CHUNK_F, K=CHUNK_K)
+
+
+# ---------------------------------------------------------------------------------------------- eval
+def run_eval(ctx, profiles=("final", "preview"), limit=None, tag="eval", heldout_path=None):
+    """Generates the held-out prompts with each profile, writes clips, runs the TypeScript checker."""
+    heldout_path = heldout_path or os.path.join(REPO, "engine", "eval", "heldout.json")
+    items = json.load(open(heldout_path, encoding="utf-8"))["prompts"]
+    if limit:
+        items = items[:limit]
+    g = build_graphs(ctx)
+    results = {}
+    for prof_name in profiles:
+        prof = FINAL if prof_name == "final" else PREVIEW
+        t0 = time.time()
+        clips = []
+        by_n = {}
+        for it in items:
+            n = max(1, round(it["duration"] * it["fps"]))
+            by_n.setdefault(n, []).append(it)
+        for n, its in by_n.items():
+            for i in range(0, len(its), 16):
+                chunk = its[i:i + 16]
+                rgb = generate(g, [c["prompt"] for c in chunk], [c["seed"] for c in chunk], n, prof)
+                for c, r in zip(chunk, rgb):
+                    clips.append((c, (r.permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)))
+        out = os.path.join(ctx.run_dir, "eval", f"{tag}-{prof_name}")
+        write_clips(out, clips)
+        gen_s = time.time() - t0
+        r = subprocess.run(["npx", "tsx", "engine/eval/check-clips.ts", out + ".json", "--json", out + "-result.json"],
+                           cwd=REPO, capture_output=True, text=True)
+        log(f"[eval] {tag} {prof_name}: {len(clips)} clips generated in {gen_s:.0f}s\n{r.stdout}{r.stderr[-2000:]}")
+        try:
+            results[prof_name] = json.load(open(out + "-result.json"))
+        except Exception as e:  # noqa: BLE001
+            log(f"[eval] no result: {e}")
+    with open(os.path.join(ctx.run_dir, "eval-history.jsonl"), "a") as f:
+        f.write(json.dumps({"tag": tag, "time": time.time(),
+                            "summary": {k: v.get("summary") for k, v in results.items()}}) + "\n")
+    return results
+
+
+def write_clips(path_noext, clips):
+    """Clip file format of engine/eval (see engine/eval/README.md): <name>.bin holds uint8 RGB frames of all
+    clips back to back (frame-major, row-major, RGB); <name>.json describes them."""
+    os.makedirs(os.path.dirname(path_noext), exist_ok=True)
+    meta = {"format": "scenecast-clips-1", "bin": os.path.basename(path_noext) + ".bin", "clips": []}
+    off = 0
+    with open(path_noext + ".bin", "wb") as f:
+        for it, frames in clips:
+            n, h, w, _ = frames.shape
+            f.write(frames.tobytes())
+            meta["clips"].append({"id": it["id"], "prompt": it["prompt"], "lang": it["lang"], "width": w,
+                                  "height": h, "frames": n, "offset": off, "expected": it["expected"],
+                                  "tags": it.get("tags", [])})
+            off += frames.nbytes
+    with open(path_noext + ".json", "w", encoding="utf-8") as f:
+        json.dump(meta, f, ensure_ascii=False, indent=1)
+
+
+# ---------------------------------------------------------------------------------------------- main
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", default="main")
+    ap.add_argument("--quick", action="store_true", help="a few minutes in all: proves the path")
+    ap.add_argument("--stages", default="ae,den,distill,up,export,eval")
+    ap.add_argument("--ae-min", type=float, default=5)
+    ap.add_argument("--den-min", type=float, default=20)
+    ap.add_argument("--distill-min", type=float, default=5)
+    ap.add_argument("--up-min", type=float, default=4)
+    ap.add_argument("--eval-every-min", type=float, default=0.0, help="periodic held-out eval during den")
+    ap.add_argument("--eval-limit", type=int, default=0)
+    ap.add_argument("--bundle", default="shapes-v1")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.quick:
+        args.ae_min, args.den_min, args.distill_min, args.up_min = 0.6, 1.2, 0.6, 0.4
+        if args.run == "main":
+            args.run = "quick"
+    ctx = Ctx(args)
+    torch.manual_seed(int(ctx.rng.integers(2**31)))
+    log(f"[main] run {ctx.run_dir} stages {args.stages} quick={args.quick}")
+    stages = args.stages.split(",")
+    if "ae" in stages:
+        stage_ae(ctx, args.ae_min)
+    if "den" in stages:
+        stage_den(ctx, args.den_min, batch=8 if args.quick else 32, eval_every_min=args.eval_every_min)
+    if "distill" in stages:
+        stage_distill(ctx, args.distill_min, batch=8 if args.quick else 24)
+    if "up" in stages:
+        stage_up(ctx, args.up_min)
+    if "export" in stages:
+        import export
+        export.export_bundle(ctx, args.bundle, quick=args.quick)
+    if "eval" in stages:
+        run_eval(ctx, limit=(16 if args.quick else (args.eval_limit or None)), tag=f"{args.bundle}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { TokenSigner } from './auth/tokens.js';
+import type { CollabEndpoint } from './collab/endpoint.js';
+import type { RoomManager } from './collab/room-manager.js';
+import type { DocumentStore } from './collab/store/document-store.js';
+import type { Config } from './config.js';
+import type { Metrics } from './metrics.js';
+import type { SocketServer } from './realtime/socket-server.js';
+import type { RoomDirectory } from './rooms/directory.js';
+
+/** What the parts of one app share. Built once in buildApp; plugins read from it. */
+export interface AppContext {
+  config: Config;
+  log: FastifyBaseLogger;
+  metrics: Metrics;
+  tokens: TokenSigner;
+  directory: RoomDirectory;
+  store: DocumentStore;
+  rooms: RoomManager;
+  collab: CollabEndpoint;
+  realtime: SocketServer;
+  /** Named readiness checks for /healthz; each throws when unhealthy. */
+  health: Record<string, () => Promise<void>>;
+}

@@ -1,0 +1,101 @@
+/**
+ * buildApp(config) wires one scenecast server and returns it without listening (main.ts listens;
+ * tests listen on port 0 or use inject). Parts, in the order data flows through them:
+ * rooms + tokens → collab (Yjs over WebSocket, persistence) → realtime (Socket.IO) → HTTP routes.
+ */
+import { access, constants, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AppContext } from './app-context.js';
+import { resolveSecret } from './auth/secret.js';
+import { TokenSigner } from './auth/tokens.js';
+import { CollabEndpoint } from './collab/endpoint.js';
+import { RoomManager } from './collab/room-manager.js';
+import { FileDocumentStore } from './collab/store/file-document-store.js';
+import type { Config } from './config.js';
+import { registerErrorHandling } from './http/errors.js';
+import { opsRoutes } from './http/ops-routes.js';
+import { roomRoutes } from './http/room-routes.js';
+import { createMetrics } from './metrics.js';
+import { createSocketServer } from './realtime/socket-server.js';
+import { FileRoomDirectory } from './rooms/directory.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    scenecast: AppContext;
+  }
+}
+
+export async function buildApp(config: Config): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Tokens may ride in query strings: log paths only.
+      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }) },
+    },
+    bodyLimit: 256 * 1024,
+  });
+  const log = app.log;
+  const roomsDir = path.join(config.dataDir, 'rooms');
+  await mkdir(roomsDir, { recursive: true });
+
+  const metrics = createMetrics();
+  const tokens = new TokenSigner(await resolveSecret(config.secret, config.dataDir));
+  const directory = new FileRoomDirectory(roomsDir);
+  const store = new FileDocumentStore({
+    dir: roomsDir,
+    fsync: config.fsync,
+    onRepair: (room, message) => log.warn({ room }, message),
+  });
+  const rooms = new RoomManager({
+    store,
+    directory,
+    metrics,
+    log,
+    compactBytes: config.compactBytes,
+    awarenessRate: config.awarenessRate,
+    maxLoaded: config.maxRoomsLoaded,
+    idleMs: config.roomIdleMs,
+  });
+  const collab = new CollabEndpoint({
+    rooms,
+    tokens,
+    metrics,
+    log,
+    maxMessageBytes: config.maxMessageBytes,
+    maxBufferedBytes: config.maxBufferedBytes,
+  });
+  collab.attach(app.server);
+  const realtime = createSocketServer(app.server, { tokens, directory, metrics, log });
+
+  const ctx: AppContext = {
+    config,
+    log,
+    metrics,
+    tokens,
+    directory,
+    store,
+    rooms,
+    collab,
+    realtime,
+    health: {
+      storage: () => access(roomsDir, constants.W_OK),
+    },
+  };
+  app.decorate('scenecast', ctx);
+
+  registerErrorHandling(app);
+  roomRoutes(app, ctx);
+  opsRoutes(app, ctx);
+
+  // Shutdown in reverse order of the data flow; each step runs even if one before it failed.
+  app.addHook('preClose', async () => {
+    collab.close();
+    await realtime.close();
+  });
+  app.addHook('onClose', async () => {
+    await rooms.close();
+    await store.close();
+  });
+  return app;
+}

@@ -1,0 +1,218 @@
+/**
+ * ws://HOST/yjs/:room?token=… : the y-websocket protocol over `ws`. Stages of a connection:
+ *   upgrade → check token (4401/4403) → load room (4404/4503/4500) → join → messages → leave.
+ * Messages that arrive while the room loads are queued and handled in order afterwards.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyBaseLogger } from 'fastify';
+import { WebSocket, WebSocketServer } from 'ws';
+import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
+import { CLOSE, canWrite, type Role } from '../../shared/protocol.js';
+import { tokenFrom, type TokenSigner } from '../auth/tokens.js';
+import type { Metrics } from '../metrics.js';
+import { KEEPALIVE, MalformedMessage } from './messages.js';
+import type { Peer } from './origins.js';
+import type { Room } from './room.js';
+import type { RoomManager } from './room-manager.js';
+
+export interface CollabEndpointOptions {
+  rooms: RoomManager;
+  tokens: TokenSigner;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+  maxMessageBytes: number;
+  maxBufferedBytes: number;
+  /** Ping interval (ms); a connection that misses a pong is dropped. Default 30 s. */
+  pingMs?: number;
+  /** A peer that was sent nothing for this long gets a no-op message (the client's watchdog wants one every 30 s). */
+  keepaliveMs?: number;
+}
+
+const CODE_TO_CLOSE: Partial<Record<ErrorCode, number>> = {
+  TOKEN_MISSING: CLOSE.BAD_TOKEN,
+  TOKEN_INVALID: CLOSE.BAD_TOKEN,
+  TOKEN_WRONG_ROOM: CLOSE.FORBIDDEN,
+  ROLE_FORBIDDEN: CLOSE.FORBIDDEN,
+  ROOM_NOT_FOUND: CLOSE.UNKNOWN_ROOM,
+  ROOMS_AT_CAPACITY: CLOSE.AT_CAPACITY,
+  ROOM_STORAGE_ERROR: CLOSE.STORAGE_ERROR,
+  SHUTTING_DOWN: CLOSE.GOING_AWAY,
+};
+
+/** A close reason is at most 123 bytes. */
+const reasonText = (code: string, message: string): string => Buffer.from(`${code}: ${message}`).subarray(0, 123).toString();
+
+let nextPeer = 0;
+
+class WsPeer implements Peer {
+  readonly label: string;
+  readonly canWrite: boolean;
+  lastSentAt = performance.now();
+  alive = true;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly role: Role,
+    room: string,
+    private readonly options: CollabEndpointOptions,
+  ) {
+    this.canWrite = canWrite(role);
+    this.label = `${room}#${++nextPeer}(${role})`;
+  }
+
+  send(data: Uint8Array): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount > this.options.maxBufferedBytes) {
+      // Document updates cannot be skipped; a reconnect resyncs the client from the current state.
+      this.close(CLOSE.CLIENT_TOO_SLOW, reasonText('CLIENT_TOO_SLOW', 'too far behind; reconnect to resync'));
+      return;
+    }
+    this.lastSentAt = performance.now();
+    this.ws.send(data);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === WebSocket.CLOSED || this.ws.readyState === WebSocket.CLOSING) return;
+    this.options.metrics.wsClosed.inc({ code: String(code) });
+    this.ws.close(code, reason);
+  }
+}
+
+export class CollabEndpoint {
+  readonly #options: CollabEndpointOptions;
+  readonly #wss: WebSocketServer;
+  readonly #peers = new Set<WsPeer>();
+  readonly #timer: NodeJS.Timeout;
+  #server: Server | null = null;
+  #closed = false;
+
+  constructor(options: CollabEndpointOptions) {
+    this.#options = options;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
+    const pingMs = options.pingMs ?? 30_000;
+    const keepaliveMs = options.keepaliveMs ?? 10_000;
+    this.#timer = setInterval(() => this.#tick(pingMs, keepaliveMs), Math.min(pingMs, keepaliveMs) / 2);
+    this.#timer.unref();
+  }
+
+  #lastPing = performance.now();
+
+  /** Pings every `pingMs` (dropping peers that missed the last pong) and sends keepalives. */
+  #tick(pingMs: number, keepaliveMs: number): void {
+    const now = performance.now();
+    const ping = now - this.#lastPing >= pingMs;
+    if (ping) this.#lastPing = now;
+    for (const peer of this.#peers) {
+      if (ping) {
+        if (!peer.alive) {
+          peer.ws.terminate();
+          continue;
+        }
+        peer.alive = false;
+        peer.ws.ping();
+      }
+      if (now - peer.lastSentAt >= keepaliveMs) peer.send(KEEPALIVE);
+    }
+  }
+
+  /** Takes over upgrades of /yjs/… on `server`; other paths are left to other listeners. */
+  attach(server: Server): void {
+    this.#server = server;
+    server.on('upgrade', this.#onUpgrade);
+  }
+
+  #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!url.pathname.startsWith('/yjs/')) return;
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => void this.#onConnection(ws, req, url));
+  };
+
+  async #onConnection(ws: WebSocket, req: IncomingMessage, url: URL): Promise<void> {
+    const { rooms, tokens, metrics, log } = this.#options;
+    const roomId = decodeURIComponent(url.pathname.slice('/yjs/'.length)).replace(/\/$/, '');
+    const queued: Buffer[] = [];
+    let room: Room | null = null;
+    let peer: WsPeer | null = null;
+    let closed = false;
+
+    ws.on('error', (error) => log.debug({ err: error, room: roomId }, 'yjs socket error'));
+    ws.on('message', (data, isBinary) => {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (!isBinary) {
+        refuse(CLOSE.MALFORMED, 'MESSAGE_MALFORMED', 'text frames are not part of the protocol');
+        return;
+      }
+      if (room && peer) handle(bytes);
+      else queued.push(bytes);
+    });
+    ws.on('pong', () => {
+      if (peer) peer.alive = true;
+    });
+    ws.on('close', () => {
+      closed = true;
+      if (peer) {
+        this.#peers.delete(peer);
+        metrics.connections.dec({ transport: 'yjs', role: peer.role });
+        room?.leave(peer);
+      }
+      if (room) rooms.release(room);
+    });
+
+    const refuse = (code: number, errorCode: ErrorCode, message: string): void => {
+      metrics.wsClosed.inc({ code: String(code) });
+      if (ws.readyState === WebSocket.OPEN) ws.close(code, reasonText(errorCode, message));
+    };
+
+    const handle = (bytes: Buffer): void => {
+      if (!room || !peer) return;
+      try {
+        room.receive(peer, bytes);
+      } catch (error) {
+        if (!(error instanceof MalformedMessage)) throw error;
+        log.warn({ room: roomId, peer: peer.label, reason: error.message, bytes: bytes.length }, 'malformed message; closing the connection');
+        refuse(CLOSE.MALFORMED, 'MESSAGE_MALFORMED', error.message);
+      }
+    };
+
+    let role: Role;
+    try {
+      role = tokens.verifyFor(tokenFrom(req.headers, url.searchParams), roomId).role;
+      const acquired = await rooms.acquire(roomId);
+      if (closed) {
+        rooms.release(acquired);
+        return;
+      }
+      room = acquired;
+    } catch (error) {
+      const scenecast = error instanceof ScenecastError ? error : new ScenecastError('INTERNAL');
+      if (!(error instanceof ScenecastError)) log.error({ err: error, room: roomId }, 'yjs connection failed');
+      refuse(CODE_TO_CLOSE[scenecast.code] ?? 1011, scenecast.code, scenecast.message);
+      return;
+    }
+
+    peer = new WsPeer(ws, role, roomId, this.#options);
+    this.#peers.add(peer);
+    metrics.connections.inc({ transport: 'yjs', role });
+    room.join(peer);
+    for (const bytes of queued.splice(0)) handle(bytes);
+  }
+
+  get connectionCount(): number {
+    return this.#peers.size;
+  }
+
+  /** Stops taking connections and closes the open ones (1001). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#server?.off('upgrade', this.#onUpgrade);
+    for (const peer of this.#peers) peer.close(CLOSE.GOING_AWAY, 'server shutting down');
+    this.#wss.close();
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Transaction origins: who made a change to a room's Y.Doc. User edits carry their connection
+ * (a Peer) as origin; the others use these markers. Only user edits feed the preview debounce.
+ */
+export const ORIGIN = {
+  /** Replaying stored updates while loading. */
+  persistence: Symbol('persistence'),
+  /** The server itself (suggestions, scene written through HTTP). */
+  server: Symbol('server'),
+  /** The engine writing results back (never prompts). */
+  engine: Symbol('engine'),
+} as const;
+
+/** What a room needs from a connection, whatever the transport. */
+export interface Peer {
+  readonly label: string;
+  readonly canWrite: boolean;
+  send(data: Uint8Array): void;
+  close(code: number, reason: string): void;
+}
+
+export const isPeer = (origin: unknown): origin is Peer =>
+  typeof origin === 'object' && origin !== null && 'send' in origin && 'canWrite' in origin;

@@ -1,0 +1,222 @@
+/**
+ * One loaded room: its Y.Doc, the peers connected to it and their awareness. An edit goes:
+ *   peer message → apply to the doc → store.append (durable) → fan out to the other peers
+ *   → 'update' event (the preview scheduler listens there).
+ * Nothing is sent to others before it is durable, so whatever any client saw survives a crash.
+ */
+import { EventEmitter } from 'node:events';
+import type { FastifyBaseLogger } from 'fastify';
+import * as Y from 'yjs';
+import { ScenecastError } from '../../shared/errors.js';
+import { CLOSE } from '../../shared/protocol.js';
+import type { Metrics } from '../metrics.js';
+import { AwarenessRelay } from './awareness-relay.js';
+import { MalformedMessage, decodeMessage, encodePermissionDenied, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from './messages.js';
+import { ORIGIN, type Peer } from './origins.js';
+import type { DocumentStore } from './store/document-store.js';
+
+export interface RoomDeps {
+  store: DocumentStore;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+  /** Log bytes that trigger a compaction. */
+  compactBytes: number;
+  /** Awareness relays per peer per second. */
+  awarenessRate: number;
+}
+
+export interface RoomEvents {
+  /** A durable change to the document, with the transaction origin (a Peer for user edits). */
+  update: [update: Uint8Array, origin: unknown];
+  /** Storage failed; the room closed its peers and must be dropped from memory. */
+  failed: [error: Error];
+}
+
+export class Room extends EventEmitter<RoomEvents> {
+  readonly doc: Y.Doc;
+  readonly relay: AwarenessRelay;
+  readonly peers = new Set<Peer>();
+  #failed: Error | null = null;
+  #destroyed = false;
+
+  private constructor(
+    readonly id: string,
+    private readonly deps: RoomDeps,
+  ) {
+    super();
+    this.doc = new Y.Doc();
+    this.relay = new AwarenessRelay(this.doc, {
+      rate: deps.awarenessRate,
+      broadcast: (message) => this.#broadcast(message, null),
+      onFlush: () => deps.metrics.awarenessOut.inc(),
+    });
+  }
+
+  /** Loads a room from the store. Throws ROOM_STORAGE_ERROR without keeping anything in memory. */
+  static async open(id: string, deps: RoomDeps): Promise<Room> {
+    const stored = await deps.store.load(id);
+    const room = new Room(id, deps);
+    try {
+      room.doc.transact(() => {
+        for (const update of stored.updates) Y.applyUpdate(room.doc, update, ORIGIN.persistence);
+      }, ORIGIN.persistence);
+    } catch (error) {
+      room.#teardown();
+      await deps.store.release(id).catch(() => {});
+      throw new ScenecastError('ROOM_STORAGE_ERROR', `room ${id}: a stored update could not be applied`, { cause: String(error) });
+    }
+    if (stored.repairedBytes > 0) deps.metrics.storageRepairs.inc();
+    room.doc.on('update', (update: Uint8Array, origin: unknown) => room.#onDocUpdate(update, origin));
+    return room;
+  }
+
+  get failed(): Error | null {
+    return this.#failed;
+  }
+
+  /** A new peer: it gets the server's state vector (so it sends what we lack) and who is present. */
+  join(peer: Peer): void {
+    this.peers.add(peer);
+    peer.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
+    const presence = this.relay.snapshot();
+    if (presence) peer.send(presence);
+  }
+
+  leave(peer: Peer): void {
+    if (!this.peers.delete(peer)) return;
+    this.relay.remove(peer);
+  }
+
+  /** Handles one message of the peer. Throws MalformedMessage (the caller closes that peer). */
+  receive(peer: Peer, data: Uint8Array): void {
+    const message = decodeMessage(data);
+    switch (message.type) {
+      case 'sync-step1': {
+        let update: Uint8Array;
+        try {
+          update = Y.encodeStateAsUpdate(this.doc, message.stateVector);
+        } catch (error) {
+          throw new MalformedMessage(`undecodable state vector (${(error as Error).message})`);
+        }
+        peer.send(encodeSyncStep2(update));
+        return;
+      }
+      case 'sync-step2':
+      case 'sync-update':
+        if (!peer.canWrite) {
+          this.#dropReadOnly(peer, message.update);
+          return;
+        }
+        try {
+          Y.applyUpdate(this.doc, message.update, peer);
+        } catch (error) {
+          throw new MalformedMessage(`update could not be applied (${(error as Error).message})`);
+        }
+        return;
+      case 'awareness':
+        this.deps.metrics.awarenessIn.inc();
+        this.relay.apply(peer, message.update);
+        return;
+      case 'query-awareness': {
+        const presence = this.relay.snapshot();
+        if (presence) peer.send(presence);
+        return;
+      }
+    }
+  }
+
+  #readOnlyTold = new WeakSet<Peer>();
+
+  #dropReadOnly(peer: Peer, update: Uint8Array): void {
+    if (isEmptyUpdate(update)) return;
+    this.deps.metrics.readOnlyDropped.inc();
+    if (this.#readOnlyTold.has(peer)) return;
+    this.#readOnlyTold.add(peer);
+    // The stock client logs this reason ("Permission denied to access …").
+    peer.send(encodePermissionDenied('READ_ONLY: this link is read-only; your edits are not applied or stored'));
+    this.deps.log.info({ room: this.id, peer: peer.label }, 'dropped an update from a read-only connection');
+  }
+
+  #onDocUpdate(update: Uint8Array, origin: unknown): void {
+    if (origin === ORIGIN.persistence || this.#failed) return;
+    const { metrics, store } = this.deps;
+    const started = performance.now();
+    const message = encodeUpdate(update);
+    store.append(this.id, update).then(
+      () => {
+        if (this.#failed) return;
+        metrics.updates.inc();
+        metrics.updateBytes.inc(update.length);
+        metrics.persistSeconds.observe((performance.now() - started) / 1000);
+        this.#broadcast(message, origin);
+        this.emit('update', update, origin);
+        if (store.logBytes(this.id) > this.deps.compactBytes) void this.compact();
+      },
+      (error: Error) => this.fail(error),
+    );
+  }
+
+  #broadcast(message: Uint8Array, except: unknown): void {
+    for (const peer of this.peers) if (peer !== except) peer.send(message);
+  }
+
+  /** Applies a change made by the server itself (stored and fanned out like any edit). */
+  change(fn: (doc: Y.Doc) => void, origin: symbol = ORIGIN.server): void {
+    if (this.#failed) throw new ScenecastError('ROOM_STORAGE_ERROR', this.#failed.message);
+    this.doc.transact(() => fn(this.doc), origin);
+  }
+
+  async compact(): Promise<void> {
+    if (this.#failed || this.#destroyed) return;
+    try {
+      await this.deps.store.compact(this.id, () => Y.encodeStateAsUpdate(this.doc));
+      this.deps.metrics.compactions.inc({ outcome: 'ok' });
+    } catch (error) {
+      this.deps.metrics.compactions.inc({ outcome: 'error' });
+      this.fail(error as Error);
+    }
+  }
+
+  /** Storage broke: tell every peer, stop accepting edits; the manager drops the room. */
+  fail(error: Error): void {
+    if (this.#failed) return;
+    this.#failed = error;
+    this.deps.log.error({ room: this.id, err: error }, 'room storage failed; closing the room');
+    this.closePeers(CLOSE.STORAGE_ERROR, 'ROOM_STORAGE_ERROR: the room could not be stored; reconnect to resync');
+    this.emit('failed', error);
+  }
+
+  closePeers(code: number, reason: string): void {
+    for (const peer of [...this.peers]) {
+      this.leave(peer);
+      peer.close(code, reason);
+    }
+  }
+
+  /** Compacts (unless failed) and frees everything. Idempotent. */
+  async unload(): Promise<void> {
+    if (this.#destroyed) return;
+    if (!this.#failed && this.deps.store.logBytes(this.id) > 0) await this.compact();
+    this.#destroyed = true;
+    this.closePeers(CLOSE.GOING_AWAY, 'room unloaded');
+    await this.deps.store.release(this.id).catch((error: Error) => this.deps.log.warn({ room: this.id, err: error }, 'release failed'));
+    this.#teardown();
+  }
+
+  #teardown(): void {
+    this.#destroyed = true;
+    this.relay.destroy();
+    this.doc.destroy();
+    this.removeAllListeners();
+  }
+}
+
+/** True for an update that carries no change (a read-only client's routine sync step 2). */
+export function isEmptyUpdate(update: Uint8Array): boolean {
+  try {
+    const { structs, ds } = Y.decodeUpdate(update);
+    return structs.length === 0 && ds.clients.size === 0;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Embedded document store: one folder per room under DATA_DIR/rooms/<room>/:
+ *
+ *   snapshot.<g>.bin   the whole document as one frame; covers every log with generation < g
+ *   log.<g>.bin        updates appended since, one frame each (frames.ts)
+ *
+ * Promise: an update is written with write(2) before `append` returns (so it survives the
+ * process being killed), and `append`'s promise resolves after fdatasync (group commit: one
+ * fdatasync covers every append that came in while the previous one ran). With fsync 'never'
+ * it resolves after write(2) only. Compaction switches appends to log.<g+1> and writes
+ * snapshot.<g+1> next to the old files; the old ones go only after the new snapshot is durable,
+ * so a crash at any point leaves a readable, complete set (a replayed update is a no-op).
+ */
+import fs from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ScenecastError } from '../../../shared/errors.js';
+import type { DocumentStore, StoredDocument } from './document-store.js';
+import { decodeFrames, encodeFrame } from './frames.js';
+
+export interface FileDocumentStoreOptions {
+  /** The folder holding one sub-folder per room. */
+  dir: string;
+  /** 'always' (default): append resolves after fdatasync; 'never': after write(2). */
+  fsync?: 'always' | 'never';
+  /** Called with a message when a load repaired an interrupted last write. */
+  onRepair?: (room: string, message: string) => void;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** The open log of one room, with its group-commit state. */
+class RoomLog {
+  bytes = 0;
+  failed: Error | null = null;
+  #waiting: Waiter[] = [];
+  #syncing = false;
+  #idle: (() => void)[] = [];
+
+  constructor(
+    public fd: number,
+    public generation: number,
+  ) {}
+
+  append(frame: Buffer, fsync: boolean): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    try {
+      fs.writeSync(this.fd, frame);
+    } catch (error) {
+      this.failed = error as Error;
+      return Promise.reject(this.failed);
+    }
+    this.bytes += frame.length;
+    if (!fsync) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.push({ resolve, reject });
+      if (!this.#syncing) this.#sync();
+    });
+  }
+
+  #sync(): void {
+    const batch = this.#waiting;
+    this.#waiting = [];
+    this.#syncing = true;
+    fs.fdatasync(this.fd, (error) => {
+      this.#syncing = false;
+      if (error) this.failed = error;
+      for (const waiter of batch) {
+        if (error) waiter.reject(error);
+        else waiter.resolve();
+      }
+      if (this.#waiting.length > 0) this.#sync();
+      else for (const done of this.#idle.splice(0)) done();
+    });
+  }
+
+  /** Resolves when no fdatasync is running or queued. */
+  settled(): Promise<void> {
+    if (!this.#syncing && this.#waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+}
+
+const openFd = promisify(fs.open);
+const fstat = promisify(fs.fstat);
+
+const SNAPSHOT = /^snapshot\.(\d+)\.bin$/;
+const LOG = /^log\.(\d+)\.bin$/;
+
+export class FileDocumentStore implements DocumentStore {
+  readonly #dir: string;
+  readonly #fsync: boolean;
+  readonly #onRepair: (room: string, message: string) => void;
+  readonly #logs = new Map<string, RoomLog>();
+  readonly #compacting = new Map<string, Promise<void>>();
+
+  constructor(options: FileDocumentStoreOptions) {
+    this.#dir = options.dir;
+    this.#fsync = (options.fsync ?? 'always') === 'always';
+    this.#onRepair = options.onRepair ?? (() => {});
+  }
+
+  #roomDir(room: string): string {
+    return path.join(this.#dir, room);
+  }
+
+  async create(room: string, state: Uint8Array): Promise<void> {
+    const dir = this.#roomDir(room);
+    await mkdir(dir, { recursive: true });
+    await this.#writeDurably(path.join(dir, 'snapshot.1.bin'), encodeFrame(state));
+  }
+
+  async load(room: string): Promise<StoredDocument> {
+    const dir = this.#roomDir(room);
+    const fail = (reason: string, cause?: unknown): never => {
+      throw new ScenecastError('ROOM_STORAGE_ERROR', `room ${room}: ${reason}`, { cause: String(cause ?? reason) });
+    };
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (error) {
+      return fail('cannot list the room folder', error);
+    }
+    // A snapshot that was being written when the process died is incomplete: drop it.
+    await Promise.all(names.filter((n) => n.endsWith('.tmp')).map((n) => rm(path.join(dir, n), { force: true })));
+
+    const generationOf = (re: RegExp) => (name: string) => Number(re.exec(name)?.[1] ?? -1);
+    const snapshots = names.filter((n) => SNAPSHOT.test(n)).map(generationOf(SNAPSHOT)).sort((a, b) => b - a);
+    const newestSnapshot = snapshots[0] ?? 0;
+    const logs = names
+      .filter((n) => LOG.test(n))
+      .map(generationOf(LOG))
+      .filter((g) => g >= newestSnapshot)
+      .sort((a, b) => a - b);
+
+    const updates: Uint8Array[] = [];
+    let bytes = 0;
+    let repairedBytes = 0;
+    if (snapshots.length > 0) {
+      const file = await readFile(path.join(dir, `snapshot.${newestSnapshot}.bin`)).catch((error) => fail('cannot read the snapshot', error));
+      const reading = decodeFrames(file);
+      if (reading.status !== 'ok' || reading.payloads.length !== 1) fail('the snapshot is damaged');
+      updates.push(...reading.payloads);
+      bytes += file.length;
+    }
+    for (const [i, generation] of logs.entries()) {
+      const name = path.join(dir, `log.${generation}.bin`);
+      const file = await readFile(name).catch((error) => fail(`cannot read log ${generation}`, error));
+      const reading = decodeFrames(file);
+      if (reading.status === 'corrupt') fail(`log ${generation} is damaged (${reading.reason})`);
+      if (reading.status === 'torn') {
+        // Only the newest log can end in an interrupted write; in an older one it is damage.
+        if (i !== logs.length - 1) fail(`log ${generation} ends early`);
+        repairedBytes = file.length - reading.goodBytes;
+        await writeFile(`${name}.torn-${Date.now()}`, file.subarray(reading.goodBytes));
+        await truncate(name, reading.goodBytes);
+        this.#onRepair(room, `log ${generation}: set aside ${repairedBytes} bytes of an interrupted write`);
+      }
+      updates.push(...reading.payloads);
+      bytes += file.length - repairedBytes;
+    }
+    if (updates.length === 0) fail('no snapshot and no log');
+
+    const generation = Math.max(newestSnapshot, logs.at(-1) ?? 0, 1);
+    const log = await this.#openLog(room, generation);
+    this.#logs.set(room, log);
+    return { updates, bytes, repairedBytes };
+  }
+
+  async #openLog(room: string, generation: number): Promise<RoomLog> {
+    const file = path.join(this.#roomDir(room), `log.${generation}.bin`);
+    // A raw fd, not a FileHandle: appends are synchronous writes (see the header), and a
+    // FileHandle would close its fd when garbage-collected.
+    const fd = await openFd(file, 'a');
+    const log = new RoomLog(fd, generation);
+    log.bytes = (await fstat(fd)).size;
+    return log;
+  }
+
+  #log(room: string): RoomLog {
+    const log = this.#logs.get(room);
+    if (!log) throw new ScenecastError('ROOM_STORAGE_ERROR', `room ${room} is not open`);
+    return log;
+  }
+
+  append(room: string, update: Uint8Array): Promise<void> {
+    let log: RoomLog;
+    try {
+      log = this.#log(room);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return log.append(encodeFrame(update), this.#fsync);
+  }
+
+  logBytes(room: string): number {
+    return this.#logs.get(room)?.bytes ?? 0;
+  }
+
+  compact(room: string, state: () => Uint8Array): Promise<void> {
+    const running = this.#compacting.get(room);
+    if (running) return running;
+    const job = this.#compact(room, state).finally(() => this.#compacting.delete(room));
+    this.#compacting.set(room, job);
+    return job;
+  }
+
+  async #compact(room: string, state: () => Uint8Array): Promise<void> {
+    const dir = this.#roomDir(room);
+    const old = this.#log(room);
+    const next = old.generation + 1;
+    const fresh = await this.#openLog(room, next);
+    // From here on appends go to the new log; the snapshot is taken in the same tick.
+    this.#logs.set(room, fresh);
+    const snapshot = encodeFrame(state());
+    await old.settled();
+    fs.closeSync(old.fd);
+    await this.#writeDurably(path.join(dir, `snapshot.${next}.bin`), snapshot);
+    const names = await readdir(dir);
+    await Promise.all(
+      names
+        .filter((n) => {
+          const s = SNAPSHOT.exec(n);
+          const l = LOG.exec(n);
+          return (s && Number(s[1]) < next) || (l && Number(l[1]) < next);
+        })
+        .map((n) => rm(path.join(dir, n), { force: true })),
+    );
+  }
+
+  /** Writes a file so that it is either absent or complete: tmp, fsync, rename, fsync the folder. */
+  async #writeDurably(file: string, data: Uint8Array): Promise<void> {
+    const tmp = `${file}.tmp`;
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+    const dirHandle = await open(path.dirname(file), 'r');
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  }
+
+  async release(room: string): Promise<void> {
+    await this.#compacting.get(room);
+    const log = this.#logs.get(room);
+    if (!log) return;
+    this.#logs.delete(room);
+    await log.settled();
+    fs.closeSync(log.fd);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#logs.keys()].map((room) => this.release(room)));
+  }
+}

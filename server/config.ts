@@ -1,0 +1,77 @@
+/**
+ * Configuration from the environment, validated once at start. Every field has a default that
+ * works for the embedded mode (`npm start` with nothing set).
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+
+const EnvSchema = z.object({
+  PORT: int(8080),
+  HOST: z.string().default('0.0.0.0'),
+  /** Where rooms, logs, snapshots, renders and caches live. */
+  DATA_DIR: z.string().default('./data'),
+  /** HMAC key for room tokens; generated and kept in DATA_DIR/secret when unset. */
+  SCENECAST_SECRET: z.string().min(16).optional(),
+  /** Base of the share links in POST /api/rooms (default: from the request's Host header). */
+  PUBLIC_URL: z.string().url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest WebSocket message accepted (bytes); bigger ones close the connection with 1009. */
+  MAX_MESSAGE_BYTES: int(2 * 1024 * 1024),
+  /** Rooms held in memory at once; idle ones are unloaded first, then new rooms get 4503. */
+  MAX_ROOMS_LOADED: int(1000),
+  /** A room with no connection is unloaded (compacted to a snapshot) after this long (ms). */
+  ROOM_IDLE_MS: int(30_000),
+  /** Log bytes that trigger a compaction to a snapshot. */
+  COMPACT_BYTES: int(512 * 1024),
+  /** `always`: fan out an update only after fdatasync (group commit); `never`: after write(2) only. */
+  PERSIST_FSYNC: z.enum(['always', 'never']).default('always'),
+  /** Awareness (cursor) updates relayed per client per second; faster ones are coalesced. */
+  AWARENESS_RATE: int(10),
+  /** Outgoing bytes buffered for one Yjs connection before it is closed as too slow (1013). */
+  MAX_BUFFERED_BYTES: int(8 * 1024 * 1024),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  secret: string | undefined;
+  publicUrl: string | undefined;
+  logLevel: Env['LOG_LEVEL'];
+  maxMessageBytes: number;
+  maxRoomsLoaded: number;
+  roomIdleMs: number;
+  compactBytes: number;
+  fsync: Env['PERSIST_FSYNC'];
+  awarenessRate: number;
+  maxBufferedBytes: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    secret: e.SCENECAST_SECRET,
+    publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    logLevel: e.LOG_LEVEL,
+    maxMessageBytes: e.MAX_MESSAGE_BYTES,
+    maxRoomsLoaded: Math.max(1, e.MAX_ROOMS_LOADED),
+    roomIdleMs: e.ROOM_IDLE_MS,
+    compactBytes: e.COMPACT_BYTES,
+    fsync: e.PERSIST_FSYNC,
+    awarenessRate: Math.max(1, e.AWARENESS_RATE),
+    maxBufferedBytes: e.MAX_BUFFERED_BYTES,
+    ...overrides,
+  };
+}

@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify';
+import type { HealthResponse } from '../../shared/protocol.js';
+import type { AppContext } from '../app-context.js';
+
+export function opsRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const started = Date.now();
+
+  app.get('/healthz', async (_request, reply) => {
+    const checks: HealthResponse['checks'] = {};
+    for (const [name, check] of Object.entries(ctx.health)) {
+      try {
+        await check();
+        checks[name] = { ok: true };
+      } catch (error) {
+        checks[name] = { ok: false, message: (error as Error).message };
+      }
+    }
+    const ok = Object.values(checks).every((c) => c.ok);
+    const body: HealthResponse = { status: ok ? 'ok' : 'degraded', uptime: (Date.now() - started) / 1000, checks };
+    return reply.status(ok ? 200 : 503).send(body);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    ctx.metrics.roomsLoaded.set(ctx.rooms.loadedCount);
+    return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+}

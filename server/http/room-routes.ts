@@ -1,0 +1,50 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ScenecastError } from '../../shared/errors.js';
+import type { CreateRoomRequest } from '../../shared/protocol.js';
+import { readScene } from '../../shared/scene-doc.js';
+import { LIMITS, type SceneInput } from '../../shared/scene.js';
+import type { AppContext } from '../app-context.js';
+import { createRoom } from '../rooms/create-room.js';
+import { authorize } from './request-auth.js';
+
+const CreateRoomBody = z
+  .object({
+    title: z.string().max(LIMITS.titleChars).optional(),
+    scene: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+const RoomParams = z.object({ room: z.string().min(1).max(64) });
+
+export function parseOr<T>(schema: z.ZodType<T>, value: unknown, code: 'INVALID_BODY' | 'INVALID_PARAMS'): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+  throw new ScenecastError(code, `${where}${issue?.message ?? 'invalid'}`, { issues: result.error.issues });
+}
+
+/** Where share links point: PUBLIC_URL, else the host the request came to. */
+function baseUrl(request: FastifyRequest, configured: string | undefined): string {
+  if (configured) return configured;
+  return `${request.protocol}://${request.host}`;
+}
+
+export function roomRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.post('/api/rooms', async (request, reply) => {
+    const body = parseOr(CreateRoomBody, request.body ?? {}, 'INVALID_BODY');
+    const created = await createRoom(body as CreateRoomRequest & { scene?: SceneInput }, baseUrl(request, ctx.config.publicUrl), ctx);
+    request.log.info({ room: created.room }, 'room created');
+    return reply.status(201).send(created);
+  });
+
+  app.get('/api/rooms/:room/scene', async (request) => {
+    const { room } = parseOr(RoomParams, request.params, 'INVALID_PARAMS');
+    await authorize(request, room, ctx);
+    return ctx.rooms.with(room, (loaded) => {
+      const reading = readScene(loaded.doc);
+      return { ...reading.scene, skipped: reading.skipped };
+    });
+  });
+}

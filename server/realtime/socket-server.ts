@@ -1,0 +1,100 @@
+/**
+ * Socket.IO on the same HTTP server (default path). The handshake carries `auth: { token }`;
+ * each socket joins its room, and the room hears how many editors, viewers and overlays are in.
+ * Previews and renders are emitted to the room from their own modules through `io`.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
+import { Server, type Socket } from 'socket.io';
+import { ScenecastError } from '../../shared/errors.js';
+import type { ClientToServerEvents, Presence, ServerToClientEvents, SocketData } from '../../shared/protocol.js';
+import type { TokenSigner } from '../auth/tokens.js';
+import type { Metrics } from '../metrics.js';
+import type { RoomDirectory } from '../rooms/directory.js';
+
+export type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface SocketServer {
+  io: Io;
+  /** Disconnects every socket and stops. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface SocketServerOptions {
+  tokens: TokenSigner;
+  directory: RoomDirectory;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+  /** Called for every socket that joined a room (late joiners get cached previews here). */
+  onJoin?: (socket: IoSocket) => void;
+}
+
+/** Socket.IO room name of a scenecast room. */
+export const ioRoom = (room: string): string => `room:${room}`;
+
+export function createSocketServer(server: HttpServer, options: SocketServerOptions): SocketServer {
+  const { tokens, directory, metrics, log } = options;
+  const io: Io = new Server(server, { serveClient: false, destroyUpgrade: false, maxHttpBufferSize: 64 * 1024 });
+
+  io.use((socket, next) => {
+    const auth = socket.handshake.auth as { token?: unknown };
+    const token = typeof auth.token === 'string' ? auth.token : (socket.handshake.query.token as string | undefined);
+    (async () => {
+      const claims = tokens.verify(token);
+      if (!(await directory.get(claims.room))) throw new ScenecastError('ROOM_NOT_FOUND', `No room "${claims.room}"`);
+      socket.data = { room: claims.room, role: claims.role };
+    })().then(
+      () => next(),
+      (error: unknown) => {
+        const scenecast = error instanceof ScenecastError ? error : new ScenecastError('INTERNAL');
+        if (!(error instanceof ScenecastError)) log.error({ err: error }, 'socket handshake failed');
+        const refusal = new Error(scenecast.message) as Error & { data: unknown };
+        refusal.data = { code: scenecast.code };
+        next(refusal);
+      },
+    );
+  });
+
+  const pending = new Map<string, NodeJS.Timeout>();
+  const announcePresence = (room: string): void => {
+    if (pending.has(room)) return;
+    // Coalesce joins and leaves of one burst into one message.
+    pending.set(
+      room,
+      setTimeout(async () => {
+        pending.delete(room);
+        const sockets = await io.in(ioRoom(room)).fetchSockets();
+        const presence: Presence = { room, editor: 0, viewer: 0, overlay: 0 };
+        for (const s of sockets) presence[s.data.role] += 1;
+        io.to(ioRoom(room)).emit('room:presence', presence);
+      }, 50),
+    );
+  };
+
+  io.on('connection', (socket) => {
+    const { room, role } = socket.data;
+    metrics.connections.inc({ transport: 'socketio', role });
+    void socket.join(ioRoom(room));
+    socket.emit('room:joined', { room, role });
+    options.onJoin?.(socket);
+    announcePresence(room);
+    socket.on('disconnect', () => {
+      metrics.connections.dec({ transport: 'socketio', role });
+      announcePresence(room);
+    });
+  });
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      for (const timer of pending.values()) clearTimeout(timer);
+      pending.clear();
+      io.disconnectSockets(true);
+      // Not io.close(): that would also close the HTTP server, which Fastify owns.
+      io.engine.close();
+    })();
+    return closing;
+  };
+  return { io, close };
+}

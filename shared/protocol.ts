@@ -1,0 +1,129 @@
+/**
+ * Wire contract between server, clients and overlay pages (DESIGN.md): roles, WebSocket close
+ * codes, HTTP bodies and the Socket.IO event maps.
+ */
+import type { ErrorCode } from './errors.js';
+import type { Scene, SceneInput } from './scene.js';
+import type { Suggestion } from './scene-doc.js';
+
+export const ROLES = ['editor', 'viewer', 'overlay'] as const;
+export type Role = (typeof ROLES)[number];
+export const canWrite = (role: Role): boolean => role === 'editor';
+
+/** Room ids are what POST /api/rooms hands out; anything else is rejected before a lookup. */
+export const ROOM_ID_PATTERN = /^[a-z0-9]{8,32}$/;
+
+/**
+ * WebSocket close codes of ws://HOST/yjs/:room. 4400-4499 tell the stock y-websocket client not to
+ * reconnect (the request itself is wrong); 4500-4599 and 1011 mean "try again".
+ */
+export const CLOSE = {
+  MALFORMED: 4400,
+  BAD_TOKEN: 4401,
+  FORBIDDEN: 4403,
+  UNKNOWN_ROOM: 4404,
+  CLIENT_TOO_SLOW: 1013,
+  STORAGE_ERROR: 4500,
+  AT_CAPACITY: 4503,
+  GOING_AWAY: 1001,
+  TOO_BIG: 1009,
+} as const;
+
+// ---- HTTP ------------------------------------------------------------------------------------
+
+export interface CreateRoomRequest {
+  title?: string;
+  scene?: SceneInput;
+}
+
+export interface CreateRoomResponse {
+  room: string;
+  tokens: Record<Role, string>;
+  urls: Record<Role, string>;
+}
+
+export type SceneResponse = Scene;
+
+export interface HealthResponse {
+  status: 'ok' | 'degraded';
+  uptime: number;
+  checks: Record<string, { ok: boolean; message?: string }>;
+}
+
+// ---- Socket.IO -------------------------------------------------------------------------------
+
+export type PreviewStatus = 'queued' | 'generating' | 'done' | 'cancelled' | 'refused' | 'failed';
+
+export interface PreviewState {
+  shot: string;
+  rev: number;
+  status: PreviewStatus;
+  reason?: string;
+  code?: ErrorCode;
+}
+
+export interface PreviewFrame {
+  shot: string;
+  rev: number;
+  index: number;
+  count: number;
+  fps: number;
+  width: number;
+  height: number;
+  /** JPEG bytes. */
+  data: Uint8Array;
+}
+
+export interface RenderProgress {
+  id: string;
+  stage: string;
+  shot?: string;
+  done: number;
+  total: number;
+  cached?: boolean;
+}
+
+export interface RenderDone {
+  id: string;
+  url: string;
+  bytes: number;
+  seconds: number;
+}
+
+export interface RenderError {
+  id: string;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface Presence {
+  room: string;
+  editor: number;
+  viewer: number;
+  overlay: number;
+}
+
+export interface ServerToClientEvents {
+  'preview:state': (state: PreviewState) => void;
+  'preview:frame': (frame: PreviewFrame) => void;
+  'render:progress': (progress: RenderProgress) => void;
+  'render:done': (done: RenderDone) => void;
+  'render:error': (error: RenderError) => void;
+  suggestion: (suggestion: Suggestion) => void;
+  'room:presence': (presence: Presence) => void;
+  'room:joined': (info: { room: string; role: Role }) => void;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ClientToServerEvents {}
+
+/** Data the server keeps on each socket. */
+export interface SocketData {
+  room: string;
+  role: Role;
+}
+
+/** `connect_error` payload (`err.data`) when the handshake is refused. */
+export interface ConnectErrorData {
+  code: ErrorCode;
+}

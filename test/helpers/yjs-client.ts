@@ -1,0 +1,71 @@
+/**
+ * The stock y-websocket client (WebsocketProvider), run in Node with `ws`.
+ */
+import { WebSocket } from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { onCleanup } from './server.js';
+
+export interface YClient {
+  doc: Y.Doc;
+  provider: WebsocketProvider;
+  /** Resolves when the first sync with the server completed. */
+  synced: Promise<void>;
+  /** Resolves with the close event when the server closes the connection. */
+  closed: Promise<{ code: number; reason: string }>;
+  destroy(): void;
+}
+
+export function connectYjs(wsUrl: string, room: string, token: string | null, options: { connect?: boolean; reconnect?: boolean } = {}): YClient {
+  const doc = new Y.Doc();
+  const provider = new WebsocketProvider(`${wsUrl}/yjs`, room, doc, {
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    params: token === null ? {} : { token },
+    connect: options.connect ?? true,
+    disableBc: true,
+    maxBackoffTime: 200,
+    shouldReconnect: options.reconnect === false ? () => false : undefined,
+  });
+  const synced = new Promise<void>((resolve) => {
+    if (provider.synced) resolve();
+    provider.once('sync', (state: boolean) => state && resolve());
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    provider.on('connection-close', (event) => {
+      if (event) resolve({ code: event.code, reason: event.reason });
+    });
+  });
+  let destroyed = false;
+  const client: YClient = {
+    doc,
+    provider,
+    synced,
+    closed,
+    destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      provider.destroy();
+      doc.destroy();
+    },
+  };
+  onCleanup(() => client.destroy());
+  return client;
+}
+
+/** Resolves when `predicate(doc)` holds, checking after every update of the doc. */
+export function until(doc: Y.Doc, predicate: (doc: Y.Doc) => boolean, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (predicate(doc)) return resolve();
+    const timer = setTimeout(() => {
+      doc.off('update', check);
+      reject(new Error('timed out waiting for the document'));
+    }, timeoutMs);
+    const check = () => {
+      if (!predicate(doc)) return;
+      clearTimeout(timer);
+      doc.off('update', check);
+      resolve();
+    };
+    doc.on('update', check);
+  });
+}
