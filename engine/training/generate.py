@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-M32 = 0xFFFFFFFF
+M32 = np.uint64(0xFFFFFFFF)
 
 
 def hash32(x):
@@ -23,7 +23,7 @@ def hash32(x):
 
 def noise_stream(seed: int, window: int, n: int) -> np.ndarray:
     """First n values of the noise stream (seed, window) as float32."""
-    key = hash32(np.uint64(seed & M32) ^ hash32(np.uint64((window + 0x9E3779B9) & M32)))
+    key = hash32(np.uint64(seed & 0xFFFFFFFF) ^ hash32(np.uint64((window + 0x9E3779B9) & 0xFFFFFFFF)))
     k = np.arange(n, dtype=np.uint64)
     i1 = 2 * k
     i2 = 2 * k + 1

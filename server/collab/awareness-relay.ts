@@ -79,6 +79,8 @@ export class AwarenessRelay {
     if (!state) return;
     this.#peers.delete(peer);
     if (state.timer) clearTimeout(state.timer);
+    // What was held back by the rate limit goes out now (it may be the peer's own goodbye).
+    this.#queue([...state.deferred]);
     for (const id of state.ids) this.#owners.delete(id);
     if (state.ids.size > 0) removeAwarenessStates(this.awareness, [...state.ids], 'disconnect');
   }

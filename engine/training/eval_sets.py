@@ -1,0 +1,99 @@
+"""Eval data: engine/eval/world.json (world constants for the checker), engine/eval/heldout.json (held-out prompts)
+and ground-truth clip sets rendered by the world (to validate the checker; engine/eval/fixtures/ for its test).
+
+    /usr/bin/python3 engine/training/eval_sets.py world|heldout|gt [--n 300] [--out DIR]|fixture
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+import world as W  # noqa: E402
+
+DURATIONS = [(1.5, 8.0), (1.3, 10.0), (2.0, 10.0), (2.0, 16.0)]  # N = 12, 13, 20, 32
+
+
+def make_heldout(n_per_lang: int = 56, seed: int = 20261125):
+    rng = np.random.default_rng(seed)
+    prompts = []
+    kinds = ["combo", "template", "seen"]
+    for lang in ("en", "zh"):
+        for i in range(n_per_lang):
+            kind = kinds[i % 3]
+            n_obj = 2 if rng.random() < 0.25 else 1
+            split = "heldout" if kind == "combo" else "train"
+            sc = W.random_scene(rng, split, n_objects=n_obj)
+            text = W.caption(sc, lang, rng, heldout_template=(kind == "template"))
+            dur, fps = DURATIONS[int(rng.integers(len(DURATIONS)))]
+            tags = [kind] + (["two-objects"] if n_obj == 2 else [])
+            prompts.append({"id": f"{lang}-{i:03d}", "prompt": text, "lang": lang, "seed": int(rng.integers(2**32)),
+                            "duration": dur, "fps": fps, "expected": W.describe(sc), "tags": tags, "scene": sc})
+    return prompts
+
+
+def write_heldout(path=None):
+    path = path or os.path.join(REPO, "engine", "eval", "heldout.json")
+    prompts = make_heldout()
+    doc = {"description": "Held-out eval prompts of the shapes world: half English, half Chinese. tags: 'combo' = a "
+                          "colour x shape combination never seen in training, 'template' = a caption phrasing never "
+                          "seen in training, 'seen' = seen combinations and phrasings (new prompts). 'scene' is the "
+                          "world's ground-truth scene (only for rendering ground-truth clips).",
+           "heldout_combos": W.HELDOUT_COMBOS, "prompts": prompts}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(f"wrote {path}: {len(prompts)} prompts")
+
+
+def render_gt(items):
+    """[(item, frames uint8 [n,H,W,3])] of ground-truth renders."""
+    out = []
+    for it in items:
+        n = max(1, round(it["duration"] * it["fps"]))
+        rgb, _ = W.render(it["scene"], W.frame_times(n), 64, 36)
+        out.append((it, (rgb * 255 + 0.5).clip(0, 255).astype(np.uint8)))
+    return out
+
+
+def random_items(n, seed, lang_mix=True):
+    rng = np.random.default_rng(seed)
+    items = []
+    for i in range(n):
+        sc = W.random_scene(rng, "train" if i % 2 else "heldout")
+        lang = "en" if i % 2 == 0 else "zh"
+        dur, fps = DURATIONS[int(rng.integers(len(DURATIONS)))]
+        items.append({"id": f"gt-{i:04d}", "prompt": W.caption(sc, lang, rng), "lang": lang, "duration": dur,
+                      "fps": fps, "expected": W.describe(sc), "scene": sc, "tags": ["ground-truth"]})
+    return items
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["world", "heldout", "gt", "fixture"])
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--out", default="/tmp/gt/gt")
+    args = ap.parse_args()
+    from train import write_clips
+    if args.what == "world":
+        W.write_world_json(os.path.join(REPO, "engine", "eval", "world.json"), W.build_vocab())
+    elif args.what == "heldout":
+        write_heldout()
+    elif args.what == "gt":
+        write_clips(args.out, render_gt(random_items(args.n, 7)))
+        print("wrote", args.out)
+    elif args.what == "fixture":
+        items = random_items(10, 99)
+        for it in items:
+            it["duration"], it["fps"] = 1.0, 8.0
+        write_clips(os.path.join(REPO, "engine", "eval", "fixtures", "ground-truth"), render_gt(items))
+
+
+if __name__ == "__main__":
+    main()
