@@ -578,7 +578,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default="main")
     ap.add_argument("--quick", action="store_true", help="a few minutes in all: proves the path")
-    ap.add_argument("--stages", default="ae,den,distill,up,export,eval")
+    ap.add_argument("--stages", default="data,ae,den,distill,up,export,eval,card")
     ap.add_argument("--ae-min", type=float, default=5)
     ap.add_argument("--den-min", type=float, default=20)
     ap.add_argument("--distill-min", type=float, default=5)
@@ -586,6 +586,7 @@ def main():
     ap.add_argument("--eval-every-min", type=float, default=0.0, help="periodic held-out eval during den")
     ap.add_argument("--eval-limit", type=int, default=0)
     ap.add_argument("--bundle", default="shapes-v1")
+    ap.add_argument("--eval-bench", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -597,6 +598,12 @@ def main():
     torch.manual_seed(int(ctx.rng.integers(2**31)))
     log(f"[main] run {ctx.run_dir} stages {args.stages} quick={args.quick}")
     stages = args.stages.split(",")
+    with open(os.path.join(ctx.run_dir, "commands.log"), "a") as f:
+        f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + " ".join(["engine/training/train.py"] + sys.argv[1:]) + "\n")
+    if "data" in stages:
+        import eval_sets
+        W.write_world_json(os.path.join(REPO, "engine", "eval", "world.json"), W.build_vocab())
+        eval_sets.write_heldout()
     if "ae" in stages:
         stage_ae(ctx, args.ae_min)
     if "den" in stages:
@@ -605,11 +612,18 @@ def main():
         stage_distill(ctx, args.distill_min, batch=8 if args.quick else 24)
     if "up" in stages:
         stage_up(ctx, args.up_min)
+    out_root = os.path.join(ctx.run_dir, "models") if args.quick else None
+    bundle_dir = os.path.join(out_root or os.path.join(REPO, "engine", "models"), args.bundle)
     if "export" in stages:
         import export
-        export.export_bundle(ctx, args.bundle, quick=args.quick)
+        export.export_bundle(ctx, args.bundle, quick=args.quick, out_root=out_root)
     if "eval" in stages:
-        run_eval(ctx, limit=(16 if args.quick else (args.eval_limit or None)), tag=f"{args.bundle}")
+        res = run_eval(ctx, limit=(16 if args.quick else (args.eval_limit or None)), tag=f"{args.bundle}")
+        with open(os.path.join(ctx.run_dir, f"eval-{args.bundle}.json"), "w") as f:
+            json.dump({k: v.get("summary") for k, v in res.items()}, f, indent=1)
+    if "card" in stages:
+        import model_card
+        model_card.write_card(ctx, args.bundle, bundle_dir)
 
 
 if __name__ == "__main__":

@@ -141,19 +141,41 @@ export class Room extends EventEmitter<RoomEvents> {
     if (origin === ORIGIN.persistence || this.#failed) return;
     const { metrics, store } = this.deps;
     const started = performance.now();
-    const message = encodeUpdate(update);
     store.append(this.id, update).then(
       () => {
         if (this.#failed) return;
         metrics.updates.inc();
         metrics.updateBytes.inc(update.length);
         metrics.persistSeconds.observe((performance.now() - started) / 1000);
-        this.#broadcast(message, origin);
-        this.emit('update', update, origin);
-        if (store.logBytes(this.id) > this.deps.compactBytes) void this.compact();
+        this.#durable.push({ update, origin });
+        this.#fanOut ??= setImmediate(() => this.#flushDurable());
       },
       (error: Error) => this.fail(error),
     );
+  }
+
+  /** Updates made durable by the last group commit(s), waiting for the fan-out. */
+  #durable: { update: Uint8Array; origin: unknown }[] = [];
+  #fanOut: NodeJS.Immediate | null = null;
+
+  /**
+   * Fans out everything one group commit made durable. A lone update skips its sender; several
+   * are merged into ONE message per peer (the sender gets its own edits back, a no-op for Yjs),
+   * so under load the messages per peer track commits, not keystrokes.
+   */
+  #flushDurable(): void {
+    this.#fanOut = null;
+    const batch = this.#durable;
+    this.#durable = [];
+    if (batch.length === 0 || this.#failed) return;
+    if (batch.length === 1) {
+      const [{ update, origin }] = batch as [{ update: Uint8Array; origin: unknown }];
+      this.#broadcast(encodeUpdate(update), origin);
+    } else {
+      this.#broadcast(encodeUpdate(Y.mergeUpdates(batch.map((b) => b.update))), null);
+    }
+    for (const { update, origin } of batch) this.emit('update', update, origin);
+    if (this.deps.store.logBytes(this.id) > this.deps.compactBytes) void this.compact();
   }
 
   #broadcast(message: Uint8Array, except: unknown): void {
@@ -205,6 +227,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   #teardown(): void {
     this.#destroyed = true;
+    if (this.#fanOut) clearImmediate(this.#fanOut);
     this.relay.destroy();
     this.doc.destroy();
     this.removeAllListeners();

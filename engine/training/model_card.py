@@ -1,0 +1,126 @@
+"""Writes MODEL_CARD.md of a bundle from what the run recorded: parameters, file sizes, the commands, stage times,
+the held-out eval (engine/eval/check-clips.ts) and onnxruntime-node parity + timings (ort_check.mjs --bench)."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+ATTRS = ["background", "count", "colour", "shape", "motion", "speed"]
+
+
+def _table(summary: dict) -> str:
+    head = "| profile | set | clips | " + " | ".join(ATTRS) + " | attributes right | all right |"
+    sep = "|" + "---|" * (len(ATTRS) + 5)
+    rows = [head, sep]
+    for prof, s in summary.items():
+        if not s:
+            continue
+        groups = [("all", s["overall"])] + [(f"lang={k}", v) for k, v in s["byLanguage"].items()] + \
+                 [(f"tag={k}", v) for k, v in s["byTag"].items()]
+        for name, g in groups:
+            pa = g["perAttribute"]
+            rows.append(f"| {prof} | {name} | {g['clips']} | " + " | ".join(f"{pa[a]:.1f}" for a in ATTRS) +
+                        f" | {g['attributesRight']:.1f} | {g['allRight']:.1f} |")
+    return "\n".join(rows)
+
+
+def _state(path):
+    if not os.path.exists(path):
+        return None
+    return torch.load(path, map_location="cpu").get("state")
+
+
+def write_card(ctx, bundle: str, bundle_dir: str) -> None:
+    import train as T
+    info = json.load(open(os.path.join(ctx.run_dir, f"export-{bundle}.json")))
+    ev_path = os.path.join(ctx.run_dir, f"eval-{bundle}.json")
+    ev = json.load(open(ev_path)) if os.path.exists(ev_path) else {}
+    r = subprocess.run(["node", "engine/training/ort_check.mjs", bundle_dir, "--bench"], cwd=REPO,
+                       capture_output=True, text=True)
+    bench = (r.stdout + r.stderr).strip()
+    cmds = open(os.path.join(ctx.run_dir, "commands.log")).read().strip() if os.path.exists(
+        os.path.join(ctx.run_dir, "commands.log")) else ""
+    st = {k: _state(ctx.path(f"{k}.pt")) for k in ("ae", "den", "distill", "up4", "up5")}
+    cpu = ""
+    try:
+        cpu = [ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")][0]
+    except Exception:  # noqa: BLE001
+        pass
+    mins = lambda s: f"{s['elapsed'] / 60:.1f} min" if s else "-"  # noqa: E731
+    total_min = sum(s["elapsed"] for s in st.values() if s) / 60
+    p = info["params"]
+    card = f"""# {bundle}: scenecast shapes model
+
+A small bilingual (English / Chinese) text-to-video flow-matching model of the synthetic shapes world
+(`engine/training/world.py`): one or two objects (circle/ball, square/box, triangle, star; 7 colours) on one of 5
+backgrounds, moving left/right/up/down, bouncing, spinning, growing, shrinking or staying still, slowly or quickly.
+Camera moves are applied by the engine after decoding, not by the model. Contract: `engine/BUNDLE.md`.
+
+## Files and size
+| file | bytes |
+|---|---|
+""" + "\n".join(f"| {k} | {v:,} |" for k, v in info["sizes"].items()) + f"""
+| **total** | **{info['total_bytes']:,}** ({info['total_bytes'] / 1e6:.1f} MB) |
+
+## Architecture
+- **Frames** 64x36 RGB (the base frame), **latent** 16x9x4 (normalised per channel; the exported decoder undoes it).
+- **Autoencoder** (conv, stride 4): encoder {T.n_params(T.Encoder(T.LAT_C)):,} parameters (training only), decoder
+  {p['decoder']:,} (3x3 convs, two ResBlocks, PixelShuffle up).
+- **Tokenizer** per BUNDLE.md: lower-case English words + single CJK characters, vocabulary of {len(ctx.vocab)} tokens
+  (the world's caption vocabulary), max length {T.MAX_LEN}.
+- **Text encoder** {p['text_encoder']:,} parameters: token + position embedding, 2 pre-LN transformer layers (d 128,
+  4 heads); `context` = the token states, `pooled` = their masked mean.
+- **Denoiser** {p['denoiser']:,} parameters: a DiT over latent patches of 2 frames x 2x2 cells (the 9 rows are padded
+  to 10), d {T.DEN_CFG['d']}, {T.DEN_CFG['depth']} blocks of joint space-time self-attention (the K=2 clean context
+  frames are tokens of the same sequence, masked out when `prev_valid = 0`), cross-attention to the caption tokens,
+  and MLP; adaLN-zero modulation from (noise level t, pooled caption); per-token frame-time (tau) embedding.
+  Trained with flow matching (`x_t = (1-t) x0 + t eps`, uniform t) as an x0-predictor with an object-weighted loss
+  (x9 on object cells), 10% caption dropout (for guidance), EMA 0.999; the exported graph returns
+  `velocity = (x - x0_hat) / t`. Chunks of F=8 frames (dynamic 1..8) conditioned on the K=2 frames before them;
+  trained on random windows of shots of 1..300 frames, so shots of any length stay one take.
+- **Preview denoiser**: same architecture, reflow-distilled from the guided teacher (pairs of noise and the
+  teacher's {T.FINAL['steps']}-step, guidance {T.FINAL['guidance']} sample with the real clean context); runs
+  {T.PREVIEW['steps']} Euler steps with guidance 1.
+- **Upscalers** (ESPCN with a fixed nearest-neighbour skip, PixelShuffle): x4 64x36 -> 256x144 ({p['upscaler_x4']:,}
+  parameters), x5 256x144 -> 1280x720 ({p['upscaler_x5']:,} parameters); trained on renders of the same world at both
+  resolutions with random zooms, sub-pixel view shifts, blur and noise on the input.
+
+## Profiles
+```json
+{json.dumps(json.load(open(os.path.join(bundle_dir, 'manifest.json')))['profiles'], indent=1)}
+```
+
+## Training
+Machine: {cpu or platform.processor()} ({os.cpu_count()} cores), no GPU, Debian PyTorch {torch.__version__} with
+OpenBLAS, 2 threads. Stage times: autoencoder {mins(st['ae'])}, text encoder + denoiser {mins(st['den'])}
+({st['den']['step'] if st['den'] else 0} steps, {st['den']['clips'] if st['den'] else 0:,} training windows),
+distillation {mins(st['distill'])}, upscalers {mins(st['up4'])} + {mins(st['up5'])}; total {total_min:.0f} min.
+Commands (run `{os.path.relpath(ctx.run_dir, REPO)}`):
+```
+{cmds}
+```
+
+## Held-out eval
+`engine/eval/heldout.json` ({'the first ' + str(ev.get('limit')) + ' ' if ev.get('limit') else ''}prompts, half
+English half Chinese; tags: `combo` = colour x shape never seen in training, `template` = phrasing never seen in
+training), generated per BUNDLE.md at each prompt's seed/duration/fps, base frames judged by
+`engine/eval/check-clips.ts` (which scores 100% of the attributes on ground-truth renders of the world).
+
+{_table({k: v for k, v in ev.items() if k in ('final', 'preview')}) if ev else '(not run)'}
+
+## onnxruntime-node: parity with the fixtures and timings
+`node engine/training/ort_check.mjs {os.path.relpath(bundle_dir, REPO)} --bench` (2 intra-op threads, no spinning):
+```
+{bench}
+```
+"""
+    with open(os.path.join(bundle_dir, "MODEL_CARD.md"), "w", encoding="utf-8") as f:
+        f.write(card)
+    print(f"[card] wrote {os.path.join(bundle_dir, 'MODEL_CARD.md')}", flush=True)
