@@ -1,0 +1,240 @@
+/**
+ * The engine as the server sees it: a small pool of worker threads, each with the bundle loaded.
+ * `generate()` returns the frames of one shot as an async iterable, frame by frame; aborting its
+ * signal stops the worker within one denoiser step. Jobs wait for a free worker, previews first.
+ * The main thread never waits on a session.
+ */
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { abortError, type GenerateOptions, type GeneratedFrame, type ShotSpec } from './pipeline/generate.js';
+import type { EngineDevice } from './pipeline/onnx-sessions.js';
+import type { BundleInfo, FromWorker, JobStats, ToWorker } from './worker/protocol.js';
+
+export const DEFAULT_BUNDLE = path.resolve(import.meta.dirname, 'models', 'shapes-v1');
+
+export interface EnginePoolOptions {
+  /** Folder of the model bundle (default engine/models/shapes-v1). */
+  bundleDir?: string;
+  /** Worker threads (default: 2, or 1 on a one-core machine). Each holds the bundle in memory. */
+  workers?: number;
+  /** Intra-op threads per worker (default: cores / workers, at least 1). */
+  threads?: number;
+  /** 'cpu' (default) or 'cuda'. */
+  device?: EngineDevice;
+}
+
+export interface GenerateRequest extends Omit<GenerateOptions, 'signal'> {
+  signal?: AbortSignal;
+}
+
+export interface EngineEvents {
+  /** A job finished (or failed); for metrics. */
+  job: [{ profile: string; stats: JobStats | null; outcome: 'done' | 'aborted' | 'failed' }];
+}
+
+interface Job {
+  id: number;
+  shot: ShotSpec;
+  options: Omit<GenerateOptions, 'signal'>;
+  signal?: AbortSignal;
+  /** Frames and the end of the job, in order. */
+  push: (item: { frame?: GeneratedFrame; error?: Error; done?: boolean }) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
+
+let nextJob = 1;
+
+export class EnginePool extends EventEmitter<EngineEvents> {
+  readonly #options: Required<Omit<EnginePoolOptions, 'device'>> & { device: EngineDevice };
+  readonly #slots: Slot[] = [];
+  readonly #queue: Job[] = [];
+  #info: BundleInfo | null = null;
+  #closed = false;
+
+  private constructor(options: EnginePoolOptions) {
+    super();
+    const cores = Math.max(1, os.availableParallelism());
+    const workers = Math.max(1, options.workers ?? Math.min(2, cores));
+    this.#options = {
+      bundleDir: options.bundleDir ?? DEFAULT_BUNDLE,
+      workers,
+      threads: options.threads ?? Math.max(1, Math.floor(cores / workers)),
+      device: options.device ?? 'cpu',
+    };
+  }
+
+  static async start(options: EnginePoolOptions = {}): Promise<EnginePool> {
+    const pool = new EnginePool(options);
+    await Promise.all(Array.from({ length: pool.#options.workers }, () => pool.#spawn()));
+    return pool;
+  }
+
+  /** The loaded bundle: name, hash (for cache keys), profiles. */
+  get info(): BundleInfo {
+    if (!this.#info) throw new Error('engine not started');
+    return this.#info;
+  }
+
+  get queueDepth(): number {
+    return this.#queue.length;
+  }
+
+  get busyWorkers(): number {
+    return this.#slots.filter((s) => s.job).length;
+  }
+
+  #spawn(): Promise<void> {
+    // The bootstrap registers tsx inside the thread (loader hooks of the parent do not carry over).
+    const worker = new Worker(path.join(import.meta.dirname, 'worker', 'bootstrap.mjs'), {
+      workerData: { bundleDir: this.#options.bundleDir, threads: this.#options.threads, device: this.#options.device },
+    });
+    const slot: Slot = { worker, job: null };
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'ready') {
+          ready = true;
+          this.#info ??= message.info;
+          this.#slots.push(slot);
+          resolve();
+          this.#dispatch();
+        } else if (message.type === 'init-error') {
+          reject(new Error(`engine worker could not load the bundle: ${message.message}`));
+        } else this.#onJobMessage(slot, message);
+      });
+      worker.on('error', (error) => {
+        if (!ready) reject(error);
+        else this.#onCrash(slot, error);
+      });
+      worker.on('exit', (code) => {
+        if (!ready) reject(new Error(`engine worker exited with ${code} while loading`));
+        else if (!this.#closed) this.#onCrash(slot, new Error(`engine worker exited with ${code}`));
+      });
+    });
+  }
+
+  #onCrash(slot: Slot, error: Error): void {
+    const index = this.#slots.indexOf(slot);
+    if (index < 0) return;
+    this.#slots.splice(index, 1);
+    slot.job?.push({ error: new Error(`engine worker failed: ${error.message}`) });
+    slot.job = null;
+    if (!this.#closed) void this.#spawn().catch(() => {});
+  }
+
+  #onJobMessage(slot: Slot, message: FromWorker): void {
+    const job = slot.job;
+    if (!job || !('id' in message) || message.id !== job.id) return;
+    if (message.type === 'frame') {
+      job.push({ frame: message.frame });
+      return;
+    }
+    slot.job = null;
+    if (message.type === 'done') {
+      this.emit('job', { profile: job.options.profile, stats: message.stats, outcome: 'done' });
+      job.push({ done: true });
+    } else if (message.type === 'error') {
+      this.emit('job', { profile: job.options.profile, stats: null, outcome: message.aborted ? 'aborted' : 'failed' });
+      job.push({ error: message.aborted ? abortError() : new Error(message.message) });
+    }
+    this.#dispatch();
+  }
+
+  #dispatch(): void {
+    for (const slot of this.#slots) {
+      if (slot.job) continue;
+      const job = this.#queue.shift();
+      if (!job) return;
+      slot.job = job;
+      const message: ToWorker = { type: 'generate', id: job.id, shot: job.shot, options: job.options };
+      slot.worker.postMessage(message);
+      if (job.signal) {
+        const onAbort = () => slot.job === job && slot.worker.postMessage({ type: 'abort', id: job.id } satisfies ToWorker);
+        job.signal.addEventListener('abort', onAbort, { once: true });
+      }
+    }
+  }
+
+  /** The frames of one shot, as they are made. Throws an AbortError when `signal` aborts. */
+  generate(shot: ShotSpec, request: GenerateRequest): AsyncIterable<GeneratedFrame> {
+    const { signal, ...options } = request;
+    const pool = this;
+    return {
+      [Symbol.asyncIterator]() {
+        const items: { frame?: GeneratedFrame; error?: Error; done?: boolean }[] = [];
+        let wake: (() => void) | null = null;
+        const job: Job = {
+          id: nextJob++,
+          shot,
+          options,
+          signal,
+          push: (item) => {
+            items.push(item);
+            wake?.();
+          },
+        };
+        if (pool.#closed) items.push({ error: new Error('engine is closed') });
+        else if (signal?.aborted) items.push({ error: abortError() });
+        else {
+          // Previews go ahead of renders; otherwise first come, first served.
+          const at = options.profile === 'preview' ? pool.#queue.findIndex((j) => j.options.profile !== 'preview') : -1;
+          if (at < 0) pool.#queue.push(job);
+          else pool.#queue.splice(at, 0, job);
+          signal?.addEventListener(
+            'abort',
+            () => {
+              const queued = pool.#queue.indexOf(job);
+              if (queued >= 0) {
+                pool.#queue.splice(queued, 1);
+                job.push({ error: abortError() });
+              }
+            },
+            { once: true },
+          );
+          pool.#dispatch();
+        }
+        return {
+          async next(): Promise<IteratorResult<GeneratedFrame>> {
+            while (items.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+            wake = null;
+            const item = items.shift()!;
+            if (item.error) throw item.error;
+            if (item.done) return { done: true, value: undefined };
+            return { done: false, value: item.frame! };
+          },
+          async return(): Promise<IteratorResult<GeneratedFrame>> {
+            // The consumer stopped early: stop the worker too.
+            const queued = pool.#queue.indexOf(job);
+            if (queued >= 0) pool.#queue.splice(queued, 1);
+            const slot = pool.#slots.find((s) => s.job === job);
+            slot?.worker.postMessage({ type: 'abort', id: job.id } satisfies ToWorker);
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    };
+  }
+
+  /** Stops every worker; queued and running jobs end with an error. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) job.push({ error: new Error('engine is closed') });
+    await Promise.all(
+      this.#slots.splice(0).map(async (slot) => {
+        slot.job?.push({ error: new Error('engine is closed') });
+        slot.worker.postMessage({ type: 'close' } satisfies ToWorker);
+        const exited = new Promise((resolve) => slot.worker.once('exit', resolve));
+        const timeout = setTimeout(() => void slot.worker.terminate(), 2000);
+        await exited;
+        clearTimeout(timeout);
+      }),
+    );
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Generates one shot, yielding its frames one at a time as they are made (BUNDLE.md, Generation):
+ *   1 tokenize + encode the prompt (and the negative, for guidance)
+ *   2 cut the shot into windows
+ *   3 per window: seeded noise → S Euler steps of the denoiser → clean latents
+ *   4 per frame: decode → camera → upscale → RGB bytes → yield
+ * Aborting the signal stops the work before the next denoiser step or frame.
+ */
+import type { CameraMove } from '../../shared/scene.js';
+import type { ProfileName } from '../bundle/manifest.js';
+import { applyCamera } from './camera.js';
+import { resize, toRgb8, type FloatImage } from './image.js';
+import type { EngineModel, TextCondition } from './model.js';
+import { gaussianNoise } from './noise.js';
+import { frameCount, frameTime, planWindows, timeGrid } from './windows.js';
+
+export interface ShotSpec {
+  prompt: string;
+  /** Negative prompt; '' for none (guidance then pushes away from the empty prompt). */
+  negative: string;
+  /** uint32. */
+  seed: number;
+  /** Seconds, 0.5–10. */
+  duration: number;
+  fps: number;
+  camera: CameraMove;
+}
+
+export interface GenerateOptions {
+  profile: ProfileName;
+  signal?: AbortSignal;
+  /** Override the profile's sampler settings (templates do). */
+  steps?: number;
+  guidance?: number;
+  shift?: number;
+  /** Yield the decoded base frames only: no camera, no upscaling (parity tests, the eval). */
+  raw?: boolean;
+}
+
+export interface GeneratedFrame {
+  index: number;
+  count: number;
+  /** Normalised shot time of the frame. */
+  tau: number;
+  width: number;
+  height: number;
+  /** HWC RGB bytes. */
+  rgb: Uint8Array;
+  /** The decoded base frame (CHW float), when `raw`. */
+  base?: Float32Array;
+}
+
+export function abortError(): Error {
+  return new DOMException('generation aborted', 'AbortError');
+}
+
+const checkAbort = (signal?: AbortSignal): void => {
+  if (signal?.aborted) throw abortError();
+};
+
+export async function* generateShot(model: EngineModel, shot: ShotSpec, options: GenerateOptions): AsyncGenerator<GeneratedFrame> {
+  const { manifest } = model;
+  const profile = model.profile(options.profile);
+  const steps = options.steps ?? profile.steps;
+  const guidance = options.guidance ?? profile.guidance;
+  const { signal } = options;
+  const { channels: C, width: w, height: h } = manifest.latent;
+  const { frames: F, context: K } = manifest.chunk;
+  const plane = h * w;
+
+  // 1. Conditioning.
+  checkAbort(signal);
+  const cond = await model.encodeText(shot.prompt);
+  const uncond = guidance !== 1 ? await model.encodeText(shot.negative) : null;
+
+  // 2. Windows.
+  const n = frameCount(shot.duration, shot.fps);
+  const windows = planWindows(n, F);
+  const grid = timeGrid(steps, options.shift ?? profile.shift);
+  /** Clean latents of every frame made so far, frame-major [C, h, w] each. */
+  const made: Float32Array[] = [];
+
+  for (const win of windows) {
+    const f = win.frames;
+    const times = Float32Array.from({ length: f }, (_, i) => frameTime(win.start + i, n));
+    const prev = new Float32Array(C * K * plane);
+    const prevTime = new Float32Array(K);
+    const prevValid = win.start > 0 && K > 0 ? 1 : 0;
+    if (prevValid) {
+      for (let k = 0; k < K; k++) {
+        const j = win.start - K + k;
+        prevTime[k] = frameTime(j, n);
+        const frame = made[j]!;
+        for (let c = 0; c < C; c++) prev.set(frame.subarray(c * plane, (c + 1) * plane), (c * K + k) * plane);
+      }
+    }
+
+    // 3. Denoise the window from seeded noise.
+    const x = gaussianNoise(shot.seed, win.index, C * f * plane);
+    for (let i = 0; i < steps; i++) {
+      checkAbort(signal);
+      const v = await velocity(model, profile.denoiser, { x, t: grid[i]!, times, prev, prevTime, prevValid, cond, uncond, guidance, C, f, h, w, K });
+      const dt = grid[i + 1]! - grid[i]!;
+      for (let k = 0; k < x.length; k++) x[k]! += dt * v[k]!;
+    }
+
+    // 4. Decode, move the camera, upscale and hand out each new frame.
+    for (let i = 0; i < f; i++) {
+      const j = win.start + i;
+      const latent = new Float32Array(C * plane);
+      for (let c = 0; c < C; c++) latent.set(x.subarray((c * f + i) * plane, (c * f + i + 1) * plane), c * plane);
+      made[j] = latent;
+      if (i < win.skip) continue;
+      checkAbort(signal);
+      const decoded = await model.sessions.run('decoder', { latent: { data: latent, dims: [1, C, h, w] } });
+      const base: FloatImage = { data: decoded.rgb!.data, width: manifest.frame.width, height: manifest.frame.height };
+      const tau = frameTime(j, n);
+      if (options.raw) {
+        yield { index: j, count: n, tau, width: base.width, height: base.height, rgb: toRgb8(base), base: base.data };
+        continue;
+      }
+      let image = applyCamera(base, shot.camera, tau);
+      for (const name of profile.upscalers) {
+        const scale = manifest.graphs[name]!.scale!;
+        const up = await model.sessions.run(name, { rgb: { data: image.data, dims: [1, 3, image.height, image.width] } });
+        image = { data: up.rgb_up!.data, width: image.width * scale, height: image.height * scale };
+      }
+      image = resize(image, profile.size[0], profile.size[1]);
+      yield { index: j, count: n, tau, width: image.width, height: image.height, rgb: toRgb8(image) };
+    }
+  }
+}
+
+interface StepInput {
+  x: Float32Array;
+  t: number;
+  times: Float32Array;
+  prev: Float32Array;
+  prevTime: Float32Array;
+  prevValid: number;
+  cond: TextCondition;
+  uncond: TextCondition | null;
+  guidance: number;
+  C: number;
+  f: number;
+  h: number;
+  w: number;
+  K: number;
+}
+
+/** One denoiser call; with guidance, a batch of two (cond first) combined as v_u + g·(v_c − v_u). */
+async function velocity(model: EngineModel, denoiser: string, s: StepInput): Promise<Float32Array> {
+  const B = s.uncond ? 2 : 1;
+  const L = s.cond.mask.length;
+  const D = s.cond.pooled.length;
+  const repeat = (a: Float32Array, b?: Float32Array) => {
+    if (B === 1) return a;
+    const out = new Float32Array(a.length * 2);
+    out.set(a);
+    out.set(b ?? a, a.length);
+    return out;
+  };
+  const feeds = {
+    x: { data: repeat(s.x), dims: [B, s.C, s.f, s.h, s.w] },
+    t: { data: new Float32Array(B).fill(s.t), dims: [B] },
+    frame_time: { data: repeat(s.times), dims: [B, s.f] },
+    context: { data: repeat(s.cond.context, s.uncond?.context), dims: [B, L, s.cond.context.length / L] },
+    context_mask: { data: repeat(s.cond.mask, s.uncond?.mask), dims: [B, L] },
+    pooled: { data: repeat(s.cond.pooled, s.uncond?.pooled), dims: [B, D] },
+    prev: { data: repeat(s.prev), dims: [B, s.C, s.K, s.h, s.w] },
+    prev_time: { data: repeat(s.prevTime), dims: [B, s.K] },
+    prev_valid: { data: new Float32Array(B).fill(s.prevValid), dims: [B] },
+  };
+  const out = (await model.sessions.run(denoiser, feeds)).velocity!.data;
+  if (B === 1) return out;
+  const n = s.x.length;
+  const v = new Float32Array(n);
+  for (let k = 0; k < n; k++) {
+    const vc = out[k]!;
+    const vu = out[n + k]!;
+    v[k] = vu + s.guidance * (vc - vu);
+  }
+  return v;
+}

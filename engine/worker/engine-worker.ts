@@ -1,0 +1,66 @@
+/**
+ * An engine worker thread: loads the bundle once, then generates the shots it is sent, posting
+ * each frame as soon as it is made (its pixel buffer transferred, not copied).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { generateShot } from '../pipeline/generate.js';
+import { EngineModel } from '../pipeline/model.js';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('engine-worker must run in a worker thread');
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+const init = workerData as WorkerInit;
+const started = performance.now();
+let model: EngineModel;
+try {
+  model = await EngineModel.load(init.bundleDir, init);
+} catch (error) {
+  post({ type: 'init-error', message: (error as Error).message });
+  process.exit(1);
+}
+const { manifest, hash } = model.bundle;
+post({
+  type: 'ready',
+  info: {
+    name: manifest.name,
+    hash,
+    profiles: Object.fromEntries(Object.entries(manifest.profiles).map(([k, p]) => [k, { steps: p.steps, guidance: p.guidance, shift: p.shift, size: p.size }])),
+    frame: manifest.frame,
+    loadMs: performance.now() - started,
+  },
+});
+
+const running = new Map<number, AbortController>();
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'abort') running.get(message.id)?.abort();
+  else if (message.type === 'close') {
+    for (const controller of running.values()) controller.abort();
+    void model.dispose().then(() => process.exit(0));
+  } else void run(message);
+});
+
+async function run(job: Extract<ToWorker, { type: 'generate' }>): Promise<void> {
+  const controller = new AbortController();
+  running.set(job.id, controller);
+  const t0 = performance.now();
+  const hits0 = model.textCache.hits;
+  let first = -1;
+  let frames = 0;
+  try {
+    for await (const frame of generateShot(model, job.shot, { ...job.options, signal: controller.signal })) {
+      if (first < 0) first = performance.now() - t0;
+      frames++;
+      const transfer = [frame.rgb.buffer as ArrayBuffer];
+      if (frame.base) transfer.push(frame.base.buffer as ArrayBuffer);
+      post({ type: 'frame', id: job.id, frame }, transfer);
+    }
+    post({ type: 'done', id: job.id, stats: { firstFrameMs: first, totalMs: performance.now() - t0, frames, textCacheHits: model.textCache.hits - hits0 } });
+  } catch (error) {
+    post({ type: 'error', id: job.id, message: (error as Error).message, aborted: controller.signal.aborted });
+  } finally {
+    running.delete(job.id);
+  }
+}

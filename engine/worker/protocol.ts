@@ -1,0 +1,37 @@
+/**
+ * Messages between the engine pool (main thread) and an engine worker (worker thread).
+ */
+import type { GenerateOptions, GeneratedFrame, ShotSpec } from '../pipeline/generate.js';
+import type { SessionOptions } from '../pipeline/onnx-sessions.js';
+
+export interface WorkerInit extends SessionOptions {
+  bundleDir: string;
+}
+
+export type ToWorker =
+  | { type: 'generate'; id: number; shot: ShotSpec; options: Omit<GenerateOptions, 'signal'> }
+  | { type: 'abort'; id: number }
+  | { type: 'close' };
+
+export interface BundleInfo {
+  name: string;
+  hash: string;
+  profiles: Record<string, { steps: number; guidance: number; shift: number; size: [number, number] }>;
+  frame: { width: number; height: number };
+  loadMs: number;
+}
+
+export type FromWorker =
+  | { type: 'ready'; info: BundleInfo }
+  | { type: 'init-error'; message: string }
+  | { type: 'frame'; id: number; frame: GeneratedFrame }
+  | { type: 'done'; id: number; stats: JobStats }
+  | { type: 'error'; id: number; message: string; aborted: boolean };
+
+export interface JobStats {
+  /** From the job reaching the worker to its first frame (ms). */
+  firstFrameMs: number;
+  totalMs: number;
+  frames: number;
+  textCacheHits: number;
+}
