@@ -81,6 +81,10 @@ export class EnginePool extends EventEmitter<EngineEvents> {
     return this.#info;
   }
 
+  get workerCount(): number {
+    return this.#options.workers;
+  }
+
   get queueDepth(): number {
     return this.#queue.length;
   }

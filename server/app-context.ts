@@ -1,10 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { EnginePool } from '../engine/engine-pool.js';
 import type { TokenSigner } from './auth/tokens.js';
 import type { CollabEndpoint } from './collab/endpoint.js';
 import type { RoomManager } from './collab/room-manager.js';
 import type { DocumentStore } from './collab/store/document-store.js';
 import type { Config } from './config.js';
 import type { Metrics } from './metrics.js';
+import type { PreviewService } from './preview/preview-service.js';
 import type { SocketServer } from './realtime/socket-server.js';
 import type { RoomDirectory } from './rooms/directory.js';
 
@@ -19,6 +21,9 @@ export interface AppContext {
   rooms: RoomManager;
   collab: CollabEndpoint;
   realtime: SocketServer;
+  /** Null when the engine is off (ENGINE_WORKERS=0). */
+  engine: EnginePool | null;
+  preview: PreviewService | null;
   /** Named readiness checks for /healthz; each throws when unhealthy. */
   health: Record<string, () => Promise<void>>;
 }

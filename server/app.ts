@@ -6,6 +6,7 @@
 import { access, constants, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { EnginePool } from '../engine/engine-pool.js';
 import type { AppContext } from './app-context.js';
 import { resolveSecret } from './auth/secret.js';
 import { TokenSigner } from './auth/tokens.js';
@@ -17,6 +18,7 @@ import { registerErrorHandling } from './http/errors.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { roomRoutes } from './http/room-routes.js';
 import { createMetrics } from './metrics.js';
+import { PreviewService, type ModerationHook } from './preview/preview-service.js';
 import { createSocketServer } from './realtime/socket-server.js';
 import { FileRoomDirectory } from './rooms/directory.js';
 
@@ -26,7 +28,14 @@ declare module 'fastify' {
   }
 }
 
-export async function buildApp(config: Config): Promise<FastifyInstance> {
+export interface AppDeps {
+  /** An engine to use instead of starting one (tests share one); the app does not close it. */
+  engine?: EnginePool | null;
+  /** A content classifier to use instead of the blocklist. */
+  moderation?: ModerationHook;
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -66,7 +75,23 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     maxBufferedBytes: config.maxBufferedBytes,
   });
   collab.attach(app.server);
-  const realtime = createSocketServer(app.server, { tokens, directory, metrics, log });
+
+  const ownsEngine = deps.engine === undefined;
+  const engine = ownsEngine ? (config.engine.workers === 0 ? null : await EnginePool.start(config.engine)) : deps.engine ?? null;
+  let preview: PreviewService | null = null;
+  const realtime = createSocketServer(app.server, { tokens, directory, metrics, log, onJoin: (socket) => preview?.onJoin(socket) });
+  if (engine) {
+    preview = new PreviewService({
+      rooms,
+      io: realtime.io,
+      engine,
+      metrics,
+      log,
+      debounceMs: config.preview.debounceMs,
+      maxWaitMs: config.preview.maxWaitMs,
+      ...(deps.moderation ? { moderation: deps.moderation } : {}),
+    });
+  }
 
   const ctx: AppContext = {
     config,
@@ -78,6 +103,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     rooms,
     collab,
     realtime,
+    engine,
+    preview,
     health: {
       storage: () => access(roomsDir, constants.W_OK),
     },
@@ -91,11 +118,13 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   // Shutdown in reverse order of the data flow; each step runs even if one before it failed.
   app.addHook('preClose', async () => {
     collab.close();
+    preview?.close();
     await realtime.close();
   });
   app.addHook('onClose', async () => {
     await rooms.close();
     await store.close();
+    if (ownsEngine) await engine?.close();
   });
   return app;
 }

@@ -31,6 +31,18 @@ const EnvSchema = z.object({
   AWARENESS_RATE: int(10),
   /** Outgoing bytes buffered for one Yjs connection before it is closed as too slow (1013). */
   MAX_BUFFERED_BYTES: int(8 * 1024 * 1024),
+  /** Model bundle folder (default engine/models/shapes-v1). */
+  ENGINE_BUNDLE: z.string().optional(),
+  /** Engine worker threads; 0 turns the engine off (no previews or renders). Default: 2 (1 on one core). */
+  ENGINE_WORKERS: z.coerce.number().int().nonnegative().optional(),
+  /** onnxruntime intra-op threads per worker (default: cores / workers). */
+  ENGINE_THREADS: z.coerce.number().int().positive().optional(),
+  /** `cpu` (default) or `cuda` (needs onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12). */
+  ENGINE_DEVICE: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** Quiet time after an edit before its preview starts (ms). */
+  PREVIEW_DEBOUNCE_MS: int(60),
+  /** Longest a burst of edits may delay a preview (ms). */
+  PREVIEW_MAX_WAIT_MS: int(300),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -49,6 +61,8 @@ export interface Config {
   fsync: Env['PERSIST_FSYNC'];
   awarenessRate: number;
   maxBufferedBytes: number;
+  engine: { bundleDir: string | undefined; workers: number | undefined; threads: number | undefined; device: 'cpu' | 'cuda' };
+  preview: { debounceMs: number; maxWaitMs: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -72,6 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     fsync: e.PERSIST_FSYNC,
     awarenessRate: Math.max(1, e.AWARENESS_RATE),
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
+    engine: { bundleDir: e.ENGINE_BUNDLE ? path.resolve(e.ENGINE_BUNDLE) : undefined, workers: e.ENGINE_WORKERS, threads: e.ENGINE_THREADS, device: e.ENGINE_DEVICE },
+    preview: { debounceMs: e.PREVIEW_DEBOUNCE_MS, maxWaitMs: e.PREVIEW_MAX_WAIT_MS },
     ...overrides,
   };
 }

@@ -27,6 +27,16 @@ export function createMetrics() {
     awarenessIn: new Counter({ name: 'scenecast_awareness_in_total', help: 'Awareness messages received', registers: [registry] }),
     awarenessOut: new Counter({ name: 'scenecast_awareness_broadcasts_total', help: 'Batched awareness broadcasts (one per room per flush)', registers: [registry] }),
     wsClosed: new Counter({ name: 'scenecast_ws_closed_by_server_total', help: 'Yjs connections closed by the server, by close code', labelNames: ['code'] as const, registers: [registry] }),
+    previewLatency: new Histogram({
+      name: 'scenecast_preview_edit_to_first_frame_seconds',
+      help: 'From the edit (as the server got it) to the first preview frame sent to the room',
+      buckets: [0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5],
+      registers: [registry],
+    }),
+    previewFramesSent: new Counter({ name: 'scenecast_preview_frames_sent_total', help: 'Preview frames sent to sockets', registers: [registry] }),
+    previewFramesDropped: new Counter({ name: 'scenecast_preview_frames_dropped_total', help: 'Preview frames skipped for slow sockets (a newer frame replaced them)', registers: [registry] }),
+    previewQueueDepth: new Gauge({ name: 'scenecast_preview_queue_depth', help: 'Preview jobs waiting for the engine', registers: [registry] }),
+    previewJobs: new Counter({ name: 'scenecast_preview_jobs_total', help: 'Preview jobs by outcome (done, cancelled, failed, refused, full)', labelNames: ['outcome'] as const, registers: [registry] }),
   };
   return m;
 }

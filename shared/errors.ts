@@ -41,6 +41,11 @@ export const ERRORS = {
   MESSAGE_MALFORMED: { status: 400, message: 'The message could not be decoded' },
   READ_ONLY: { status: 403, message: 'This connection is read-only; the edit was not applied' },
   CLIENT_TOO_SLOW: { status: 503, message: 'The connection fell too far behind; reconnect to resync' },
+  // generation
+  CONTENT_BLOCKED: { status: 422, message: 'The prompt breaks the content policy' },
+  PREVIEW_QUEUE_FULL: { status: 503, message: 'Too many previews are waiting; yours will run after your next edit' },
+  ENGINE_FAILED: { status: 500, message: 'The generation engine failed on this shot' },
+  ENGINE_UNAVAILABLE: { status: 503, message: 'The generation engine is not running' },
   // server
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
   INTERNAL: { status: 500, message: 'Internal server error' },

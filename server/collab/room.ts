@@ -30,6 +30,8 @@ export interface RoomEvents {
   update: [update: Uint8Array, origin: unknown];
   /** Storage failed; the room closed its peers and must be dropped from memory. */
   failed: [error: Error];
+  /** The room left memory (unloaded or failed); listeners should let go of it. */
+  closed: [];
 }
 
 export class Room extends EventEmitter<RoomEvents> {
@@ -226,6 +228,7 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   #teardown(): void {
+    this.emit('closed');
     this.#destroyed = true;
     if (this.#fanOut) clearImmediate(this.#fanOut);
     this.relay.destroy();

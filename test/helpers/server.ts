@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach } from 'vitest';
 import type { CreateRoomResponse } from '../../shared/protocol.js';
 import type { SceneInput } from '../../shared/scene.js';
-import { buildApp } from '../../server/app.js';
+import { buildApp, type AppDeps } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
 
 export interface TestServer {
@@ -39,10 +39,14 @@ export async function tempDir(prefix = 'scenecast-test-'): Promise<string> {
   return dir;
 }
 
-export async function startServer(overrides: Partial<Config> = {}, dataDir?: string): Promise<TestServer> {
+/**
+ * `deps.engine`: the engine to use (share one per test file: see helpers/engine.ts); by default
+ * none, so tests of the collaboration layer do not pay for loading the model.
+ */
+export async function startServer(overrides: Partial<Config> = {}, dataDir?: string, deps: AppDeps = { engine: null }): Promise<TestServer> {
   const dir = dataDir ?? (await tempDir());
   const config = loadConfig({ LOG_LEVEL: 'silent', SCENECAST_SECRET: 'test-secret-0123456789abcdef' }, { port: 0, host: '127.0.0.1', dataDir: dir, ...overrides });
-  const app = await buildApp(config);
+  const app = await buildApp(config, deps);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');

@@ -1,0 +1,51 @@
+/**
+ * From a scene's shot to what the engine generates: the template's style words, negative prompt,
+ * camera and sampler settings applied, and a seed for shots without one. Also the shot's content
+ * key: a hash of everything that decides its pixels, so an unchanged shot is never made twice.
+ */
+import { createHash } from 'node:crypto';
+import type { Scene, Shot } from '../shared/scene.js';
+import { templateById } from '../shared/templates.js';
+import type { ProfileName } from './bundle/manifest.js';
+import type { ShotSpec } from './pipeline/generate.js';
+import { hash32 } from './pipeline/noise.js';
+
+export interface ResolvedShot {
+  spec: ShotSpec;
+  steps?: number;
+  guidance?: number;
+}
+
+/** A stable uint32 from the scene seed and the shot id (FNV-1a over the id, then mixed). */
+export function shotSeed(sceneSeed: number, shotId: string): number {
+  let h = 0x811c9dc5;
+  for (const ch of Buffer.from(shotId, 'utf8')) h = Math.imul(h ^ ch, 0x01000193) >>> 0;
+  return hash32((h ^ sceneSeed) >>> 0);
+}
+
+export function resolveShot(scene: Pick<Scene, 'fps' | 'template' | 'seed'>, shot: Shot, profile: ProfileName): ResolvedShot {
+  const template = templateById(scene.template);
+  const prompt = [shot.prompt.trim(), template.style].filter(Boolean).join(', ');
+  const resolved: ResolvedShot = {
+    spec: {
+      prompt,
+      negative: (shot.negative ?? '').trim() || template.negative,
+      seed: shot.seed ?? shotSeed(scene.seed, shot.id),
+      duration: shot.duration,
+      fps: scene.fps,
+      camera: shot.camera === 'static' && template.camera ? template.camera : shot.camera,
+    },
+  };
+  if (profile === 'final') {
+    if (template.sampler.steps !== undefined) resolved.steps = template.sampler.steps;
+    if (template.sampler.guidance !== undefined) resolved.guidance = template.sampler.guidance;
+  }
+  return resolved;
+}
+
+/** Hash of everything that decides a shot's pixels under `profile` with bundle `bundleHash`. */
+export function shotKey(bundleHash: string, resolved: ResolvedShot, profile: ProfileName): string {
+  const { spec, steps, guidance } = resolved;
+  const canonical = JSON.stringify([bundleHash, profile, spec.prompt, spec.negative, spec.seed, spec.duration, spec.fps, spec.camera, steps ?? null, guidance ?? null]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+}

@@ -1,0 +1,44 @@
+/**
+ * The newest complete preview of every shot of every room, so a client that joins or reconnects
+ * sees each shot at once. Bounded by bytes (least recently updated rooms go first).
+ */
+import type { PreviewFrame } from '../../shared/protocol.js';
+import { LruCache } from '../../engine/pipeline/lru.js';
+
+export interface CachedPreview {
+  shot: string;
+  rev: number;
+  key: string;
+  frames: PreviewFrame[];
+  bytes: number;
+}
+
+export class FrameCache {
+  readonly #rooms: LruCache<string, Map<string, CachedPreview>>;
+
+  constructor(maxBytes: number) {
+    this.#rooms = new LruCache(maxBytes, (shots) => [...shots.values()].reduce((sum, p) => sum + p.bytes, 0));
+  }
+
+  set(room: string, preview: CachedPreview): void {
+    const shots = new Map(this.#rooms.get(room) ?? []);
+    shots.set(preview.shot, preview);
+    this.#rooms.set(room, shots);
+  }
+
+  /** Previews of a room, optionally only for the shots still in the scene. */
+  get(room: string): CachedPreview[] {
+    return [...(this.#rooms.get(room)?.values() ?? [])];
+  }
+
+  /** Drops shots that are gone from the scene. */
+  retain(room: string, shotIds: Set<string>): void {
+    const shots = this.#rooms.get(room);
+    if (!shots || [...shots.keys()].every((id) => shotIds.has(id))) return;
+    this.#rooms.set(room, new Map([...shots].filter(([id]) => shotIds.has(id))));
+  }
+
+  get bytes(): number {
+    return this.#rooms.bytes;
+  }
+}

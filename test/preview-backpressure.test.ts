@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { findShot } from '../shared/scene-doc.js';
+import { FrameFanout } from '../server/preview/frame-fanout.js';
+import { sharedEngine } from './helpers/engine.js';
+import { PreviewRecorder } from './helpers/preview-recorder.js';
+import { startServer } from './helpers/server.js';
+import { connectSocket } from './helpers/socket-client.js';
+import { connectYjs, until } from './helpers/yjs-client.js';
+
+describe('preview backpressure', () => {
+  it('a client that stops reading costs a bounded amount of memory and does not slow the others', async () => {
+    const engine = await sharedEngine();
+    const server = await startServer({}, undefined, { engine });
+    const room = await server.createRoom({ scene: { fps: 30, shots: [{ id: 'long', prompt: 'a yellow star moves right slowly', duration: 10 }] } });
+    const editor = connectYjs(server.wsUrl, room.room, room.tokens.editor);
+    await editor.synced;
+    await until(editor.doc, (d) => findShot(d, 'long') !== undefined);
+    const prompt = findShot(editor.doc, 'long')!.get('prompt') as Y.Text;
+
+    const fast = new PreviewRecorder(connectSocket(server.url, room.tokens.viewer));
+    const stalledSocket = connectSocket(server.url, room.tokens.viewer);
+    await new Promise<void>((resolve) => stalledSocket.once('room:joined', () => resolve()));
+    await fast.done('long');
+    // Stop reading: the TCP window closes and the server's writes to this socket back up.
+    const transport = stalledSocket.io.engine.transport as unknown as { ws: { _socket: { pause(): void; destroy(): void } } };
+    transport.ws._socket.pause();
+    const serverSocket = server.app.scenecast.realtime.io.sockets.sockets.get(stalledSocket.id!)!;
+    expect(serverSocket).toBeDefined();
+
+    let maxBuffered = 0;
+    const sample = setInterval(() => (maxBuffered = Math.max(maxBuffered, FrameFanout.buffered(serverSocket))), 5);
+    const dropped = async () => Number(/scenecast_preview_frames_dropped_total (\d+)/.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 0);
+    let revisions = 0;
+    let sentBytes = 0;
+    try {
+      // Until the kernel's socket buffers are full and frames are being skipped, and two revisions more.
+      let afterDrops = 0;
+      for (let i = 0; i < 30 && afterDrops < 2; i++) {
+        if ((await dropped()) > 0) afterDrops++;
+        const before = fast.states.at(-1)!.rev;
+        prompt.insert(prompt.length, i % 2 ? ' slowly' : ' quickly');
+        const done = await fast.done('long', before);
+        revisions++;
+        // The fast client got every frame of every revision, in order.
+        const frames = fast.framesOf('long', done.rev);
+        expect(frames.map((f) => f.index)).toEqual([...Array(300).keys()]);
+        sentBytes += frames.reduce((s, f) => s + f.data.length, 0);
+      }
+    } finally {
+      clearInterval(sample);
+    }
+    expect(await dropped()).toBeGreaterThan(0);
+    // What the server holds for the stalled socket stays within a couple of frames, however much was sent.
+    expect(maxBuffered).toBeLessThan(64 * 1024);
+    expect(sentBytes).toBeGreaterThan(maxBuffered * 20);
+    transport.ws._socket.destroy();
+  }, 120_000);
+});
