@@ -25,8 +25,10 @@ export interface EnginePoolOptions {
   device?: EngineDevice;
 }
 
-export interface GenerateRequest extends Omit<GenerateOptions, 'signal'> {
+export interface GenerateRequest extends Omit<GenerateOptions, 'signal' | 'timings'> {
   signal?: AbortSignal;
+  /** Called with the job's statistics (stage timings) when it completes. */
+  onStats?: (stats: JobStats) => void;
 }
 
 export interface EngineEvents {
@@ -37,8 +39,9 @@ export interface EngineEvents {
 interface Job {
   id: number;
   shot: ShotSpec;
-  options: Omit<GenerateOptions, 'signal'>;
+  options: Omit<GenerateOptions, 'signal' | 'timings'>;
   signal?: AbortSignal;
+  onStats?: (stats: JobStats) => void;
   /** Frames and the end of the job, in order. */
   push: (item: { frame?: GeneratedFrame; error?: Error; done?: boolean }) => void;
 }
@@ -142,6 +145,7 @@ export class EnginePool extends EventEmitter<EngineEvents> {
     slot.job = null;
     if (message.type === 'done') {
       this.emit('job', { profile: job.options.profile, stats: message.stats, outcome: 'done' });
+      job.onStats?.(message.stats);
       job.push({ done: true });
     } else if (message.type === 'error') {
       this.emit('job', { profile: job.options.profile, stats: null, outcome: message.aborted ? 'aborted' : 'failed' });
@@ -167,7 +171,7 @@ export class EnginePool extends EventEmitter<EngineEvents> {
 
   /** The frames of one shot, as they are made. Throws an AbortError when `signal` aborts. */
   generate(shot: ShotSpec, request: GenerateRequest): AsyncIterable<GeneratedFrame> {
-    const { signal, ...options } = request;
+    const { signal, onStats, ...options } = request;
     const pool = this;
     return {
       [Symbol.asyncIterator]() {
@@ -178,6 +182,7 @@ export class EnginePool extends EventEmitter<EngineEvents> {
           shot,
           options,
           signal,
+          onStats,
           push: (item) => {
             items.push(item);
             wake?.();

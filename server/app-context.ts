@@ -7,6 +7,7 @@ import type { DocumentStore } from './collab/store/document-store.js';
 import type { Config } from './config.js';
 import type { Metrics } from './metrics.js';
 import type { PreviewService } from './preview/preview-service.js';
+import type { RenderService } from './render/render-service.js';
 import type { SocketServer } from './realtime/socket-server.js';
 import type { RoomDirectory } from './rooms/directory.js';
 
@@ -24,6 +25,7 @@ export interface AppContext {
   /** Null when the engine is off (ENGINE_WORKERS=0). */
   engine: EnginePool | null;
   preview: PreviewService | null;
+  renders: RenderService | null;
   /** Named readiness checks for /healthz; each throws when unhealthy. */
   health: Record<string, () => Promise<void>>;
 }

@@ -19,6 +19,8 @@ import { opsRoutes } from './http/ops-routes.js';
 import { roomRoutes } from './http/room-routes.js';
 import { createMetrics } from './metrics.js';
 import { PreviewService, type ModerationHook } from './preview/preview-service.js';
+import { RenderService } from './render/render-service.js';
+import { renderRoutes } from './render/render-routes.js';
 import { createSocketServer } from './realtime/socket-server.js';
 import { FileRoomDirectory } from './rooms/directory.js';
 
@@ -79,6 +81,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const ownsEngine = deps.engine === undefined;
   const engine = ownsEngine ? (config.engine.workers === 0 ? null : await EnginePool.start(config.engine)) : deps.engine ?? null;
   let preview: PreviewService | null = null;
+  let renders: RenderService | null = null;
   const realtime = createSocketServer(app.server, { tokens, directory, metrics, log, onJoin: (socket) => preview?.onJoin(socket) });
   if (engine) {
     preview = new PreviewService({
@@ -89,7 +92,23 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       log,
       debounceMs: config.preview.debounceMs,
       maxWaitMs: config.preview.maxWaitMs,
+      jpegQuality: config.preview.jpegQuality,
       ...(deps.moderation ? { moderation: deps.moderation } : {}),
+    });
+    engine.on('job', ({ stats }) => {
+      if (!stats) return;
+      metrics.textCache.inc({ result: 'hit' }, stats.textCacheHits);
+      metrics.textCache.inc({ result: 'miss' }, stats.textCacheMisses);
+    });
+    renders = await RenderService.start({
+      dataDir: config.dataDir,
+      engine,
+      io: realtime.io,
+      metrics,
+      log,
+      concurrency: config.render.concurrency,
+      cacheBytes: config.render.cacheBytes,
+      ttlMs: config.render.ttlMs,
     });
   }
 
@@ -105,6 +124,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     realtime,
     engine,
     preview,
+    renders,
     health: {
       storage: () => access(roomsDir, constants.W_OK),
     },
@@ -113,12 +133,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   registerErrorHandling(app);
   roomRoutes(app, ctx);
+  renderRoutes(app, ctx, () => renders);
   opsRoutes(app, ctx);
 
   // Shutdown in reverse order of the data flow; each step runs even if one before it failed.
   app.addHook('preClose', async () => {
     collab.close();
     preview?.close();
+    await renders?.close();
     await realtime.close();
   });
   app.addHook('onClose', async () => {

@@ -43,6 +43,14 @@ const EnvSchema = z.object({
   PREVIEW_DEBOUNCE_MS: int(60),
   /** Longest a burst of edits may delay a preview (ms). */
   PREVIEW_MAX_WAIT_MS: int(300),
+  /** JPEG quality of preview frames (1-100). */
+  PREVIEW_JPEG_QUALITY: z.coerce.number().int().min(1).max(100).default(80),
+  /** Renders run at once. */
+  RENDER_CONCURRENCY: int(1),
+  /** Bytes of encoded shots kept for fast re-renders. */
+  SHOT_CACHE_BYTES: int(2 * 1024 ** 3),
+  /** Hours a finished render is kept before it is removed. */
+  RENDER_TTL_HOURS: z.coerce.number().positive().default(24),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -62,7 +70,8 @@ export interface Config {
   awarenessRate: number;
   maxBufferedBytes: number;
   engine: { bundleDir: string | undefined; workers: number | undefined; threads: number | undefined; device: 'cpu' | 'cuda' };
-  preview: { debounceMs: number; maxWaitMs: number };
+  preview: { debounceMs: number; maxWaitMs: number; jpegQuality: number };
+  render: { concurrency: number; cacheBytes: number; ttlMs: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -87,7 +96,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     awarenessRate: Math.max(1, e.AWARENESS_RATE),
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
     engine: { bundleDir: e.ENGINE_BUNDLE ? path.resolve(e.ENGINE_BUNDLE) : undefined, workers: e.ENGINE_WORKERS, threads: e.ENGINE_THREADS, device: e.ENGINE_DEVICE },
-    preview: { debounceMs: e.PREVIEW_DEBOUNCE_MS, maxWaitMs: e.PREVIEW_MAX_WAIT_MS },
+    preview: { debounceMs: e.PREVIEW_DEBOUNCE_MS, maxWaitMs: e.PREVIEW_MAX_WAIT_MS, jpegQuality: e.PREVIEW_JPEG_QUALITY },
+    render: { concurrency: Math.max(1, e.RENDER_CONCURRENCY), cacheBytes: e.SHOT_CACHE_BYTES, ttlMs: e.RENDER_TTL_HOURS * 3_600_000 },
     ...overrides,
   };
 }

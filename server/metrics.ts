@@ -37,6 +37,11 @@ export function createMetrics() {
     previewFramesDropped: new Counter({ name: 'scenecast_preview_frames_dropped_total', help: 'Preview frames skipped for slow sockets (a newer frame replaced them)', registers: [registry] }),
     previewQueueDepth: new Gauge({ name: 'scenecast_preview_queue_depth', help: 'Preview jobs waiting for the engine', registers: [registry] }),
     previewJobs: new Counter({ name: 'scenecast_preview_jobs_total', help: 'Preview jobs by outcome (done, cancelled, failed, refused, full)', labelNames: ['outcome'] as const, registers: [registry] }),
+    renders: new Counter({ name: 'scenecast_renders_total', help: 'Renders by outcome (queued, done, failed, cancelled)', labelNames: ['outcome'] as const, registers: [registry] }),
+    renderSeconds: new Histogram({ name: 'scenecast_render_seconds', help: 'Wall time of finished renders', buckets: [0.5, 1, 2, 5, 10, 20, 40, 80, 160], registers: [registry] }),
+    shotCache: new Counter({ name: 'scenecast_shot_cache_lookups_total', help: 'Shot cache lookups during renders', labelNames: ['result'] as const, registers: [registry] }),
+    shotCacheBytes: new Gauge({ name: 'scenecast_shot_cache_bytes', help: 'Bytes of encoded shots in the cache', registers: [registry] }),
+    textCache: new Counter({ name: 'scenecast_text_cache_lookups_total', help: 'Text-conditioning cache lookups in the engine', labelNames: ['result'] as const, registers: [registry] }),
   };
   return m;
 }

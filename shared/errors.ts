@@ -46,6 +46,10 @@ export const ERRORS = {
   PREVIEW_QUEUE_FULL: { status: 503, message: 'Too many previews are waiting; yours will run after your next edit' },
   ENGINE_FAILED: { status: 500, message: 'The generation engine failed on this shot' },
   ENGINE_UNAVAILABLE: { status: 503, message: 'The generation engine is not running' },
+  RENDER_NOT_FOUND: { status: 404, message: 'No such render' },
+  RENDER_NOT_READY: { status: 409, message: 'The render has not finished' },
+  RENDER_CANCELLED: { status: 409, message: 'The render was cancelled' },
+  RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is outside the file' },
   // server
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
   INTERNAL: { status: 500, message: 'Internal server error' },

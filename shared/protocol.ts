@@ -74,6 +74,59 @@ export interface PreviewFrame {
   data: Uint8Array;
 }
 
+export type RenderStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+export type RenderStage = 'queued' | 'generate' | 'join' | 'done';
+
+export interface RenderShotInfo {
+  id: string;
+  /** Content key (the shot cache's). */
+  key: string;
+  frames: number;
+  done: number;
+  cached: boolean;
+  status: 'pending' | 'rendering' | 'done';
+  /** Milliseconds this shot took (0 for a cache hit). */
+  ms: number;
+}
+
+export interface RenderTimings {
+  /** Milliseconds: text encoding + denoising + decoding. */
+  generate: number;
+  /** Camera stage + upscaling to 1280x720. */
+  upscale: number;
+  /** Waiting on the H.264 encoder. */
+  encode: number;
+  join: number;
+  total: number;
+}
+
+/** GET /api/renders/:id */
+export interface RenderInfo {
+  id: string;
+  room: string;
+  status: RenderStatus;
+  stage: RenderStage;
+  profile: 'final' | 'preview';
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  scene: Scene;
+  shots: RenderShotInfo[];
+  timings: RenderTimings;
+  /** When done: where to download it, its size, its length in seconds. */
+  url: string | null;
+  bytes: number | null;
+  seconds: number | null;
+  error: { code: ErrorCode; message: string } | null;
+}
+
+export interface CreateRenderRequest {
+  /** Render this scene instead of the room's current one. */
+  scene?: SceneInput;
+  /** A fast low-resolution clip from the preview profile. */
+  preview?: boolean;
+}
+
 export interface RenderProgress {
   id: string;
   stage: string;

@@ -35,7 +35,19 @@ export interface GenerateOptions {
   shift?: number;
   /** Yield the decoded base frames only: no camera, no upscaling (parity tests, the eval). */
   raw?: boolean;
+  /** Filled with the milliseconds spent per stage (benchmarks, render timings). */
+  timings?: StageTimings;
 }
+
+export interface StageTimings {
+  text: number;
+  denoise: number;
+  decode: number;
+  camera: number;
+  upscale: number;
+}
+
+export const emptyTimings = (): StageTimings => ({ text: 0, denoise: 0, decode: 0, camera: 0, upscale: 0 });
 
 export interface GeneratedFrame {
   index: number;
@@ -67,11 +79,19 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
   const { channels: C, width: w, height: h } = manifest.latent;
   const { frames: F, context: K } = manifest.chunk;
   const plane = h * w;
+  const timings = options.timings ?? emptyTimings();
+  let mark = performance.now();
+  const lap = (stage: keyof StageTimings) => {
+    const now = performance.now();
+    timings[stage] += now - mark;
+    mark = now;
+  };
 
   // 1. Conditioning.
   checkAbort(signal);
   const cond = await model.encodeText(shot.prompt);
   const uncond = guidance !== 1 ? await model.encodeText(shot.negative) : null;
+  lap('text');
 
   // 2. Windows.
   const n = frameCount(shot.duration, shot.fps);
@@ -96,6 +116,7 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
     }
 
     // 3. Denoise the window from seeded noise.
+    mark = performance.now();
     const x = gaussianNoise(shot.seed, win.index, C * f * plane);
     for (let i = 0; i < steps; i++) {
       checkAbort(signal);
@@ -103,6 +124,7 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
       const dt = grid[i + 1]! - grid[i]!;
       for (let k = 0; k < x.length; k++) x[k]! += dt * v[k]!;
     }
+    lap('denoise');
 
     // 4. Decode, move the camera, upscale and hand out each new frame.
     for (let i = 0; i < f; i++) {
@@ -112,21 +134,26 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
       made[j] = latent;
       if (i < win.skip) continue;
       checkAbort(signal);
+      mark = performance.now();
       const decoded = await model.sessions.run('decoder', { latent: { data: latent, dims: [1, C, h, w] } });
       const base: FloatImage = { data: decoded.rgb!.data, width: manifest.frame.width, height: manifest.frame.height };
       const tau = frameTime(j, n);
+      lap('decode');
       if (options.raw) {
         yield { index: j, count: n, tau, width: base.width, height: base.height, rgb: toRgb8(base), base: base.data };
         continue;
       }
       let image = applyCamera(base, shot.camera, tau);
+      lap('camera');
       for (const name of profile.upscalers) {
         const scale = manifest.graphs[name]!.scale!;
         const up = await model.sessions.run(name, { rgb: { data: image.data, dims: [1, 3, image.height, image.width] } });
         image = { data: up.rgb_up!.data, width: image.width * scale, height: image.height * scale };
       }
       image = resize(image, profile.size[0], profile.size[1]);
-      yield { index: j, count: n, tau, width: image.width, height: image.height, rgb: toRgb8(image) };
+      const rgb = toRgb8(image);
+      lap('upscale');
+      yield { index: j, count: n, tau, width: image.width, height: image.height, rgb };
     }
   }
 }

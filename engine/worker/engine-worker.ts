@@ -3,7 +3,7 @@
  * each frame as soon as it is made (its pixel buffer transferred, not copied).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { generateShot } from '../pipeline/generate.js';
+import { emptyTimings, generateShot } from '../pipeline/generate.js';
 import { EngineModel } from '../pipeline/model.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 
@@ -47,17 +47,19 @@ async function run(job: Extract<ToWorker, { type: 'generate' }>): Promise<void> 
   running.set(job.id, controller);
   const t0 = performance.now();
   const hits0 = model.textCache.hits;
+  const misses0 = model.textCache.misses;
   let first = -1;
   let frames = 0;
+  const timings = emptyTimings();
   try {
-    for await (const frame of generateShot(model, job.shot, { ...job.options, signal: controller.signal })) {
+    for await (const frame of generateShot(model, job.shot, { ...job.options, signal: controller.signal, timings })) {
       if (first < 0) first = performance.now() - t0;
       frames++;
       const transfer = [frame.rgb.buffer as ArrayBuffer];
       if (frame.base) transfer.push(frame.base.buffer as ArrayBuffer);
       post({ type: 'frame', id: job.id, frame }, transfer);
     }
-    post({ type: 'done', id: job.id, stats: { firstFrameMs: first, totalMs: performance.now() - t0, frames, textCacheHits: model.textCache.hits - hits0 } });
+    post({ type: 'done', id: job.id, stats: { firstFrameMs: first, totalMs: performance.now() - t0, frames, textCacheHits: model.textCache.hits - hits0, textCacheMisses: model.textCache.misses - misses0, timings } });
   } catch (error) {
     post({ type: 'error', id: job.id, message: (error as Error).message, aborted: controller.signal.aborted });
   } finally {

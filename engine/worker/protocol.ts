@@ -1,7 +1,7 @@
 /**
  * Messages between the engine pool (main thread) and an engine worker (worker thread).
  */
-import type { GenerateOptions, GeneratedFrame, ShotSpec } from '../pipeline/generate.js';
+import type { GenerateOptions, GeneratedFrame, ShotSpec, StageTimings } from '../pipeline/generate.js';
 import type { SessionOptions } from '../pipeline/onnx-sessions.js';
 
 export interface WorkerInit extends SessionOptions {
@@ -9,7 +9,7 @@ export interface WorkerInit extends SessionOptions {
 }
 
 export type ToWorker =
-  | { type: 'generate'; id: number; shot: ShotSpec; options: Omit<GenerateOptions, 'signal'> }
+  | { type: 'generate'; id: number; shot: ShotSpec; options: Omit<GenerateOptions, 'signal' | 'timings'> }
   | { type: 'abort'; id: number }
   | { type: 'close' };
 
@@ -34,4 +34,7 @@ export interface JobStats {
   totalMs: number;
   frames: number;
   textCacheHits: number;
+  textCacheMisses: number;
+  /** Milliseconds per stage. */
+  timings: StageTimings;
 }

@@ -1,0 +1,130 @@
+/**
+ * The render queue. Embedded: records are JSON files under DATA_DIR/renders/<id>/render.json and
+ * jobs run in this process, `concurrency` at a time; jobs that were queued or running when the
+ * process stopped are queued again on start (their finished shots come from the shot cache).
+ * Scale-out swaps in BullMQ behind the same interface.
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { RenderInfo } from '../../shared/protocol.js';
+
+export interface RenderQueue {
+  /** Starts running jobs (those resumed from storage first) with `processor`. */
+  start(processor: RenderProcessor): void;
+  /** Stores a new record and queues it. */
+  add(record: RenderInfo): Promise<void>;
+  get(id: string): Promise<RenderInfo | null>;
+  /** Cancels a queued or running job; returns the record as it ends, or null if unknown. */
+  cancel(id: string): Promise<RenderInfo | null>;
+  /** Persists a changed record. */
+  save(record: RenderInfo): Promise<void>;
+  /** Every stored record (for clean-up). */
+  list(): Promise<RenderInfo[]>;
+  remove(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type RenderProcessor = (record: RenderInfo, signal: AbortSignal) => Promise<void>;
+
+export class LocalRenderQueue implements RenderQueue {
+  readonly #waiting: string[] = [];
+  readonly #running = new Map<string, AbortController>();
+  readonly #records = new Map<string, RenderInfo>();
+  #closed = false;
+  #processor: RenderProcessor | null = null;
+
+  private constructor(
+    readonly dir: string,
+    private readonly concurrency: number,
+  ) {}
+
+  static async open(dir: string, concurrency: number): Promise<LocalRenderQueue> {
+    await mkdir(dir, { recursive: true });
+    const queue = new LocalRenderQueue(dir, Math.max(1, concurrency));
+    const resumed: RenderInfo[] = [];
+    for (const id of await readdir(dir)) {
+      const record = await readFile(path.join(dir, id, 'render.json'), 'utf8').then((t) => JSON.parse(t) as RenderInfo, () => null);
+      if (!record) continue;
+      queue.#records.set(record.id, record);
+      if (record.status === 'queued' || record.status === 'running') resumed.push(record);
+    }
+    for (const record of resumed.sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
+      record.status = 'queued';
+      record.stage = 'queued';
+      await queue.save(record);
+      queue.#waiting.push(record.id);
+    }
+    return queue;
+  }
+
+  start(processor: RenderProcessor): void {
+    this.#processor = processor;
+    this.#pump();
+  }
+
+  async add(record: RenderInfo): Promise<void> {
+    this.#records.set(record.id, record);
+    await this.save(record);
+    this.#waiting.push(record.id);
+    this.#pump();
+  }
+
+  async get(id: string): Promise<RenderInfo | null> {
+    return this.#records.get(id) ?? null;
+  }
+
+  async list(): Promise<RenderInfo[]> {
+    return [...this.#records.values()];
+  }
+
+  async save(record: RenderInfo): Promise<void> {
+    const folder = path.join(this.dir, record.id);
+    await mkdir(folder, { recursive: true });
+    const tmp = path.join(folder, 'render.json.tmp');
+    await writeFile(tmp, JSON.stringify(record));
+    await rename(tmp, path.join(folder, 'render.json'));
+  }
+
+  async cancel(id: string): Promise<RenderInfo | null> {
+    const record = this.#records.get(id);
+    if (!record) return null;
+    const waiting = this.#waiting.indexOf(id);
+    if (waiting >= 0) {
+      this.#waiting.splice(waiting, 1);
+      record.status = 'cancelled';
+      record.finishedAt = new Date().toISOString();
+      await this.save(record);
+    }
+    this.#running.get(id)?.abort();
+    return record;
+  }
+
+  async remove(id: string): Promise<void> {
+    this.#records.delete(id);
+    await rm(path.join(this.dir, id), { recursive: true, force: true });
+  }
+
+  #pump(): void {
+    const processor = this.#processor;
+    while (processor && !this.#closed && this.#running.size < this.concurrency && this.#waiting.length > 0) {
+      const id = this.#waiting.shift()!;
+      const record = this.#records.get(id);
+      if (!record) continue;
+      const controller = new AbortController();
+      this.#running.set(id, controller);
+      // The processor records its own failures on the job; this only keeps the loop going.
+      void processor(record, controller.signal)
+        .catch(() => {})
+        .finally(() => {
+          this.#running.delete(id);
+          this.#pump();
+        });
+    }
+  }
+
+  /** Stops taking jobs and aborts running ones; their records stay 'running' on disk, so they resume. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const controller of this.#running.values()) controller.abort(new Error('shutdown'));
+  }
+}

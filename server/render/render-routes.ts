@@ -1,0 +1,110 @@
+/**
+ * HTTP of renders: create (editor), status (any token of the room), cancel (editor), and the
+ * video itself with Range requests (206), ETag and a fitting Content-Type.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ScenecastError } from '../../shared/errors.js';
+import type { RenderInfo } from '../../shared/protocol.js';
+import { readScene } from '../../shared/scene-doc.js';
+import { validateScene, type Scene } from '../../shared/scene.js';
+import type { AppContext } from '../app-context.js';
+import { authorize } from '../http/request-auth.js';
+import { parseOr } from '../http/room-routes.js';
+import type { RenderService } from './render-service.js';
+
+const CreateBody = z.object({ scene: z.record(z.string(), z.unknown()).optional(), preview: z.boolean().optional() }).strict();
+const RoomParams = z.object({ room: z.string().min(1).max(64) });
+const RenderParams = z.object({ id: z.string().regex(/^r[a-z0-9]{8,20}$/, 'not a render id') });
+
+/** Parses `Range: bytes=a-b` against a file of `size` bytes: null for the whole file. */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
+  if (!header) return null;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) throw new ScenecastError('RANGE_NOT_SATISFIABLE', `Unsupported range "${header}"`);
+  let start: number;
+  let end: number;
+  if (match[1] === '') {
+    start = Math.max(0, size - Number(match[2]));
+    end = size - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  }
+  if (start > end || start >= size) throw new ScenecastError('RANGE_NOT_SATISFIABLE', `Range ${header} is outside ${size} bytes`);
+  return { start, end };
+}
+
+export function renderRoutes(app: FastifyInstance, ctx: AppContext, renders: () => RenderService | null): void {
+  const service = (): RenderService => {
+    const s = renders();
+    if (!s) throw new ScenecastError('ENGINE_UNAVAILABLE');
+    return s;
+  };
+
+  async function findRender(request: FastifyRequest, roles?: ('editor' | 'viewer' | 'overlay')[]): Promise<RenderInfo> {
+    const { id } = parseOr(RenderParams, request.params, 'INVALID_PARAMS');
+    const record = await service().get(id);
+    if (!record) throw new ScenecastError('RENDER_NOT_FOUND', `No render "${id}"`);
+    await authorize(request, record.room, ctx, roles);
+    return record;
+  }
+
+  app.post('/api/rooms/:room/renders', async (request, reply) => {
+    const { room } = parseOr(RoomParams, request.params, 'INVALID_PARAMS');
+    await authorize(request, room, ctx, ['editor']);
+    const body = parseOr(CreateBody, request.body ?? {}, 'INVALID_BODY');
+    let scene: Scene;
+    if (body.scene) {
+      const validated = validateScene(body.scene);
+      if (!validated.ok) throw new ScenecastError(validated.issues[0]!.code, validated.issues[0]!.message, { issues: validated.issues });
+      scene = validated.value;
+    } else {
+      const reading = await ctx.rooms.with(room, (loaded) => readScene(loaded.doc));
+      const bad = reading.skipped[0];
+      if (bad) throw new ScenecastError(bad.issues[0]!.code, `Shot ${bad.id ?? `#${bad.index + 1}`} cannot be rendered: ${bad.issues[0]!.message}`, { skipped: reading.skipped });
+      scene = reading.scene;
+    }
+    const render = await service().create(room, scene, body.preview ? 'preview' : 'final');
+    return reply.status(202).send({ render });
+  });
+
+  app.get('/api/renders/:id', async (request) => findRender(request));
+
+  app.delete('/api/renders/:id', async (request) => {
+    const record = await findRender(request, ['editor']);
+    return (await service().cancel(record.id)) ?? record;
+  });
+
+  app.get('/api/renders/:id/video.mp4', async (request, reply) => {
+    const record = await findRender(request);
+    if (record.status !== 'done') {
+      throw new ScenecastError(record.status === 'cancelled' ? 'RENDER_CANCELLED' : 'RENDER_NOT_READY', `The render is ${record.status}`);
+    }
+    const file = service().videoFile(record.id);
+    const { size } = await stat(file).catch(() => {
+      throw new ScenecastError('RENDER_NOT_FOUND', 'The video of this render was removed');
+    });
+    // A render's file never changes once written: its id and size identify it.
+    const etag = `"${record.id}-${size}"`;
+    reply.header('Accept-Ranges', 'bytes').header('ETag', etag).header('Content-Type', 'video/mp4').header('Cache-Control', 'private, max-age=3600');
+    reply.header('Content-Disposition', `inline; filename="scenecast-${record.id}.mp4"`);
+    if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+    let range: { start: number; end: number } | null;
+    try {
+      const ifRange = request.headers['if-range'];
+      range = ifRange && ifRange !== etag ? null : parseRange(request.headers.range, size);
+    } catch (error) {
+      reply.header('Content-Range', `bytes */${size}`);
+      throw error;
+    }
+    if (!range) return reply.header('Content-Length', size).send(createReadStream(file));
+    return reply
+      .status(206)
+      .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
+      .header('Content-Length', range.end - range.start + 1)
+      .send(createReadStream(file, { start: range.start, end: range.end }));
+  });
+}

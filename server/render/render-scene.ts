@@ -1,0 +1,159 @@
+/**
+ * Renders a scene to one MP4, shot by shot:
+ *   1 key     each shot's content key (bundle, prompt, template, seed, duration, camera, fps, profile)
+ *   2 cache   a key already rendered is reused as is (its encoded segment, byte for byte)
+ *   3 generate   otherwise the engine's profile (final: full model + upscaler to 1280x720) …
+ *   4 encode  … piped frame by frame into ffmpeg (H.264, yuv420p) as a segment, then cached
+ *   5 join    segments joined in order by stream copy, moov first
+ * Used by the server's render queue and by the CLI. Aborting stops the engine within a step and
+ * removes temporary files.
+ */
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { ProfileName } from '../../engine/bundle/manifest.js';
+import type { EnginePool } from '../../engine/engine-pool.js';
+import { abortError } from '../../engine/pipeline/generate.js';
+import { resolveShot, shotKey } from '../../engine/shot-spec.js';
+import { frameCount } from '../../engine/pipeline/windows.js';
+import { ScenecastError } from '../../shared/errors.js';
+import { moderate } from '../../shared/moderation.js';
+import type { RenderShotInfo, RenderTimings } from '../../shared/protocol.js';
+import type { Scene } from '../../shared/scene.js';
+import { SegmentEncoder, joinSegments } from './ffmpeg.js';
+import type { ShotCache } from './shot-cache.js';
+
+export interface RenderProgressEvent {
+  stage: 'generate' | 'join' | 'done';
+  shot?: string;
+  done: number;
+  total: number;
+  cached?: boolean;
+}
+
+export interface RenderSceneOptions {
+  engine: EnginePool;
+  cache: ShotCache;
+  /** Folder for the joined file and scratch files. */
+  workDir: string;
+  /** Name of the output file inside workDir (default video.mp4). */
+  output?: string;
+  profile?: ProfileName;
+  signal?: AbortSignal;
+  onProgress?: (event: RenderProgressEvent, shots: RenderShotInfo[]) => void;
+}
+
+export interface RenderResult {
+  file: string;
+  frames: number;
+  seconds: number;
+  shots: RenderShotInfo[];
+  timings: RenderTimings;
+}
+
+export const emptyRenderTimings = (): RenderTimings => ({ generate: 0, upscale: 0, encode: 0, join: 0, total: 0 });
+
+/** Why a scene cannot be rendered, or null. */
+export function renderRefusal(scene: Scene): ScenecastError | null {
+  if (scene.shots.length === 0) return new ScenecastError('SCENE_EMPTY', 'The scene has no shot to render; add a shot with a prompt first');
+  for (const shot of scene.shots) {
+    if (!shot.prompt.trim()) return new ScenecastError('SHOT_PROMPT_EMPTY', `Shot "${shot.id}" has no prompt`);
+    const verdict = moderate(`${shot.prompt}\n${shot.negative ?? ''}`);
+    if (!verdict.ok) return new ScenecastError('CONTENT_BLOCKED', `Shot "${shot.id}": ${verdict.reason}`);
+  }
+  return null;
+}
+
+export async function renderScene(scene: Scene, options: RenderSceneOptions): Promise<RenderResult> {
+  const { engine, cache, workDir, signal } = options;
+  const profile = options.profile ?? 'final';
+  const refusal = renderRefusal(scene);
+  if (refusal) throw refusal;
+  const started = performance.now();
+  const timings = emptyRenderTimings();
+  const [width, height] = engine.info.profiles[profile]!.size;
+  await mkdir(workDir, { recursive: true });
+
+  // 1. Keys.
+  const plans = scene.shots.map((shot) => {
+    const resolved = resolveShot(scene, shot, profile);
+    return { shot, resolved, key: shotKey(engine.info.hash, resolved, profile) };
+  });
+  const shots: RenderShotInfo[] = plans.map(({ shot, key }) => ({
+    id: shot.id,
+    key,
+    frames: frameCount(shot.duration, scene.fps),
+    done: 0,
+    cached: false,
+    status: 'pending',
+    ms: 0,
+  }));
+  const report = (event: RenderProgressEvent) => options.onProgress?.(event, shots);
+
+  for (const [i, { shot, resolved, key }] of plans.entries()) {
+    if (signal?.aborted) throw abortError();
+    const info = shots[i]!;
+    // 2. Cache.
+    if (cache.get(key)) {
+      Object.assign(info, { done: info.frames, cached: true, status: 'done' });
+      report({ stage: 'generate', shot: shot.id, done: info.frames, total: info.frames, cached: true });
+      continue;
+    }
+    // 3-4. Generate and encode.
+    info.status = 'rendering';
+    const shotStarted = performance.now();
+    const temp = cache.tempFile();
+    const encoder = new SegmentEncoder(temp, { width, height, fps: scene.fps });
+    let lastReport = 0;
+    try {
+      const frames = engine.generate(resolved.spec, {
+        profile,
+        ...(resolved.steps ? { steps: resolved.steps } : {}),
+        ...(resolved.guidance ? { guidance: resolved.guidance } : {}),
+        ...(signal ? { signal } : {}),
+        onStats: (stats) => {
+          timings.generate += stats.timings.text + stats.timings.denoise + stats.timings.decode;
+          timings.upscale += stats.timings.camera + stats.timings.upscale;
+        },
+      });
+      for await (const frame of frames) {
+        const writeStarted = performance.now();
+        await encoder.write(frame.rgb);
+        timings.encode += performance.now() - writeStarted;
+        info.done = frame.index + 1;
+        if (performance.now() - lastReport > 100 || info.done === info.frames) {
+          lastReport = performance.now();
+          report({ stage: 'generate', shot: shot.id, done: info.done, total: info.frames, cached: false });
+        }
+      }
+      const finishStarted = performance.now();
+      await encoder.finish();
+      timings.encode += performance.now() - finishStarted;
+      await cache.put(key, temp, encoder.frames);
+    } catch (error) {
+      encoder.abort();
+      await rm(temp, { force: true });
+      throw error;
+    }
+    info.status = 'done';
+    info.ms = performance.now() - shotStarted;
+  }
+
+  // 5. Join.
+  if (signal?.aborted) throw abortError();
+  report({ stage: 'join', done: 0, total: 1 });
+  const joinStarted = performance.now();
+  const file = path.join(workDir, options.output ?? 'video.mp4');
+  const partial = `${file}.partial.mp4`;
+  try {
+    await joinSegments(plans.map((p) => cache.file(p.key)), partial, path.join(workDir, 'segments.txt'));
+    await rename(partial, file);
+  } finally {
+    await rm(partial, { force: true });
+    await rm(path.join(workDir, 'segments.txt'), { force: true });
+  }
+  timings.join = performance.now() - joinStarted;
+  timings.total = performance.now() - started;
+  const frames = shots.reduce((sum, s) => sum + s.frames, 0);
+  report({ stage: 'done', done: 1, total: 1 });
+  return { file, frames, seconds: frames / scene.fps, shots, timings };
+}
