@@ -21,6 +21,9 @@ import { createMetrics } from './metrics.js';
 import { PreviewService, type ModerationHook } from './preview/preview-service.js';
 import { RenderService } from './render/render-service.js';
 import { renderRoutes } from './render/render-routes.js';
+import { MemoryRateLimiter } from './suggestions/rate-limiter.js';
+import { suggestionRoutes } from './suggestions/suggestion-routes.js';
+import { TEMPLATES } from '../shared/templates.js';
 import { createSocketServer } from './realtime/socket-server.js';
 import { FileRoomDirectory } from './rooms/directory.js';
 
@@ -134,6 +137,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   registerErrorHandling(app);
   roomRoutes(app, ctx);
   renderRoutes(app, ctx, () => renders);
+  suggestionRoutes(app, ctx, new MemoryRateLimiter(config.suggestions.burst, config.suggestions.perMinute));
+  app.get('/api/templates', async () => ({ templates: TEMPLATES }));
   opsRoutes(app, ctx);
 
   // Shutdown in reverse order of the data flow; each step runs even if one before it failed.

@@ -45,6 +45,10 @@ const EnvSchema = z.object({
   PREVIEW_MAX_WAIT_MS: int(300),
   /** JPEG quality of preview frames (1-100). */
   PREVIEW_JPEG_QUALITY: z.coerce.number().int().min(1).max(100).default(80),
+  /** Audience suggestions per client: a burst of this many, then … */
+  SUGGESTION_BURST: int(3),
+  /** … this many a minute. */
+  SUGGESTIONS_PER_MINUTE: int(6),
   /** Renders run at once. */
   RENDER_CONCURRENCY: int(1),
   /** Bytes of encoded shots kept for fast re-renders. */
@@ -72,6 +76,7 @@ export interface Config {
   engine: { bundleDir: string | undefined; workers: number | undefined; threads: number | undefined; device: 'cpu' | 'cuda' };
   preview: { debounceMs: number; maxWaitMs: number; jpegQuality: number };
   render: { concurrency: number; cacheBytes: number; ttlMs: number };
+  suggestions: { burst: number; perMinute: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -97,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
     engine: { bundleDir: e.ENGINE_BUNDLE ? path.resolve(e.ENGINE_BUNDLE) : undefined, workers: e.ENGINE_WORKERS, threads: e.ENGINE_THREADS, device: e.ENGINE_DEVICE },
     preview: { debounceMs: e.PREVIEW_DEBOUNCE_MS, maxWaitMs: e.PREVIEW_MAX_WAIT_MS, jpegQuality: e.PREVIEW_JPEG_QUALITY },
+    suggestions: { burst: Math.max(1, e.SUGGESTION_BURST), perMinute: Math.max(1, e.SUGGESTIONS_PER_MINUTE) },
     render: { concurrency: Math.max(1, e.RENDER_CONCURRENCY), cacheBytes: e.SHOT_CACHE_BYTES, ttlMs: e.RENDER_TTL_HOURS * 3_600_000 },
     ...overrides,
   };

@@ -49,6 +49,8 @@ export const ERRORS = {
   RENDER_NOT_FOUND: { status: 404, message: 'No such render' },
   RENDER_NOT_READY: { status: 409, message: 'The render has not finished' },
   RENDER_CANCELLED: { status: 409, message: 'The render was cancelled' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; wait a little and try again' },
+  SUGGESTION_INVALID: { status: 400, message: 'A suggestion is 1 to 200 characters of text' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is outside the file' },
   // server
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
