@@ -16,6 +16,7 @@ import { FileDocumentStore } from './collab/store/file-document-store.js';
 import type { Config } from './config.js';
 import { registerErrorHandling } from './http/errors.js';
 import { opsRoutes } from './http/ops-routes.js';
+import { staticRoutes } from './http/static-routes.js';
 import { roomRoutes } from './http/room-routes.js';
 import { createMetrics } from './metrics.js';
 import { PreviewService, type ModerationHook } from './preview/preview-service.js';
@@ -139,6 +140,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   renderRoutes(app, ctx, () => renders);
   suggestionRoutes(app, ctx, new MemoryRateLimiter(config.suggestions.burst, config.suggestions.perMinute));
   app.get('/api/templates', async () => ({ templates: TEMPLATES }));
+  await staticRoutes(app);
   opsRoutes(app, ctx);
 
   // Shutdown in reverse order of the data flow; each step runs even if one before it failed.
