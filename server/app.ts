@@ -111,6 +111,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       metrics,
       log,
       concurrency: config.render.concurrency,
+      parallel: config.render.parallel,
       cacheBytes: config.render.cacheBytes,
       ttlMs: config.render.ttlMs,
     });

@@ -51,6 +51,8 @@ const EnvSchema = z.object({
   SUGGESTIONS_PER_MINUTE: int(6),
   /** Renders run at once. */
   RENDER_CONCURRENCY: int(1),
+  /** Shots of one render generated at once (2 uses both engine workers; previews then wait longer). */
+  RENDER_SHOT_PARALLELISM: int(1),
   /** Bytes of encoded shots kept for fast re-renders. */
   SHOT_CACHE_BYTES: int(2 * 1024 ** 3),
   /** Hours a finished render is kept before it is removed. */
@@ -75,7 +77,7 @@ export interface Config {
   maxBufferedBytes: number;
   engine: { bundleDir: string | undefined; workers: number | undefined; threads: number | undefined; device: 'cpu' | 'cuda' };
   preview: { debounceMs: number; maxWaitMs: number; jpegQuality: number };
-  render: { concurrency: number; cacheBytes: number; ttlMs: number };
+  render: { concurrency: number; parallel: number; cacheBytes: number; ttlMs: number };
   suggestions: { burst: number; perMinute: number };
 }
 
@@ -103,7 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     engine: { bundleDir: e.ENGINE_BUNDLE ? path.resolve(e.ENGINE_BUNDLE) : undefined, workers: e.ENGINE_WORKERS, threads: e.ENGINE_THREADS, device: e.ENGINE_DEVICE },
     preview: { debounceMs: e.PREVIEW_DEBOUNCE_MS, maxWaitMs: e.PREVIEW_MAX_WAIT_MS, jpegQuality: e.PREVIEW_JPEG_QUALITY },
     suggestions: { burst: Math.max(1, e.SUGGESTION_BURST), perMinute: Math.max(1, e.SUGGESTIONS_PER_MINUTE) },
-    render: { concurrency: Math.max(1, e.RENDER_CONCURRENCY), cacheBytes: e.SHOT_CACHE_BYTES, ttlMs: e.RENDER_TTL_HOURS * 3_600_000 },
+    render: { concurrency: Math.max(1, e.RENDER_CONCURRENCY), parallel: Math.max(1, e.RENDER_SHOT_PARALLELISM), cacheBytes: e.SHOT_CACHE_BYTES, ttlMs: e.RENDER_TTL_HOURS * 3_600_000 },
     ...overrides,
   };
 }

@@ -12,14 +12,14 @@ export interface FloatImage {
 export function toRgb8(image: FloatImage): Uint8Array {
   const { data, width, height } = image;
   const plane = width * height;
-  const out = new Uint8Array(plane * 3);
-  for (let i = 0; i < plane; i++) {
-    for (let c = 0; c < 3; c++) {
-      const v = data[c * plane + i]!;
-      out[i * 3 + c] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
-    }
+  // A clamped array rounds and clamps on assignment, so the loop is one multiply per value;
+  // reading each channel plane in order keeps the loads sequential.
+  const out = new Uint8ClampedArray(plane * 3);
+  for (let c = 0; c < 3; c++) {
+    const src = data.subarray(c * plane, (c + 1) * plane);
+    for (let i = 0, o = c; i < plane; i++, o += 3) out[o] = src[i]! * 255;
   }
-  return out;
+  return new Uint8Array(out.buffer);
 }
 
 /**

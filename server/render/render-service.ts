@@ -25,6 +25,8 @@ export interface RenderServiceOptions {
   log: FastifyBaseLogger;
   /** Renders run at once (default 1: the other engine worker stays free for previews). */
   concurrency?: number;
+  /** Shots of one render generated at once (default 1). */
+  parallel?: number;
   /** Bytes of encoded shots kept for re-renders (default 2 GiB). */
   cacheBytes?: number;
   /** How long a finished render is kept (ms, default 24 h). */
@@ -115,6 +117,7 @@ export class RenderService {
         cache: this.cache,
         workDir: this.folder(record.id),
         profile: record.profile,
+        parallel: this.options.parallel ?? 1,
         signal,
         onProgress: (event, shots) => {
           record.shots = shots;
