@@ -54,7 +54,12 @@ async function packetHashes(file: string): Promise<string[]> {
   return stdout.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(',').at(-1)!.trim());
 }
 
-const done = (socket: ClientSocket, id: string) => nextEvent(socket, 'render:done', (d) => d.id === id, 120_000);
+/** Resolves with render:done of `id`; fails with the message of its render:error. */
+const done = (socket: ClientSocket, id: string) =>
+  Promise.race([
+    nextEvent(socket, 'render:done', (d) => d.id === id, 240_000),
+    nextEvent(socket, 'render:error', (e) => e.id === id, 240_000).then((e) => Promise.reject(new Error(`render failed: ${e.code} ${e.message}`))),
+  ]);
 
 describe('final render', () => {
   it('renders a 3-shot scene to a 720p H.264 MP4 that plays, then reuses unchanged shots after an edit', async () => {
@@ -126,7 +131,7 @@ describe('final render', () => {
     // A viewer may watch it (a <video> element passes the token in the query string).
     const viaQuery = await fetch(`${(await api('/healthz')).url.replace('/healthz', '')}${url}?token=${encodeURIComponent(room.tokens.viewer)}`, { headers: { range: 'bytes=0-9' } });
     expect(viaQuery.status).toBe(206);
-  }, 120_000);
+  }, 300_000);
 
   it('refuses bad input with a reason: invalid scene, viewer token, empty scene', async () => {
     const { api, room, server } = await setup();
