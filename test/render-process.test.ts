@@ -31,8 +31,11 @@ describe('renders across a crash, and from the command line', () => {
     await first.kill9();
 
     const second = await spawnServer(env);
-    const status = async (id: string) =>
-      ((await (await fetch(`${second.url}/api/renders/${id}`, { headers: { authorization: `Bearer ${room.tokens.viewer}` } })).json()) as RenderInfo).status;
+    const status = async (id: string) => {
+      const record = (await (await fetch(`${second.url}/api/renders/${id}`, { headers: { authorization: `Bearer ${room.tokens.viewer}` } })).json()) as RenderInfo;
+      if (record.status === 'failed') throw new Error(`render ${id} failed: ${JSON.stringify(record.error)}`);
+      return record.status;
+    };
     await expect.poll(() => status(queued), { timeout: 120_000, interval: 250 }).toBe('done');
     await expect.poll(() => status(running), { timeout: 120_000, interval: 250 }).toBe('done');
     const res = await fetch(`${second.url}/api/renders/${queued}/video.mp4?token=${encodeURIComponent(room.tokens.viewer)}`);
