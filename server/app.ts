@@ -19,7 +19,11 @@ import { opsRoutes } from './http/ops-routes.js';
 import { staticRoutes } from './http/static-routes.js';
 import { roomRoutes } from './http/room-routes.js';
 import { createMetrics } from './metrics.js';
+import { FrameCache } from './preview/frame-cache.js';
+import { FrameFanout } from './preview/frame-fanout.js';
+import { LocalPreviewQueue } from './preview/local-preview-queue.js';
 import { PreviewService, type ModerationHook } from './preview/preview-service.js';
+import { SocketRoomEvents } from './realtime/room-events.js';
 import { RenderService } from './render/render-service.js';
 import { renderRoutes } from './render/render-routes.js';
 import { MemoryRateLimiter } from './suggestions/rate-limiter.js';
@@ -86,17 +90,22 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const engine = ownsEngine ? (config.engine.workers === 0 ? null : await EnginePool.start(config.engine)) : deps.engine ?? null;
   let preview: PreviewService | null = null;
   let renders: RenderService | null = null;
-  const realtime = createSocketServer(app.server, { tokens, directory, metrics, log, onJoin: (socket) => preview?.onJoin(socket) });
+  const realtime = createSocketServer(app.server, { tokens, directory, metrics, log, onJoin: (socket) => void preview?.onJoin(socket) });
   if (engine) {
+    const fanout = new FrameFanout(realtime.io, metrics);
+    const events = new SocketRoomEvents(realtime.io, fanout);
+    const store = new FrameCache(64 * 1024 * 1024);
+    const queue = new LocalPreviewQueue({ engine, events, store, metrics, maxQueued: 64, jpegQuality: config.preview.jpegQuality });
     preview = new PreviewService({
       rooms,
-      io: realtime.io,
-      engine,
+      bundleHash: engine.info.hash,
+      queue,
+      store,
+      events,
+      fanout,
       metrics,
-      log,
       debounceMs: config.preview.debounceMs,
       maxWaitMs: config.preview.maxWaitMs,
-      jpegQuality: config.preview.jpegQuality,
       ...(deps.moderation ? { moderation: deps.moderation } : {}),
     });
     engine.on('job', ({ stats }) => {
@@ -107,7 +116,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     renders = await RenderService.start({
       dataDir: config.dataDir,
       engine,
-      io: realtime.io,
+      events,
       metrics,
       log,
       concurrency: config.render.concurrency,
@@ -147,7 +156,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Shutdown in reverse order of the data flow; each step runs even if one before it failed.
   app.addHook('preClose', async () => {
     collab.close();
-    preview?.close();
+    await preview?.close();
     await renders?.close();
     await realtime.close();
   });

@@ -13,26 +13,32 @@ export interface CachedPreview {
   bytes: number;
 }
 
-export class FrameCache {
+/** Where complete previews are kept (this process, or Redis when scaled out). */
+export interface PreviewStore {
+  get(room: string): Promise<CachedPreview[]>;
+  set(room: string, preview: CachedPreview): Promise<void>;
+  /** Drops shots that left the scene. */
+  retain(room: string, shotIds: Set<string>): Promise<void>;
+}
+
+export class FrameCache implements PreviewStore {
   readonly #rooms: LruCache<string, Map<string, CachedPreview>>;
 
   constructor(maxBytes: number) {
     this.#rooms = new LruCache(maxBytes, (shots) => [...shots.values()].reduce((sum, p) => sum + p.bytes, 0));
   }
 
-  set(room: string, preview: CachedPreview): void {
+  async set(room: string, preview: CachedPreview): Promise<void> {
     const shots = new Map(this.#rooms.get(room) ?? []);
     shots.set(preview.shot, preview);
     this.#rooms.set(room, shots);
   }
 
-  /** Previews of a room, optionally only for the shots still in the scene. */
-  get(room: string): CachedPreview[] {
+  async get(room: string): Promise<CachedPreview[]> {
     return [...(this.#rooms.get(room)?.values() ?? [])];
   }
 
-  /** Drops shots that are gone from the scene. */
-  retain(room: string, shotIds: Set<string>): void {
+  async retain(room: string, shotIds: Set<string>): Promise<void> {
     const shots = this.#rooms.get(room);
     if (!shots || [...shots.keys()].every((id) => shotIds.has(id))) return;
     this.#rooms.set(room, new Map([...shots].filter(([id]) => shotIds.has(id))));

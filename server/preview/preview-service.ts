@@ -8,53 +8,42 @@
  *   5 generate   the engine's distilled preview profile, frame by frame
  *   6 send    JPEG each frame, fan out to the room (slow sockets skip ahead), cache the complete preview
  */
-import type { FastifyBaseLogger } from 'fastify';
-import sharp from 'sharp';
 import type * as Y from 'yjs';
 import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
 import { moderate, type Verdict } from '../../shared/moderation.js';
 import type { PreviewFrame, PreviewState } from '../../shared/protocol.js';
 import { readScene } from '../../shared/scene-doc.js';
-import type { EnginePool } from '../../engine/engine-pool.js';
-import { resolveShot, shotKey, type ResolvedShot } from '../../engine/shot-spec.js';
+import { resolveShot, shotKey } from '../../engine/shot-spec.js';
 import { isPeer } from '../collab/origins.js';
 import type { Room } from '../collab/room.js';
 import type { RoomManager } from '../collab/room-manager.js';
 import type { Metrics } from '../metrics.js';
-import { ioRoom, type Io, type IoSocket } from '../realtime/socket-server.js';
+import type { RoomEvents } from '../realtime/room-events.js';
+import type { IoSocket } from '../realtime/socket-server.js';
 import { Debouncer } from './debounce.js';
 import { editedShots } from './edited-shots.js';
-import { FrameCache } from './frame-cache.js';
-import { FrameFanout } from './frame-fanout.js';
-import { PreviewScheduler, type PreviewJob } from './scheduler.js';
+import type { PreviewStore } from './frame-cache.js';
+import type { FrameFanout } from './frame-fanout.js';
+import type { PreviewQueue, QueuedPreview } from './local-preview-queue.js';
 
 export type ModerationHook = (text: string) => Verdict | Promise<Verdict>;
 
 export interface PreviewOptions {
   rooms: RoomManager;
-  io: Io;
-  engine: EnginePool;
+  /** The bundle's hash (part of every content key). */
+  bundleHash: string;
+  queue: PreviewQueue;
+  store: PreviewStore;
+  events: RoomEvents;
+  /** Replays cached previews to one socket without dropping frames. */
+  fanout: FrameFanout;
   metrics: Metrics;
-  log: FastifyBaseLogger;
   /** Quiet time after the last edit before previewing (ms, default 60). */
   debounceMs?: number;
   /** Longest a burst of edits can delay a preview (ms, default 300). */
   maxWaitMs?: number;
-  /** Preview jobs that may wait for the engine (default 64). */
-  maxQueued?: number;
-  /** Bytes of complete previews kept for late joiners (default 64 MiB). */
-  frameCacheBytes?: number;
-  /** JPEG quality of preview frames (default 80). */
-  jpegQuality?: number;
   /** Content policy; the default is the bilingual blocklist of shared/moderation.ts. */
   moderation?: ModerationHook;
-}
-
-interface Job extends PreviewJob {
-  key: string;
-  resolved: ResolvedShot;
-  /** When the edit that caused it reached the server (performance.now()), for the latency metric. */
-  editAt: number | null;
 }
 
 interface Watched {
@@ -67,50 +56,28 @@ interface Watched {
   detach: () => void;
 }
 
-/** Revisions increase across restarts too (they start at the clock), so a client never sees one go back. */
+/** Revisions increase across restarts and processes (they start at the clock), so a client never sees one go back. */
 let lastRev = Date.now();
-const nextRev = (): number => ++lastRev;
+const nextRev = (): number => (lastRev = Math.max(lastRev + 1, Date.now()));
 
 export class PreviewService {
   readonly #o: Required<Omit<PreviewOptions, 'moderation'>> & { moderation: ModerationHook };
   readonly #watched = new Map<string, Watched>();
-  readonly #cache: FrameCache;
-  readonly #fanout: FrameFanout;
-  readonly #scheduler: PreviewScheduler<Job>;
   readonly #stopWatching: () => void;
 
   constructor(options: PreviewOptions) {
-    this.#o = {
-      debounceMs: 60,
-      maxWaitMs: 300,
-      maxQueued: 64,
-      frameCacheBytes: 64 * 1024 * 1024,
-      jpegQuality: 80,
-      moderation: moderate,
-      ...options,
-    };
-    this.#cache = new FrameCache(this.#o.frameCacheBytes);
-    this.#fanout = new FrameFanout(options.io, options.metrics);
-    this.#scheduler = new PreviewScheduler<Job>({
-      maxRunning: options.engine.workerCount,
-      maxQueued: this.#o.maxQueued,
-      run: (job, signal) => this.#generate(job, signal),
-      onCancelled: (job) => {
-        options.metrics.previewJobs.inc({ outcome: 'cancelled' });
-        this.#state(job.room, { shot: job.shot, rev: job.rev, status: 'cancelled', reason: 'a newer edit replaced it' });
-      },
-      onQueueChange: (depth) => options.metrics.previewQueueDepth.set(depth),
-    });
-    this.#stopWatching = options.rooms.onLoaded((room) => this.#watch(room));
+    this.#o = { debounceMs: 60, maxWaitMs: 300, moderation: moderate, ...options };
+    this.#stopWatching = options.rooms.onLoaded((room) => void this.#watch(room));
   }
 
   // 1. Watch -----------------------------------------------------------------------------------
 
-  #watch(room: Room): void {
+  async #watch(room: Room): Promise<void> {
+    const cached = await this.#o.store.get(room.id).catch(() => []);
     const watched: Watched = {
       room,
       debouncer: new Debouncer(this.#o.debounceMs, this.#o.maxWaitMs, () => void this.#diff(room.id)),
-      lastKey: new Map(this.#cache.get(room.id).map((p) => [p.shot, p.key])),
+      lastKey: new Map(cached.map((p) => [p.shot, p.key])),
       edited: new Set(),
       editAt: null,
       detach: () => {},
@@ -118,7 +85,7 @@ export class PreviewService {
     const onTransaction = (transaction: Y.Transaction) => {
       if (!isPeer(transaction.origin)) return;
       for (const id of editedShots(transaction)) watched.edited.add(id);
-      watched.editAt ??= performance.now();
+      watched.editAt ??= Date.now();
       watched.debouncer.trigger();
     };
     const onClosed = () => this.#unwatch(room.id);
@@ -150,16 +117,16 @@ export class PreviewService {
     watched.edited = new Set();
     watched.editAt = null;
     const { scene, skipped } = readScene(room.doc);
-    const bundleHash = this.#o.engine.info.hash;
+    const { bundleHash, queue, store } = this.#o;
 
     const present = new Set([...scene.shots.map((s) => s.id), ...skipped.flatMap((s) => (s.id ? [s.id] : []))]);
     for (const id of [...lastKey.keys()]) {
       if (!present.has(id)) {
         lastKey.delete(id);
-        this.#scheduler.cancel(roomId, id);
+        queue.cancel(roomId, id);
       }
     }
-    this.#cache.retain(roomId, present);
+    await store.retain(roomId, present).catch(() => {});
 
     for (const shot of skipped) {
       if (!shot.id) continue;
@@ -182,19 +149,19 @@ export class PreviewService {
         continue;
       }
       lastKey.set(shot.id, key);
-      const job: Job = { room: roomId, shot: shot.id, rev: nextRev(), urgent: edited.has(shot.id), key, resolved, editAt };
-      const cached = this.#cache.get(roomId).find((p) => p.shot === shot.id && p.key === key);
+      const job: QueuedPreview = { room: roomId, shot: shot.id, rev: nextRev(), urgent: edited.has(shot.id), key, resolved, editAt };
+      const cached = (await store.get(roomId).catch(() => [])).find((p) => p.shot === shot.id && p.key === key);
       if (cached) {
         // Back to a state already previewed (an undo): show it again, no generation.
-        this.#replayToRoom(job, cached.frames);
+        await this.#replayToRoom(job, cached.frames);
         continue;
       }
-      if (this.#scheduler.submit(job) === 'full') {
+      // Announced before it can start, so 'queued' always comes before 'generating'.
+      this.#state(roomId, { shot: shot.id, rev: job.rev, status: 'queued' });
+      if ((await queue.submit(job)) === 'full') {
         lastKey.delete(shot.id);
         this.#o.metrics.previewJobs.inc({ outcome: 'full' });
         this.#state(roomId, { shot: shot.id, rev: job.rev, status: 'refused', code: 'PREVIEW_QUEUE_FULL', reason: new ScenecastError('PREVIEW_QUEUE_FULL').message });
-      } else {
-        this.#state(roomId, { shot: shot.id, rev: job.rev, status: 'queued' });
       }
     }
   }
@@ -202,65 +169,33 @@ export class PreviewService {
   #refuse(watched: Watched, shot: string, code: ErrorCode, reason: string, marker: string): void {
     if (watched.lastKey.get(shot) === marker) return;
     watched.lastKey.set(shot, marker);
-    this.#scheduler.cancel(watched.room.id, shot);
+    this.#o.queue.cancel(watched.room.id, shot);
     this.#o.metrics.previewJobs.inc({ outcome: 'refused' });
     this.#state(watched.room.id, { shot, rev: nextRev(), status: 'refused', code, reason });
   }
 
-  // 5-6. Generate and send ----------------------------------------------------------------------
-
-  async #generate(job: Job, signal: AbortSignal): Promise<void> {
-    const { engine, metrics, log } = this.#o;
-    this.#state(job.room, { shot: job.shot, rev: job.rev, status: 'generating' });
-    const frames: PreviewFrame[] = [];
-    let bytes = 0;
-    try {
-      for await (const frame of engine.generate(job.resolved.spec, { profile: 'preview', signal })) {
-        const data = await sharp(frame.rgb, { raw: { width: frame.width, height: frame.height, channels: 3 } })
-          .jpeg({ quality: this.#o.jpegQuality })
-          .toBuffer();
-        if (signal.aborted) return;
-        const out: PreviewFrame = { shot: job.shot, rev: job.rev, index: frame.index, count: frame.count, fps: job.resolved.spec.fps, width: frame.width, height: frame.height, data };
-        if (frames.length === 0 && job.editAt !== null) metrics.previewLatency.observe((performance.now() - job.editAt) / 1000);
-        frames.push(out);
-        bytes += data.length;
-        this.#fanout.publish(job.room, out);
-      }
-    } catch (error) {
-      if (signal.aborted || (error as Error).name === 'AbortError') return;
-      log.error({ err: error, room: job.room, shot: job.shot }, 'preview failed');
-      metrics.previewJobs.inc({ outcome: 'failed' });
-      this.#watched.get(job.room)?.lastKey.delete(job.shot);
-      this.#state(job.room, { shot: job.shot, rev: job.rev, status: 'failed', code: 'ENGINE_FAILED', reason: (error as Error).message });
-      return;
-    }
-    this.#cache.set(job.room, { shot: job.shot, rev: job.rev, key: job.key, frames, bytes });
-    metrics.previewJobs.inc({ outcome: 'done' });
-    this.#state(job.room, { shot: job.shot, rev: job.rev, status: 'done' });
-  }
-
-  #replayToRoom(job: Job, frames: PreviewFrame[]): void {
+  async #replayToRoom(job: QueuedPreview, frames: PreviewFrame[]): Promise<void> {
     const renumbered = frames.map((f) => ({ ...f, rev: job.rev }));
-    for (const frame of renumbered) this.#fanout.publish(job.room, frame);
-    this.#cache.set(job.room, { shot: job.shot, rev: job.rev, key: job.key, frames: renumbered, bytes: renumbered.reduce((s, f) => s + f.data.length, 0) });
+    for (const frame of renumbered) this.#o.events.emit(job.room, 'preview:frame', frame);
+    await this.#o.store.set(job.room, { shot: job.shot, rev: job.rev, key: job.key, frames: renumbered, bytes: renumbered.reduce((s, f) => s + f.data.length, 0) });
     this.#state(job.room, { shot: job.shot, rev: job.rev, status: 'done' });
   }
 
   #state(room: string, state: PreviewState): void {
-    this.#o.io.to(ioRoom(room)).emit('preview:state', state);
+    this.#o.events.emit(room, 'preview:state', state);
   }
 
   /** A socket joined: it first gets the newest complete preview of every shot. */
-  onJoin(socket: IoSocket): void {
-    for (const preview of this.#cache.get(socket.data.room)) {
-      this.#fanout.replay(socket, preview.frames);
+  async onJoin(socket: IoSocket): Promise<void> {
+    for (const preview of await this.#o.store.get(socket.data.room).catch(() => [])) {
+      this.#o.fanout.replay(socket, preview.frames);
       socket.emit('preview:state', { shot: preview.shot, rev: preview.rev, status: 'done' });
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.#stopWatching();
     for (const id of [...this.#watched.keys()]) this.#unwatch(id);
-    this.#scheduler.close();
+    await this.#o.queue.close();
   }
 }

@@ -12,7 +12,7 @@ import { ScenecastError, isErrorCode } from '../../shared/errors.js';
 import type { RenderInfo } from '../../shared/protocol.js';
 import type { Scene } from '../../shared/scene.js';
 import type { Metrics } from '../metrics.js';
-import { ioRoom, type Io } from '../realtime/socket-server.js';
+import type { RoomEvents } from '../realtime/room-events.js';
 import { LocalRenderQueue, type RenderQueue } from './render-queue.js';
 import { emptyRenderTimings, renderRefusal, renderScene } from './render-scene.js';
 import { ShotCache } from './shot-cache.js';
@@ -20,7 +20,7 @@ import { ShotCache } from './shot-cache.js';
 export interface RenderServiceOptions {
   dataDir: string;
   engine: EnginePool;
-  io: Io;
+  events: RoomEvents;
   metrics: Metrics;
   log: FastifyBaseLogger;
   /** Renders run at once (default 1: the other engine worker stays free for previews). */
@@ -104,8 +104,7 @@ export class RenderService {
   }
 
   async #render(record: RenderInfo, signal: AbortSignal): Promise<void> {
-    const { engine, io, metrics, log } = this.options;
-    const emit = ioRoom(record.room);
+    const { engine, events, metrics, log } = this.options;
     record.status = 'running';
     record.stage = 'generate';
     record.startedAt = new Date().toISOString();
@@ -123,7 +122,7 @@ export class RenderService {
           record.shots = shots;
           record.stage = event.stage;
           const progress = { id: record.id, stage: event.stage, done: event.done, total: event.total, ...(event.shot ? { shot: event.shot } : {}), ...(event.cached !== undefined ? { cached: event.cached } : {}) };
-          io.to(emit).emit('render:progress', progress);
+          events.emit(record.room, 'render:progress', progress);
           if (event.cached !== undefined) metrics.shotCache.inc({ result: event.cached ? 'hit' : 'miss' });
           if (performance.now() - lastSave > 500) {
             lastSave = performance.now();
@@ -145,7 +144,7 @@ export class RenderService {
       await this.queue.save(record);
       metrics.renders.inc({ outcome: 'done' });
       metrics.renderSeconds.observe(result.timings.total / 1000);
-      io.to(emit).emit('render:done', { id: record.id, url: record.url!, bytes: size, seconds: result.seconds });
+      events.emit(record.room, 'render:done', { id: record.id, url: record.url!, bytes: size, seconds: result.seconds });
     } catch (error) {
       if ((signal.reason as Error | undefined)?.message === 'shutdown') return; // resumes on the next start
       const cancelled = signal.aborted;
@@ -157,7 +156,7 @@ export class RenderService {
       await rm(this.videoFile(record.id), { force: true });
       await this.queue.save(record);
       metrics.renders.inc({ outcome: cancelled ? 'cancelled' : 'failed' });
-      io.to(emit).emit('render:error', { id: record.id, code, message });
+      events.emit(record.room, 'render:error', { id: record.id, code, message });
     }
   }
 
