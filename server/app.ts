@@ -23,6 +23,7 @@ import { FrameCache } from './preview/frame-cache.js';
 import { FrameFanout } from './preview/frame-fanout.js';
 import { LocalPreviewQueue } from './preview/local-preview-queue.js';
 import { PreviewService, type ModerationHook } from './preview/preview-service.js';
+import { PreviewStateLog } from './preview/state-log.js';
 import { SocketRoomEvents } from './realtime/room-events.js';
 import { RenderService } from './render/render-service.js';
 import { renderRoutes } from './render/render-routes.js';
@@ -93,7 +94,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const realtime = createSocketServer(app.server, { tokens, directory, metrics, log, onJoin: (socket) => void preview?.onJoin(socket) });
   if (engine) {
     const fanout = new FrameFanout(realtime.io, metrics);
-    const events = new SocketRoomEvents(realtime.io, fanout);
+    const events = new PreviewStateLog(new SocketRoomEvents(realtime.io, fanout));
     const store = new FrameCache(64 * 1024 * 1024);
     const queue = new LocalPreviewQueue({ engine, events, store, metrics, maxQueued: 64, jpegQuality: config.preview.jpegQuality });
     preview = new PreviewService({

@@ -49,6 +49,14 @@ const EnvSchema = z.object({
   SUGGESTION_BURST: int(3),
   /** … this many a minute. */
   SUGGESTIONS_PER_MINUTE: int(6),
+  /** Scale-out: Redis for documents, pub/sub, Socket.IO and jobs (unset = embedded, one process). */
+  REDIS_URL: z.string().url().optional(),
+  /** Prefix of every Redis key and channel (one cluster per prefix; tests use one each). */
+  REDIS_PREFIX: z.string().regex(/^[\w:.-]*$/).default('scenecast:'),
+  /** Scale-out: PostgreSQL for document snapshots (else DATA_DIR/snapshots). */
+  DATABASE_URL: z.string().optional(),
+  /** Where cached shots and finished clips go in scale-out (a directory every node and worker shares). */
+  BLOB_DIR: z.string().optional(),
   /** Renders run at once. */
   RENDER_CONCURRENCY: int(1),
   /** Shots of one render generated at once (2 uses both engine workers; previews then wait longer). */
@@ -79,6 +87,10 @@ export interface Config {
   preview: { debounceMs: number; maxWaitMs: number; jpegQuality: number };
   render: { concurrency: number; parallel: number; cacheBytes: number; ttlMs: number };
   suggestions: { burst: number; perMinute: number };
+  /** Set in scale-out mode. */
+  redis: { url: string; prefix: string } | null;
+  databaseUrl: string | undefined;
+  blobDir: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -104,6 +116,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
     engine: { bundleDir: e.ENGINE_BUNDLE ? path.resolve(e.ENGINE_BUNDLE) : undefined, workers: e.ENGINE_WORKERS, threads: e.ENGINE_THREADS, device: e.ENGINE_DEVICE },
     preview: { debounceMs: e.PREVIEW_DEBOUNCE_MS, maxWaitMs: e.PREVIEW_MAX_WAIT_MS, jpegQuality: e.PREVIEW_JPEG_QUALITY },
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX } : null,
+    databaseUrl: e.DATABASE_URL,
+    blobDir: path.resolve(e.BLOB_DIR ?? path.join(e.DATA_DIR, 'blobs')),
     suggestions: { burst: Math.max(1, e.SUGGESTION_BURST), perMinute: Math.max(1, e.SUGGESTIONS_PER_MINUTE) },
     render: { concurrency: Math.max(1, e.RENDER_CONCURRENCY), parallel: Math.max(1, e.RENDER_SHOT_PARALLELISM), cacheBytes: e.SHOT_CACHE_BYTES, ttlMs: e.RENDER_TTL_HOURS * 3_600_000 },
     ...overrides,

@@ -53,6 +53,7 @@ export const ERRORS = {
   SUGGESTION_INVALID: { status: 400, message: 'A suggestion is 1 to 200 characters of text' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is outside the file' },
   // server
+  STORE_UNAVAILABLE: { status: 503, message: 'The shared store (Redis) cannot be reached; try again shortly' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
   INTERNAL: { status: 500, message: 'Internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;

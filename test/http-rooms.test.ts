@@ -25,6 +25,16 @@ describe('HTTP: rooms', () => {
     }
   });
 
+  it('gives editors, and only editors, the share links of every role', async () => {
+    const server = await startServer();
+    const created = await server.createRoom();
+    const links = await fetch(`${server.url}/api/rooms/${created.room}/links`, { headers: { authorization: `Bearer ${created.tokens.editor}` } });
+    expect(links.status).toBe(200);
+    expect(await links.json()).toEqual(created);
+    const viewer = await fetch(`${server.url}/api/rooms/${created.room}/links`, { headers: { authorization: `Bearer ${created.tokens.viewer}` } });
+    expect(viewer.status).toBe(403);
+  });
+
   it('a new room without a scene starts with one empty shot', async () => {
     const server = await startServer();
     const created = await server.createRoom();

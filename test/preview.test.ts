@@ -116,6 +116,18 @@ describe('live previews', () => {
     expect(viewer.states.filter((s) => s.shot === 'three' && s.rev > before).map((s) => s.status)).toEqual(['refused']);
   });
 
+  it('a late joiner also sees why a shot has no preview', async () => {
+    const { viewer, prompt, editor, server, room } = await setup();
+    const before = Math.max(...viewer.states.map((s) => s.rev));
+    editor.doc.transact(() => prompt('two').insert(0, 'a bloody '));
+    await viewer.until(() => viewer.states.find((s) => s.shot === 'two' && s.rev > before && s.status === 'refused'), 10_000, 'refused');
+    const late = new PreviewRecorder(connectSocket(server.url, room.tokens.viewer));
+    const refused = await late.until(() => late.states.find((s) => s.shot === 'two' && s.status === 'refused'), 10_000, 'replayed refusal');
+    expect(refused.code).toBe('CONTENT_BLOCKED');
+    // It came after the older complete preview of that shot, so the badge ends on the refusal.
+    expect(late.states.filter((s) => s.shot === 'two').at(-1)!.status).toBe('refused');
+  });
+
   it('skips invalid shots with a reason instead of failing', async () => {
     const { viewer, prompt, editor } = await setup();
     const before = Math.max(...viewer.states.map((s) => s.rev));

@@ -168,4 +168,19 @@ describe('final render', () => {
     expect(await readdir(path.join(server.dataDir, 'renders', render.id))).toEqual(['render.json']);
     expect((await api(`/api/renders/${render.id}/video.mp4`)).status).toBe(409);
   }, 120_000);
+
+  it('cancelling a render that is still queued tells the room, and the latest render can be looked up', async () => {
+    const { socket, api, startRender, room } = await setup();
+    const long = await startRender({ scene: { ...scene, shots: [{ id: 'long', prompt: 'a green star moves left slowly', duration: 10 }] } });
+    const waiting = await startRender({ scene: { ...scene, shots: [scene.shots[0]] } });
+    const errored = nextEvent(socket, 'render:error', (e) => e.id === waiting.id, 30_000);
+    const res = await api(`/api/renders/${waiting.id}`, { method: 'DELETE' });
+    expect(((await res.json()) as RenderInfo).status).toBe('cancelled');
+    expect(await errored).toMatchObject({ code: 'RENDER_CANCELLED' });
+    const latest = (await (await api(`/api/rooms/${room.room}/renders/latest`, { token: room.tokens.overlay })).json()) as { render: RenderInfo };
+    expect(latest.render.id).toBe(waiting.id);
+    const latestRunning = (await (await api(`/api/rooms/${room.room}/renders/latest?status=running`, { token: room.tokens.viewer })).json()) as { render: RenderInfo | null };
+    expect(latestRunning.render?.id).toBe(long.id);
+    await api(`/api/renders/${long.id}`, { method: 'DELETE' });
+  }, 120_000);
 });

@@ -10,6 +10,14 @@ import type * as Y from 'yjs';
 import { awarenessClients, encodeAwareness } from './messages.js';
 import { isPeer, type Peer } from './origins.js';
 
+/** Awareness of the same room held by other server processes (scale-out). */
+export interface AwarenessBus {
+  /** Sends an update made by this process's peers to the other processes. */
+  publish(update: Uint8Array): void;
+  /** Updates from the other processes; returns the unsubscribe. */
+  subscribe(onUpdate: (update: Uint8Array) => void): () => void;
+}
+
 export interface AwarenessRelayOptions {
   /** Relays per peer per second (default 10). */
   rate?: number;
@@ -17,7 +25,11 @@ export interface AwarenessRelayOptions {
   broadcast: (message: Uint8Array) => void;
   /** Called once per flush (metrics). */
   onFlush?: () => void;
+  bus?: AwarenessBus;
 }
+
+/** Origin of updates that came over the bus from another process. */
+const REMOTE = Symbol('remote awareness');
 
 interface PeerState {
   ids: Set<number>;
@@ -40,7 +52,11 @@ export class AwarenessRelay {
   readonly #peers = new Map<Peer, PeerState>();
   readonly #owners = new Map<number, Peer>();
   #pending = new Set<number>();
+  /** Of the pending ids, those changed here (not by another process): they go on the bus too. */
+  #pendingLocal = new Set<number>();
   #scheduled: NodeJS.Immediate | null = null;
+  readonly #bus: AwarenessBus | null;
+  readonly #unsubscribe: () => void;
 
   constructor(doc: Y.Doc, options: AwarenessRelayOptions) {
     this.awareness = new Awareness(doc);
@@ -49,6 +65,8 @@ export class AwarenessRelay {
     this.#broadcast = options.broadcast;
     this.#onFlush = options.onFlush ?? (() => {});
     this.awareness.on('update', (change: AwarenessChange, origin: unknown) => this.#onChange(change, origin));
+    this.#bus = options.bus ?? null;
+    this.#unsubscribe = this.#bus?.subscribe((update) => applyAwarenessUpdate(this.awareness, update, REMOTE)) ?? (() => {});
   }
 
   #state(peer: Peer): PeerState {
@@ -88,7 +106,7 @@ export class AwarenessRelay {
   #onChange({ added, updated, removed }: AwarenessChange, origin: unknown): void {
     const changed = [...added, ...updated, ...removed];
     if (!isPeer(origin)) {
-      this.#queue(changed);
+      this.#queue(changed, origin !== REMOTE);
       return;
     }
     const state = this.#state(origin);
@@ -101,7 +119,7 @@ export class AwarenessRelay {
     const now = performance.now();
     if (now >= state.nextAt && !state.timer) {
       state.nextAt = now + this.#interval;
-      this.#queue(changed);
+      this.#queue(changed, true);
       return;
     }
     for (const id of changed) state.deferred.add(id);
@@ -110,12 +128,15 @@ export class AwarenessRelay {
       state.nextAt = performance.now() + this.#interval;
       const ids = [...state.deferred];
       state.deferred.clear();
-      this.#queue(ids);
+      this.#queue(ids, true);
     }, Math.max(0, state.nextAt - now));
   }
 
-  #queue(ids: number[]): void {
-    for (const id of ids) this.#pending.add(id);
+  #queue(ids: number[], local = true): void {
+    for (const id of ids) {
+      this.#pending.add(id);
+      if (local) this.#pendingLocal.add(id);
+    }
     this.#scheduled ??= setImmediate(() => this.#flush());
   }
 
@@ -123,12 +144,16 @@ export class AwarenessRelay {
     this.#scheduled = null;
     if (this.#pending.size === 0) return;
     const ids = [...this.#pending];
+    const local = [...this.#pendingLocal];
     this.#pending = new Set();
+    this.#pendingLocal = new Set();
     this.#broadcast(encodeAwareness(encodeAwarenessUpdate(this.awareness, ids)));
+    if (this.#bus && local.length > 0) this.#bus.publish(encodeAwarenessUpdate(this.awareness, local));
     this.#onFlush();
   }
 
   destroy(): void {
+    this.#unsubscribe();
     if (this.#scheduled) clearImmediate(this.#scheduled);
     for (const state of this.#peers.values()) if (state.timer) clearTimeout(state.timer);
     this.#peers.clear();

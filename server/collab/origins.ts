@@ -9,6 +9,8 @@ export const ORIGIN = {
   server: Symbol('server'),
   /** The engine writing results back (never prompts). */
   engine: Symbol('engine'),
+  /** An update another server process stored (scale-out): already durable, only fanned out here. */
+  remote: Symbol('remote'),
 } as const;
 
 /** What a room needs from a connection, whatever the transport. */

@@ -10,7 +10,7 @@ import * as Y from 'yjs';
 import { ScenecastError } from '../../shared/errors.js';
 import { CLOSE } from '../../shared/protocol.js';
 import type { Metrics } from '../metrics.js';
-import { AwarenessRelay } from './awareness-relay.js';
+import { AwarenessRelay, type AwarenessBus } from './awareness-relay.js';
 import { MalformedMessage, decodeMessage, encodePermissionDenied, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from './messages.js';
 import { ORIGIN, type Peer } from './origins.js';
 import type { DocumentStore } from './store/document-store.js';
@@ -23,6 +23,8 @@ export interface RoomDeps {
   compactBytes: number;
   /** Awareness relays per peer per second. */
   awarenessRate: number;
+  /** Scale-out: awareness shared with the other server processes of the room. */
+  awarenessBus?: (room: string) => AwarenessBus;
 }
 
 export interface RoomEvents {
@@ -40,6 +42,7 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly peers = new Set<Peer>();
   #failed: Error | null = null;
   #destroyed = false;
+  #unwatch: (() => void) | null = null;
 
   private constructor(
     readonly id: string,
@@ -51,6 +54,7 @@ export class Room extends EventEmitter<RoomEvents> {
       rate: deps.awarenessRate,
       broadcast: (message) => this.#broadcast(message, null),
       onFlush: () => deps.metrics.awarenessOut.inc(),
+      ...(deps.awarenessBus ? { bus: deps.awarenessBus(id) } : {}),
     });
   }
 
@@ -69,6 +73,18 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     if (stored.repairedBytes > 0) deps.metrics.storageRepairs.inc();
     room.doc.on('update', (update: Uint8Array, origin: unknown) => room.#onDocUpdate(update, origin));
+    room.#unwatch =
+      deps.store.watch?.(
+        id,
+        (update) => {
+          try {
+            Y.applyUpdate(room.doc, update, ORIGIN.remote);
+          } catch (error) {
+            room.fail(error as Error);
+          }
+        },
+        (error) => room.fail(error),
+      ) ?? null;
     return room;
   }
 
@@ -141,6 +157,12 @@ export class Room extends EventEmitter<RoomEvents> {
 
   #onDocUpdate(update: Uint8Array, origin: unknown): void {
     if (origin === ORIGIN.persistence || this.#failed) return;
+    if (origin === ORIGIN.remote) {
+      // Stored by the process that accepted it: only this node's peers need it.
+      this.#durable.push({ update, origin });
+      this.#fanOut ??= setImmediate(() => this.#flushDurable());
+      return;
+    }
     const { metrics, store } = this.deps;
     const started = performance.now();
     store.append(this.id, update).then(
@@ -229,6 +251,8 @@ export class Room extends EventEmitter<RoomEvents> {
 
   #teardown(): void {
     this.emit('closed');
+    this.#unwatch?.();
+    this.#unwatch = null;
     this.#destroyed = true;
     if (this.#fanOut) clearImmediate(this.#fanOut);
     this.relay.destroy();

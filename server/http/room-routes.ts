@@ -5,7 +5,7 @@ import type { CreateRoomRequest } from '../../shared/protocol.js';
 import { readScene } from '../../shared/scene-doc.js';
 import { LIMITS, type SceneInput } from '../../shared/scene.js';
 import type { AppContext } from '../app-context.js';
-import { createRoom } from '../rooms/create-room.js';
+import { createRoom, shareLinks } from '../rooms/create-room.js';
 import { authorize } from './request-auth.js';
 
 const CreateRoomBody = z
@@ -37,6 +37,13 @@ export function roomRoutes(app: FastifyInstance, ctx: AppContext): void {
     const created = await createRoom(body as CreateRoomRequest & { scene?: SceneInput }, baseUrl(request, ctx.config.publicUrl), ctx);
     request.log.info({ room: created.room }, 'room created');
     return reply.status(201).send(created);
+  });
+
+  // Editors may share every kind of link of their room (tokens are deterministic per room and role).
+  app.get('/api/rooms/:room/links', async (request) => {
+    const { room } = parseOr(RoomParams, request.params, 'INVALID_PARAMS');
+    await authorize(request, room, ctx, ['editor']);
+    return shareLinks(room, baseUrl(request, ctx.config.publicUrl), ctx.tokens);
   });
 
   app.get('/api/rooms/:room/scene', async (request) => {

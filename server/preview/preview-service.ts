@@ -18,13 +18,13 @@ import { isPeer } from '../collab/origins.js';
 import type { Room } from '../collab/room.js';
 import type { RoomManager } from '../collab/room-manager.js';
 import type { Metrics } from '../metrics.js';
-import type { RoomEvents } from '../realtime/room-events.js';
 import type { IoSocket } from '../realtime/socket-server.js';
 import { Debouncer } from './debounce.js';
 import { editedShots } from './edited-shots.js';
 import type { PreviewStore } from './frame-cache.js';
 import type { FrameFanout } from './frame-fanout.js';
 import type { PreviewQueue, QueuedPreview } from './local-preview-queue.js';
+import type { PreviewStateLog } from './state-log.js';
 
 export type ModerationHook = (text: string) => Verdict | Promise<Verdict>;
 
@@ -34,7 +34,8 @@ export interface PreviewOptions {
   bundleHash: string;
   queue: PreviewQueue;
   store: PreviewStore;
-  events: RoomEvents;
+  /** The room events, through the log of the newest state per shot (replayed to late joiners). */
+  events: PreviewStateLog;
   /** Replays cached previews to one socket without dropping frames. */
   fanout: FrameFanout;
   metrics: Metrics;
@@ -127,6 +128,7 @@ export class PreviewService {
       }
     }
     await store.retain(roomId, present).catch(() => {});
+    this.#o.events.retain(roomId, present);
 
     for (const shot of skipped) {
       if (!shot.id) continue;
@@ -187,9 +189,16 @@ export class PreviewService {
 
   /** A socket joined: it first gets the newest complete preview of every shot. */
   async onJoin(socket: IoSocket): Promise<void> {
-    for (const preview of await this.#o.store.get(socket.data.room).catch(() => [])) {
+    const room = socket.data.room;
+    const previews = await this.#o.store.get(room).catch(() => []);
+    for (const preview of previews) {
       this.#o.fanout.replay(socket, preview.frames);
       socket.emit('preview:state', { shot: preview.shot, rev: preview.rev, status: 'done' });
+    }
+    // Then whatever happened to each shot since its last complete preview (refused, under way…).
+    for (const state of this.#o.events.states(room)) {
+      const done = previews.find((p) => p.shot === state.shot);
+      if (!done || state.rev > done.rev) socket.emit('preview:state', state);
     }
   }
 

@@ -16,6 +16,7 @@ export interface RenderQueue {
   get(id: string): Promise<RenderInfo | null>;
   /** Cancels a queued or running job; returns the record as it ends, or null if unknown. */
   cancel(id: string): Promise<RenderInfo | null>;
+  onCancelledWhileQueued(listener: (record: RenderInfo) => void): void;
   /** Persists a changed record. */
   save(record: RenderInfo): Promise<void>;
   /** Every stored record (for clean-up). */
@@ -77,12 +78,27 @@ export class LocalRenderQueue implements RenderQueue {
     return [...this.#records.values()];
   }
 
-  async save(record: RenderInfo): Promise<void> {
-    const folder = path.join(this.dir, record.id);
-    await mkdir(folder, { recursive: true });
-    const tmp = path.join(folder, 'render.json.tmp');
-    await writeFile(tmp, JSON.stringify(record));
-    await rename(tmp, path.join(folder, 'render.json'));
+  /** Saves of one record run one after another (a progress save must not race the final one). */
+  readonly #saving = new Map<string, Promise<void>>();
+  #saveCount = 0;
+
+  save(record: RenderInfo): Promise<void> {
+    const json = JSON.stringify(record);
+    const previous = this.#saving.get(record.id) ?? Promise.resolve();
+    const next = previous
+      .catch(() => {})
+      .then(async () => {
+        const folder = path.join(this.dir, record.id);
+        await mkdir(folder, { recursive: true });
+        const tmp = path.join(folder, `render.json.${process.pid}.${++this.#saveCount}.tmp`);
+        await writeFile(tmp, json);
+        await rename(tmp, path.join(folder, 'render.json'));
+      });
+    this.#saving.set(record.id, next);
+    void next.finally(() => {
+      if (this.#saving.get(record.id) === next) this.#saving.delete(record.id);
+    }).catch(() => {});
+    return next;
   }
 
   async cancel(id: string): Promise<RenderInfo | null> {
@@ -93,10 +109,19 @@ export class LocalRenderQueue implements RenderQueue {
       this.#waiting.splice(waiting, 1);
       record.status = 'cancelled';
       record.finishedAt = new Date().toISOString();
+      record.error = { code: 'RENDER_CANCELLED', message: 'The render was cancelled' };
       await this.save(record);
+      this.#onCancelledWhileQueued?.(record);
     }
     this.#running.get(id)?.abort();
     return record;
+  }
+
+  #onCancelledWhileQueued: ((record: RenderInfo) => void) | null = null;
+
+  /** Called when a job is cancelled before it started (a running one reports through its processor). */
+  onCancelledWhileQueued(listener: (record: RenderInfo) => void): void {
+    this.#onCancelledWhileQueued = listener;
   }
 
   async remove(id: string): Promise<void> {

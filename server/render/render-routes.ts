@@ -73,6 +73,14 @@ export function renderRoutes(app: FastifyInstance, ctx: AppContext, renders: () 
 
   app.get('/api/renders/:id', async (request) => findRender(request));
 
+  // The room's latest render (`?status=done` for the latest finished clip): 200 {render} or {render: null}.
+  app.get('/api/rooms/:room/renders/latest', async (request) => {
+    const { room } = parseOr(RoomParams, request.params, 'INVALID_PARAMS');
+    await authorize(request, room, ctx);
+    const { status } = parseOr(z.object({ status: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']).optional(), token: z.string().optional() }), request.query, 'INVALID_PARAMS');
+    return { render: await service().latest(room, status) };
+  });
+
   app.delete('/api/renders/:id', async (request) => {
     const record = await findRender(request, ['editor']);
     return (await service().cancel(record.id)) ?? record;

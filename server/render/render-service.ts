@@ -46,6 +46,10 @@ export class RenderService {
     const cache = await ShotCache.open(path.join(options.dataDir, 'cache', 'shots'), options.cacheBytes ?? 2 * 1024 ** 3);
     const queue = await LocalRenderQueue.open(path.join(options.dataDir, 'renders'), options.concurrency ?? 1);
     const service = new RenderService(options, cache, queue);
+    queue.onCancelledWhileQueued((record) => {
+      options.metrics.renders.inc({ outcome: 'cancelled' });
+      options.events.emit(record.room, 'render:error', { id: record.id, code: 'RENDER_CANCELLED', message: 'The render was cancelled' });
+    });
     queue.start((record, signal) => service.#process(record, signal));
     service.#sweeper = setInterval(() => void service.sweep(), Math.min(options.ttlMs ?? 86_400_000, 600_000));
     service.#sweeper.unref();
@@ -89,6 +93,12 @@ export class RenderService {
 
   get(id: string): Promise<RenderInfo | null> {
     return this.queue.get(id);
+  }
+
+  /** The room's most recent render (a page opened after it finished shows it). */
+  async latest(room: string, status?: RenderInfo['status']): Promise<RenderInfo | null> {
+    const records = (await this.queue.list()).filter((r) => r.room === room && (!status || r.status === status));
+    return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0] ?? null;
   }
 
   async cancel(id: string): Promise<RenderInfo | null> {

@@ -41,7 +41,12 @@ export async function createRoom(request: CreateRoomRequest, baseUrl: string, de
   await deps.store.create(room, state);
   await deps.directory.create({ id: room, title: scene.title, createdAt: new Date().toISOString() });
 
-  const tokens = Object.fromEntries(ROLES.map((role) => [role, deps.tokens.sign({ room, role })])) as Record<Role, string>;
+  return shareLinks(room, baseUrl, deps.tokens);
+}
+
+/** The tokens and share links of a room (the same every time: tokens are a signature of room and role). */
+export function shareLinks(room: string, baseUrl: string, signer: TokenSigner): CreateRoomResponse {
+  const tokens = Object.fromEntries(ROLES.map((role) => [role, signer.sign({ room, role })])) as Record<Role, string>;
   const enc = encodeURIComponent;
   return {
     room,

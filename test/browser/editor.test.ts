@@ -141,6 +141,41 @@ describe('editor', () => {
     editor.expectNoErrors();
   });
 
+  it('creates a room from a template on the start screen, shares its links, and explains a bad link', async () => {
+    const s = await server();
+    const start = await openPage(`${s.url}/`);
+    const { page, context } = start;
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.url });
+    await page.getByLabel('Title').fill('Sunset test');
+    await page.getByLabel('Template').selectOption('cinematic');
+    expect(await page.locator('.start-form .muted').first().innerText()).toMatch(/sunset/i);
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL(/\/\?room=[a-z0-9]+#token=/);
+    const room = new URL(page.url()).searchParams.get('room')!;
+    await expect.poll(() => page.getByLabel('Template').inputValue()).toBe('cinematic');
+    expect(await page.getByLabel('Title').inputValue()).toBe('Sunset test');
+    const scene = await sceneOf(s, room, new URLSearchParams(new URL(page.url()).hash.slice(1)).get('token')!);
+    expect(scene).toMatchObject({ title: 'Sunset test', template: 'cinematic', shots: [{ id: 'shot-1', prompt: '' }] });
+
+    // The creator sees all three links; the copy button puts one on the clipboard.
+    const links = await page.locator('input.share-url').evaluateAll((inputs) => inputs.map((el) => [el.getAttribute('data-role'), (el as HTMLInputElement).value]));
+    expect(links.map(([role]) => role)).toEqual(['editor', 'viewer', 'overlay']);
+    const viewerUrl = links[1]![1]!;
+    expect(viewerUrl).toMatch(new RegExp(`^${s.url}/\\?room=${room}#token=v1\\.${room}\\.viewer\\.`));
+    expect(links[2]![1]).toMatch(new RegExp(`^${s.url}/overlay/${room}\\?token=`));
+    await page.getByRole('button', { name: 'Copy the Viewers (watch only) link' }).click();
+    await expect.poll(() => page.locator('.share-row .copied').nth(1).innerText()).toBe('Copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(viewerUrl);
+
+    // A link with a broken token says so in words.
+    const bad = await openPage(`${s.url}/?room=${room}#token=not-a-token`);
+    await expect.poll(() => bad.page.locator('.banner.error').innerText()).toMatch(/^This share link is not valid/);
+    await bad.page.locator('#lang').selectOption('zh');
+    expect(await bad.page.locator('.banner.error').innerText()).toMatch(/^这个分享链接无效/);
+    start.expectNoErrors();
+    bad.expectNoErrors();
+  });
+
   it('a viewer link shows everything and edits nothing', async () => {
     const s = await server();
     const room = await s.createRoom({ title: 'Watch only', scene: { fps: 8, shots: [{ id: 'v', prompt: 'a blue box moves left', duration: 1, negative: 'grass' }] } });

@@ -2,6 +2,7 @@
  * Final renders from the editor in a real browser: progress by shot, a <video> that plays, the
  * download link, cache hits on a second render, cancel, and the clip on the overlay.
  */
+import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureClientBuilt, launchBrowser, openPage, screenshot } from '../helpers/browser.js';
 import { sharedEngine } from '../helpers/engine.js';
@@ -12,6 +13,20 @@ beforeAll(async () => {
 }, 120_000);
 
 const RENDER_TIMEOUT = 120_000;
+
+/** Waits until the render panel shows a (new) video or an error; fails with the error's words. */
+async function renderFinished(page: Page, previousSrc: string | null = null): Promise<void> {
+  await page.waitForFunction(
+    (previous) => {
+      const video = document.querySelector('.render-panel video.render-video');
+      return (video && video.getAttribute('src') !== previous) || document.querySelector('.render-panel .error:not([hidden])');
+    },
+    previousSrc,
+    { timeout: RENDER_TIMEOUT },
+  );
+  const error = page.locator('.render-panel .error');
+  expect(await error.isVisible() ? await error.innerText() : 'no error').toBe('no error');
+}
 
 describe('render', () => {
   it('renders the scene to a video that plays in the editor and loops on the overlay', { timeout: 240_000 }, async () => {
@@ -36,8 +51,7 @@ describe('render', () => {
     // The overlay shows a progress strip while it runs.
     await overlay.page.locator('.strip').waitFor({ state: 'visible', timeout: 30_000 });
     const video = panel.locator('video.render-video');
-    // Polled on the panel's text, so a failure says where the render stood.
-    await expect.poll(async () => ((await video.count()) > 0 ? 'video' : panel.innerText()), { timeout: RENDER_TIMEOUT, interval: 500 }).toBe('video');
+    await renderFinished(page);
     expect(await panel.locator('.render-shots li').evaluateAll((items) => items.map((li) => [li.getAttribute('data-shot'), li.textContent, li.classList.contains('cached')]))).toEqual([
       ['left', 'Shot left: 4 of 4 frames', false],
       ['up', 'Shot up: 4 of 4 frames', false],
@@ -75,7 +89,8 @@ describe('render', () => {
     // Rendering again without changes reuses both shots from the cache, and says so.
     const firstSrc = await video.getAttribute('src');
     await start.click();
-    await expect.poll(() => video.getAttribute('src'), { timeout: RENDER_TIMEOUT }).not.toBe(firstSrc);
+    await renderFinished(page, firstSrc);
+    expect(await video.getAttribute('src')).not.toBe(firstSrc);
     expect(await panel.locator('.render-shots li.cached .tag').allInnerTexts()).toEqual(['reused from cache', 'reused from cache']);
 
     // A render can be cancelled.

@@ -31,5 +31,10 @@ export interface DocumentStore {
   compact(room: string, state: () => Uint8Array): Promise<void>;
   /** Flushes and closes a room's files (after the room is unloaded). */
   release(room: string): Promise<void>;
+  /**
+   * Updates appended by OTHER processes to a loaded room, in order (scale-out). `onError` hears
+   * when the store lost track (a reconnect): the room must reload. Embedded stores have no others.
+   */
+  watch?(room: string, onUpdate: (update: Uint8Array) => void, onError: (error: Error) => void): () => void;
   close(): Promise<void>;
 }

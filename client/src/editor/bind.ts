@@ -1,0 +1,66 @@
+/**
+ * Plain form controls bound to one key of a Y.Map: local changes are written on `change` (after
+ * parsing; invalid input snaps back), remote changes show unless the control has the focus.
+ */
+import type * as Y from 'yjs';
+
+export interface Binding {
+  /** Shows the map's current value (skipped while the control is focused, unless forced). */
+  refresh(force?: boolean): void;
+  destroy(): void;
+}
+
+export function bindControl<V>(
+  map: Y.Map<unknown>,
+  key: string,
+  control: HTMLInputElement | HTMLSelectElement,
+  codec: { parse: (text: string) => V | null; format: (value: unknown) => string },
+): Binding {
+  const refresh = (force = false) => {
+    if (!force && document.activeElement === control) return;
+    const text = codec.format(map.get(key));
+    if (control.value !== text) control.value = text;
+    control.removeAttribute('aria-invalid');
+  };
+  const onChange = () => {
+    const value = codec.parse(control.value);
+    if (value === null) {
+      control.setAttribute('aria-invalid', 'true');
+      return;
+    }
+    control.removeAttribute('aria-invalid');
+    if (map.get(key) !== value) map.set(key, value);
+  };
+  const onBlur = () => refresh(true);
+  const observer = (event: Y.YMapEvent<unknown>) => {
+    if (event.keysChanged.has(key)) refresh();
+  };
+  control.addEventListener('change', onChange);
+  control.addEventListener('blur', onBlur);
+  map.observe(observer);
+  refresh(true);
+  return {
+    refresh,
+    destroy() {
+      control.removeEventListener('change', onChange);
+      control.removeEventListener('blur', onBlur);
+      map.unobserve(observer);
+    },
+  };
+}
+
+/** A number in [min, max] (rounded to `step` when given). */
+export const numberCodec = (min: number, max: number, fallback: number, integer = false) => ({
+  parse: (text: string): number | null => {
+    const value = Number(text.trim().replace(',', '.'));
+    if (!Number.isFinite(value) || value < min || value > max) return null;
+    if (integer && !Number.isInteger(value)) return null;
+    return value;
+  },
+  format: (value: unknown): string => String(typeof value === 'number' ? value : fallback),
+});
+
+export const stringCodec = (fallback: string, max = Infinity) => ({
+  parse: (text: string): string | null => (text.length <= max ? text : null),
+  format: (value: unknown): string => (typeof value === 'string' ? value : fallback),
+});

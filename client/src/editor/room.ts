@@ -1,0 +1,176 @@
+/**
+ * The room page: connects the document and the event stream, then lays out the scene settings,
+ * the shot list, presence, the whole-scene player, the render panel, suggestions and share links.
+ * Until the server says which role the token has, nothing is editable; viewers stay that way.
+ */
+import type { Role } from '../../../shared/protocol.js';
+import { DEFAULTS, LIMITS } from '../../../shared/scene.js';
+import { metaOf, shotsOf } from '../../../shared/scene-doc.js';
+import { TEMPLATES, type Template } from '../../../shared/templates.js';
+import { api, describeError } from '../lib/api.js';
+import { connect } from '../lib/connection.js';
+import { h, uid } from '../lib/dom.js';
+import { lang, onLangChange, setText } from '../lib/i18n.js';
+import { rememberTokens, type RoomLink } from '../lib/links.js';
+import { PreviewHub } from '../lib/previews.js';
+import { RenderTracker } from '../lib/render-tracker.js';
+import { Signal } from '../lib/signal.js';
+import { bindControl, numberCodec, stringCodec } from './bind.js';
+import { createPresence } from './presence.js';
+import { createRenderPanel } from './render-panel.js';
+import { createScenePlayer } from './scene-player.js';
+import { createSharePanel } from './share.js';
+import { createShotList } from './shots.js';
+import { createSuggestionsPanel } from './suggestions.js';
+
+export function openRoom(app: HTMLElement, toolbar: HTMLElement, link: RoomLink): void {
+  const role = new Signal<Role | null>(null);
+  const editable = new Signal(false);
+  const fatal = h('div', { class: 'banner error', attrs: { role: 'alert' } });
+  fatal.hidden = true;
+  let fatalError: { code: string; message: string } | null = null;
+
+  const conn = connect({
+    room: link.room,
+    token: link.token,
+    onRole: (value) => role.set(value),
+    onFatal: (code, message) => {
+      fatalError = { code, message };
+      fatal.hidden = false;
+      fatal.textContent = describeError(code, message);
+      editable.set(false);
+    },
+  });
+  onLangChange(() => {
+    if (fatalError) fatal.textContent = describeError(fatalError.code, fatalError.message);
+  });
+  window.addEventListener('pagehide', () => conn.close());
+  const { doc, provider, socket } = conn;
+  const awareness = provider.awareness;
+
+  role.watch((value) => {
+    editable.set(value === 'editor');
+    document.body.dataset.role = value ?? 'pending';
+    if (value === 'editor') rememberTokens(link.room, { editor: link.token, ...link.known });
+  });
+  editable.watch((value) => document.body.classList.toggle('can-edit', value));
+
+  // Previews and renders from the event stream.
+  const previews = new PreviewHub();
+  socket.on('preview:frame', (frame) => void previews.frame(frame));
+  socket.on('preview:state', (state) => previews.state(state));
+  const tracker = new RenderTracker(socket, link.token);
+
+  // Connection status.
+  const status = h('span', { class: 'conn', attrs: { 'aria-live': 'polite' } });
+  setText(status, 'connecting');
+  provider.on('status', ({ status: s }) => setText(status, s === 'connected' ? 'connected' : s === 'connecting' ? 'connecting' : 'disconnected'));
+  const roleBadge = h('span', { class: 'role-badge' });
+  role.watch((value) => {
+    if (value) setText(roleBadge, value === 'editor' ? 'roleEditor' : value === 'overlay' ? 'roleOverlay' : 'roleViewer');
+  });
+
+  // Scene settings: title, fps, template.
+  const meta = metaOf(doc);
+  const titleId = uid('title');
+  const title = h('input', { id: titleId, class: 'title-input edit-control', attrs: { type: 'text', maxlength: LIMITS.titleChars } });
+  const fpsId = uid('fps');
+  const fps = h('input', { id: fpsId, class: 'edit-control', attrs: { type: 'number', min: LIMITS.minFps, max: LIMITS.maxFps, step: 1, inputmode: 'numeric' } });
+  const templateId = uid('template');
+  const template = h('select', { id: templateId, class: 'edit-control' });
+  const templateHelp = h('p', { class: 'muted template-help', id: uid('template-help') });
+  template.setAttribute('aria-describedby', templateHelp.id);
+  let templates: readonly Template[] = TEMPLATES;
+  const renderTemplates = () => {
+    const current = String(meta.get('template') ?? DEFAULTS.template);
+    const known = templates.some((tpl) => tpl.id === current);
+    template.replaceChildren(
+      ...templates.map((tpl) => h('option', { text: tpl.name[lang()], attrs: { value: tpl.id } })),
+      ...(known ? [] : [h('option', { text: current, attrs: { value: current } })]),
+    );
+    template.value = current;
+    templateHelp.textContent = templates.find((tpl) => tpl.id === current)?.description[lang()] ?? '';
+  };
+  api.templates().then(
+    (list) => {
+      templates = list.templates;
+      renderTemplates();
+    },
+    () => {},
+  );
+  onLangChange(renderTemplates);
+  const heading = h('h1', { class: 'visually-hidden' });
+  const showTitle = () => {
+    const text = String(meta.get('title') ?? '');
+    heading.textContent = text;
+    document.title = `${text} · scenecast`;
+  };
+  meta.observe((event) => {
+    if (event.keysChanged.has('template')) renderTemplates();
+    if (event.keysChanged.has('title')) showTitle();
+  });
+
+  const settings = h(
+    'section',
+    { class: 'scene-settings' },
+    h('div', { class: 'field grow' }, h('label', { attrs: { for: titleId }, t: 'sceneTitle' }), title),
+    h('div', { class: 'field' }, h('label', { attrs: { for: templateId }, t: 'template' }), template, templateHelp),
+    h('div', { class: 'field narrow' }, h('label', { attrs: { for: fpsId }, t: 'fps' }), fps),
+  );
+
+  // Shots and presence.
+  let shotLabel: (id: string) => string | null = () => null;
+  const presence = createPresence(awareness, (id) => shotLabel(id));
+  role.watch((value) => {
+    if (value) presence.setRole(value);
+  });
+  const shotList = createShotList({ doc, awareness, previews, editable, onShotFocus: (id) => presence.setShot(id) });
+  shotLabel = shotList.label;
+  // "in Shot 2" changes when shots move.
+  shotsOf(doc).observe(() => presence.refresh());
+  const counts = h('p', { class: 'muted counts' });
+  socket.on('room:presence', (p) => setText(counts, 'peopleCount', { editor: p.editor, viewer: p.viewer, overlay: p.overlay }));
+  presence.list.append(counts);
+
+  const readOnly = h('div', { class: 'banner readonly', t: 'readOnlyBanner', attrs: { role: 'note' } });
+  role.watch((value) => (readOnly.hidden = value !== 'viewer'));
+
+  const loading = h('p', { class: 'loading', t: 'loading' });
+  const main = h('div', { class: 'main-col' }, settings, shotList.el);
+  main.hidden = true;
+  provider.on('sync', (synced) => {
+    if (!synced) return;
+    loading.remove();
+    main.hidden = false;
+    showTitle();
+  });
+
+  bindControl(meta, 'title', title, stringCodec(DEFAULTS.title, LIMITS.titleChars));
+  bindControl(meta, 'fps', fps, numberCodec(LIMITS.minFps, LIMITS.maxFps, DEFAULTS.fps, true));
+  bindControl(meta, 'template', template, { parse: (v) => (/^[a-z0-9-]{1,40}$/.test(v) ? v : null), format: (v) => stringCodec(DEFAULTS.template).format(v) });
+  editable.watch((value) => {
+    for (const control of [title, fps, template]) control.disabled = !value;
+  });
+
+  toolbar.replaceChildren(roleBadge, status);
+  app.replaceChildren(
+    heading,
+    fatal,
+    readOnly,
+    h(
+      'div',
+      { class: 'room' },
+      h('div', { class: 'main-wrap' }, loading, main),
+      h(
+        'aside',
+        { class: 'side-col' },
+        createScenePlayer(doc, previews),
+        createRenderPanel(link.room, link.token, tracker, editable),
+        createSuggestionsPanel(doc, editable, (prompt) => shotList.addShot(prompt)),
+        h('section', { class: 'panel you-panel', aria: 'yourName' }, presence.identity),
+        presence.list,
+        createSharePanel(link, role),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,399 @@
+/**
+ * The shot list: one card per shot map of the document, kept in document order. A card holds the
+ * collaborative prompt (and optional negative prompt), duration and camera controls, who else is
+ * in the shot, its validation problem if any, and its live preview with a state badge.
+ * Cards are keyed by their Y.Map, so a remote insert never rebuilds (or blurs) the card you type in.
+ */
+import type { Awareness } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import { CAMERA_MOVES, DEFAULTS, LIMITS, type CameraMove, type ShotInput } from '../../../shared/scene.js';
+import { readScene, shotJson, shotMap, shotsOf, type SkippedShot } from '../../../shared/scene-doc.js';
+import { describeError } from '../lib/api.js';
+import { h, uid } from '../lib/dom.js';
+import { onLangChange, setAttr, setText, t, type Key } from '../lib/i18n.js';
+import { playPreview, type PreviewHub, type ShotPreview } from '../lib/previews.js';
+import type { Signal } from '../lib/signal.js';
+import { bindControl, numberCodec, stringCodec, type Binding } from './bind.js';
+import { people } from './presence.js';
+import { createTextEditor, type TextEditor } from './text-editor.js';
+
+export interface ShotListOptions {
+  doc: Y.Doc;
+  awareness: Awareness;
+  previews: PreviewHub;
+  editable: Signal<boolean>;
+  /** This client is in shot `id` (focus inside its card), or in none. */
+  onShotFocus: (id: string | null) => void;
+}
+
+export interface ShotList {
+  el: HTMLElement;
+  /** "Shot 2" for a shot id, null if it is not in the scene. */
+  label(id: string): string | null;
+  /** Adds a shot at the end; returns its id. */
+  addShot(prompt?: string): string;
+  destroy(): void;
+}
+
+export const newShotId = (): string => `shot-${Math.random().toString(36).slice(2, 10)}`;
+
+const cameraKey = (move: CameraMove): Key => `camera.${move}`;
+
+interface Card {
+  map: Y.Map<unknown>;
+  id: string;
+  el: HTMLElement;
+  index: number;
+  setIndex(index: number, total: number): void;
+  relabel(): void;
+  setIssue(skipped: SkippedShot | undefined): void;
+  setEditable(editable: boolean): void;
+  renderPresence(): void;
+  renderBadge(): void;
+  focusControl(name: 'up' | 'down' | 'remove' | 'prompt'): void;
+  destroy(): void;
+}
+
+export function createShotList(options: ShotListOptions): ShotList {
+  const { doc, awareness, previews, editable } = options;
+  const shots = shotsOf(doc);
+  const cards = new Map<Y.Map<unknown>, Card>();
+  let pendingFocus: { map: Y.Map<unknown>; control: 'up' | 'down' | 'remove' | 'prompt' } | null = null;
+
+  const list = h('ol', { class: 'shot-list' });
+  const empty = h('p', { class: 'empty', t: 'noShots' });
+  const addButton = h('button', { class: 'add-shot edit-only', t: 'addShot', attrs: { type: 'button' }, on: { click: () => focusNew(addShot()) } });
+  const el = h('section', { class: 'shots', attrs: { 'aria-labelledby': 'shots-heading' } }, h('h2', { id: 'shots-heading', t: 'shots' }), empty, list, addButton);
+
+  function addShot(prompt = ''): string {
+    const id = newShotId();
+    shots.push([shotMap({ id, prompt, duration: DEFAULTS.duration, camera: DEFAULTS.camera })]);
+    return id;
+  }
+
+  function focusNew(id: string): void {
+    const map = shots.toArray().find((m) => m.get('id') === id);
+    if (map) cards.get(map)?.focusControl('prompt');
+  }
+
+  function move(card: Card, delta: -1 | 1): void {
+    const from = shots.toArray().indexOf(card.map);
+    const to = from + delta;
+    if (from < 0 || to < 0 || to >= shots.length) return;
+    // Yjs has no move: the shot is copied to its new place (same id, so its preview stays).
+    const copy = shotMap(shotJson(card.map) as ShotInput);
+    doc.transact(() => {
+      shots.delete(from, 1);
+      shots.insert(to, [copy]);
+    });
+    pendingFocus = { map: copy, control: delta < 0 ? 'up' : 'down' };
+    reconcile();
+  }
+
+  function remove(card: Card): void {
+    const index = shots.toArray().indexOf(card.map);
+    if (index < 0) return;
+    shots.delete(index, 1);
+    reconcile();
+    const next = [...list.children][Math.min(index, list.children.length - 1)];
+    const nextCard = [...cards.values()].find((c) => c.el === next);
+    if (nextCard) nextCard.focusControl('remove');
+    else addButton.focus();
+  }
+
+  function createCard(map: Y.Map<unknown>): Card {
+    const id = String(map.get('id') ?? '');
+    let index = 0;
+    const vars = () => ({ n: index + 1 });
+    const headingId = uid('shot');
+    const title = h('h3', { id: headingId });
+    const idTag = h('span', { class: 'shot-id', text: id });
+    const others = h('span', { class: 'others' });
+    const upButton = h('button', { class: 'icon edit-only', text: '↑', attrs: { type: 'button' }, on: { click: () => move(card, -1) } });
+    const downButton = h('button', { class: 'icon edit-only', text: '↓', attrs: { type: 'button' }, on: { click: () => move(card, 1) } });
+    const removeButton = h('button', { class: 'icon danger edit-only', text: '✕', attrs: { type: 'button' }, on: { click: () => remove(card) } });
+
+    // Prompt
+    const promptLabelId = uid('prompt-label');
+    const promptLabel = h('span', { id: promptLabelId, class: 'label', t: 'prompt' });
+    const counter = h('span', { class: 'counter', attrs: { 'aria-hidden': 'true' } });
+    const promptHost = h('div', { class: 'text-field prompt' });
+    const prompt = createTextEditor(promptHost, {
+      text: map.get('prompt') as Y.Text,
+      awareness,
+      editable: editable.value,
+      maxChars: LIMITS.promptChars,
+      label: 'promptOf',
+      labelVars: vars(),
+      placeholder: 'promptPlaceholder',
+      onLengthChange: (length) => {
+        counter.textContent = `${length}/${LIMITS.promptChars}`;
+      },
+    });
+
+    // Duration and camera
+    const durationId = uid('duration');
+    const duration = h('input', {
+      id: durationId,
+      class: 'edit-control',
+      attrs: { type: 'number', min: LIMITS.minDuration, max: LIMITS.maxDuration, step: 0.5, inputmode: 'decimal', required: true },
+    });
+    const cameraId = uid('camera');
+    const camera = h(
+      'select',
+      { id: cameraId, class: 'edit-control' },
+      ...CAMERA_MOVES.map((move) => h('option', { t: cameraKey(move), attrs: { value: move } })),
+    );
+    const bindings: Binding[] = [
+      bindControl(map, 'duration', duration, numberCodec(LIMITS.minDuration, LIMITS.maxDuration, DEFAULTS.duration)),
+      bindControl(map, 'camera', camera, {
+        parse: (text) => ((CAMERA_MOVES as readonly string[]).includes(text) ? text : null),
+        format: (value) => stringCodec(DEFAULTS.camera).format(value),
+      }),
+    ];
+
+    // Negative prompt (optional)
+    const negativeHost = h('div', { class: 'text-field negative' });
+    const addNegative = h('button', {
+      class: 'link edit-only',
+      t: 'addNegative',
+      attrs: { type: 'button' },
+      on: {
+        click: () => {
+          map.set('negative', new Y.Text());
+          negative?.view.focus();
+        },
+      },
+    });
+    const removeNegative = h('button', { class: 'link edit-only', t: 'removeNegative', attrs: { type: 'button' }, on: { click: () => map.delete('negative') } });
+    const negativeBox = h('div', { class: 'negative-box' }, h('span', { class: 'label', t: 'negative' }), negativeHost, removeNegative);
+    let negative: TextEditor | null = null;
+    let negativeText: Y.Text | null = null;
+    const syncNegative = () => {
+      const value = map.get('negative');
+      const text = value instanceof Y.Text ? value : null;
+      negativeBox.hidden = !text;
+      addNegative.hidden = !!text;
+      if (text === negativeText) return;
+      negative?.destroy();
+      negative = null;
+      negativeText = text;
+      if (text) {
+        negative = createTextEditor(negativeHost, {
+          text,
+          awareness,
+          editable: editable.value,
+          maxChars: LIMITS.promptChars,
+          label: 'negativeOf',
+          labelVars: vars(),
+          placeholder: 'negativePlaceholder',
+        });
+      }
+    };
+
+    const issue = h('p', { class: 'issue', attrs: { role: 'alert' } });
+    issue.hidden = true;
+    let currentIssue: SkippedShot | undefined;
+
+    // Preview
+    const canvas = h('canvas', { class: 'preview-canvas', attrs: { width: 64, height: 36, role: 'img' } });
+    const badge = h('span', { class: 'badge' });
+    const preview = previews.get(id);
+    const stopPlayer = playPreview(canvas, () => preview);
+
+    const el = h(
+      'li',
+      { class: 'shot', attrs: { 'data-shot': id, 'aria-labelledby': headingId } },
+      h('div', { class: 'shot-head' }, title, idTag, others, h('span', { class: 'spacer' }), upButton, downButton, removeButton),
+      h(
+        'div',
+        { class: 'shot-body' },
+        h(
+          'div',
+          { class: 'shot-fields' },
+          h('div', { class: 'field', attrs: { role: 'group', 'aria-labelledby': promptLabelId } }, h('div', { class: 'label-row' }, promptLabel, counter), promptHost),
+          h(
+            'div',
+            { class: 'row' },
+            h('div', { class: 'field' }, h('label', { attrs: { for: durationId }, t: 'duration' }), duration),
+            h('div', { class: 'field' }, h('label', { attrs: { for: cameraId }, t: 'camera' }), camera),
+          ),
+          negativeBox,
+          addNegative,
+          issue,
+        ),
+        h('figure', { class: 'shot-preview' }, canvas, h('figcaption', {}, badge)),
+      ),
+    );
+    el.addEventListener('focusin', () => options.onShotFocus(id));
+    el.addEventListener('focusout', (event) => {
+      const next = event.relatedTarget as Node | null;
+      if (!next || !list.contains(next)) options.onShotFocus(null);
+    });
+
+    const onMap = (event: Y.YMapEvent<unknown>) => {
+      if (event.keysChanged.has('negative')) syncNegative();
+    };
+    map.observe(onMap);
+    syncNegative();
+
+    const card: Card = {
+      map,
+      id,
+      el,
+      get index() {
+        return index;
+      },
+      setIndex(next, total) {
+        upButton.disabled = !editable.value || next === 0;
+        downButton.disabled = !editable.value || next === total - 1;
+        if (next === index && title.textContent) return;
+        index = next;
+        setText(title, 'shotN', vars());
+        setAttr(canvas, 'aria-label', 'previewOf', vars());
+        setAttr(upButton, 'aria-label', 'moveUp', vars());
+        setAttr(downButton, 'aria-label', 'moveDown', vars());
+        setAttr(removeButton, 'aria-label', 'removeShot', vars());
+        card.relabel();
+      },
+      relabel() {
+        // Texts with data-t keys follow the language by themselves; these do not.
+        prompt.relabel(vars());
+        negative?.relabel(vars());
+        card.setIssue(currentIssue);
+        card.renderBadge();
+      },
+      setIssue(skipped) {
+        currentIssue = skipped;
+        const first = skipped?.issues[0];
+        issue.hidden = !first;
+        issue.textContent = first ? describeError(first.code, first.message) : '';
+      },
+      setEditable(value) {
+        prompt.setEditable(value);
+        negative?.setEditable(value);
+        duration.disabled = !value;
+        camera.disabled = !value;
+      },
+      renderPresence() {
+        const here = people(awareness).filter((p) => !p.self && p.shot === id);
+        others.replaceChildren(
+          ...here.map((p) => h('span', { class: 'avatar', text: p.user.name, attrs: { style: `--c:${p.user.color}`, title: p.user.name } })),
+        );
+      },
+      renderBadge() {
+        renderBadge(badge, preview);
+        el.classList.toggle('stale', preview.state?.status === 'refused' || preview.state?.status === 'failed');
+      },
+      focusControl(name) {
+        if (name === 'prompt') return prompt.view.focus();
+        // A shot moved to the top (or bottom) cannot go further: the other move button gets the focus.
+        const target = name === 'up' && upButton.disabled ? downButton : name === 'down' && downButton.disabled ? upButton : { up: upButton, down: downButton, remove: removeButton }[name];
+        target.focus();
+      },
+      destroy() {
+        stopPlayer();
+        map.unobserve(onMap);
+        for (const binding of bindings) binding.destroy();
+        prompt.destroy();
+        negative?.destroy();
+        el.remove();
+      },
+    };
+    card.setEditable(editable.value);
+    card.renderBadge();
+    card.renderPresence();
+    return card;
+  }
+
+  let frame = 0;
+  function reconcile(): void {
+    cancelAnimationFrame(frame);
+    frame = 0;
+    const maps = shots.toArray().filter((m): m is Y.Map<unknown> => m instanceof Y.Map);
+    const present = new Set(maps);
+    for (const [map, card] of cards) {
+      if (present.has(map)) continue;
+      card.destroy();
+      cards.delete(map);
+    }
+    const { skipped } = readScene(doc);
+    maps.forEach((map, i) => {
+      let card = cards.get(map);
+      if (!card) {
+        card = createCard(map);
+        cards.set(map, card);
+      }
+      // Move only what is out of place: re-inserting a node would blur the field being typed in.
+      const at = list.children[i];
+      if (at !== card.el) list.insertBefore(card.el, at ?? null);
+      card.setIndex(i, maps.length);
+      card.setIssue(skipped.find((s) => s.index === i));
+    });
+    previews.retain(new Set(maps.map((m) => String(m.get('id')))));
+    empty.hidden = maps.length > 0;
+    if (pendingFocus) {
+      cards.get(pendingFocus.map)?.focusControl(pendingFocus.control);
+      pendingFocus = null;
+    }
+  }
+  const scheduleReconcile = () => {
+    if (!frame) frame = requestAnimationFrame(reconcile);
+  };
+
+  // Structure changes (add, remove, move) at once; text edits only re-validate, once per frame.
+  const onShots = (events: Y.YEvent<Y.AbstractType<unknown>>[]) => {
+    if (events.some((event) => event.target === shots)) reconcile();
+    else scheduleReconcile();
+  };
+  shots.observeDeep(onShots);
+  const stopPreviews = previews.onChange((preview) => {
+    for (const card of cards.values()) if (card.id === preview.shot) card.renderBadge();
+  });
+  const renderPresence = () => {
+    for (const card of cards.values()) card.renderPresence();
+  };
+  awareness.on('change', renderPresence);
+  const stopEditable = editable.watch((value) => {
+    for (const card of cards.values()) {
+      card.setEditable(value);
+      card.setIndex(card.index, cards.size);
+    }
+  });
+  const stopLang = onLangChange(() => {
+    for (const card of cards.values()) card.relabel();
+  });
+  reconcile();
+
+  return {
+    el,
+    label(id) {
+      const index = shots.toArray().findIndex((m) => m.get('id') === id);
+      return index < 0 ? null : t('shotN', { n: index + 1 });
+    },
+    addShot,
+    destroy() {
+      shots.unobserveDeep(onShots);
+      awareness.off('change', renderPresence);
+      stopPreviews();
+      stopEditable();
+      stopLang();
+      for (const card of cards.values()) card.destroy();
+      cards.clear();
+    },
+  };
+}
+
+function renderBadge(badge: HTMLElement, preview: ShotPreview): void {
+  const state = preview.state;
+  const status = state?.status ?? (preview.hasFrames() ? 'done' : 'none');
+  badge.className = `badge state-${status}`;
+  badge.dataset.status = status;
+  const label = t(`state.${status}` as Key);
+  if (state && (status === 'refused' || status === 'failed')) {
+    const why = state.code === 'SHOT_PROMPT_EMPTY' ? t('previewEmpty') : describeError(state.code, state.reason);
+    badge.textContent = `${label}: ${why}`;
+  } else {
+    badge.textContent = label;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * HTTP calls to the scenecast server and the words people see when one fails. Errors come as
+ * `{error: {code, message}}` (shared/errors.ts); the codes people can meet get a sentence in
+ * both languages, the server's own message is kept as the detail.
+ */
+import type { ErrorCode } from '../../../shared/errors.js';
+import type { CreateRoomRequest, CreateRoomResponse, RenderInfo } from '../../../shared/protocol.js';
+import type { Template } from '../../../shared/templates.js';
+import type { Suggestion } from '../../../shared/scene-doc.js';
+import { lang } from './i18n.js';
+
+type Words = { en: string; zh: string };
+
+const WORDS: Partial<Record<ErrorCode, Words>> = {
+  TOKEN_MISSING: { en: 'This link has no access token. Ask for the full share link.', zh: '这个链接缺少访问令牌，请索取完整的分享链接。' },
+  TOKEN_INVALID: { en: 'This share link is not valid (maybe mistyped or from another server).', zh: '这个分享链接无效（可能抄错了，或来自其他服务器）。' },
+  TOKEN_WRONG_ROOM: { en: 'This share link belongs to another room.', zh: '这个分享链接属于另一个房间。' },
+  ROLE_FORBIDDEN: { en: 'Your link does not allow this. Ask an editor.', zh: '你的链接没有这个权限，请联系编辑者。' },
+  ROOM_NOT_FOUND: { en: 'This room does not exist (any more).', zh: '这个房间不存在（或已被删除）。' },
+  ROOMS_AT_CAPACITY: { en: 'The server is full right now. Try again in a minute.', zh: '服务器现在已满，请稍后再试。' },
+  ROOM_STORAGE_ERROR: { en: 'The room could not be loaded from storage. Try again later.', zh: '无法从存储中读取房间，请稍后再试。' },
+  SCENE_EMPTY: { en: 'Add a shot with a prompt before rendering.', zh: '渲染前请先添加一个带提示词的镜头。' },
+  SHOT_PROMPT_EMPTY: { en: 'A shot has no prompt yet. Type one, or remove the shot.', zh: '有镜头还没有提示词。请输入提示词，或删除该镜头。' },
+  SHOT_PROMPT_TOO_LONG: { en: 'A prompt is longer than 500 characters.', zh: '有提示词超过了 500 个字符。' },
+  SHOT_DURATION_OUT_OF_RANGE: { en: 'A shot must last from 0.5 to 10 seconds.', zh: '镜头时长必须在 0.5 到 10 秒之间。' },
+  SHOT_ID_DUPLICATE: { en: 'Two shots have the same id; remove one of them.', zh: '有两个镜头的编号相同，请删除其中一个。' },
+  CONTENT_BLOCKED: { en: 'The content policy does not allow this text.', zh: '内容政策不允许这段文字。' },
+  PREVIEW_QUEUE_FULL: { en: 'Too many previews are waiting; yours runs after your next edit.', zh: '等待预览的任务太多，下次修改后会再生成。' },
+  ENGINE_FAILED: { en: 'The video engine failed on this shot.', zh: '视频引擎处理这个镜头时出错。' },
+  ENGINE_UNAVAILABLE: { en: 'The video engine is not running on this server.', zh: '这台服务器上的视频引擎没有运行。' },
+  RENDER_NOT_FOUND: { en: 'That render no longer exists.', zh: '这个渲染已不存在。' },
+  RENDER_NOT_READY: { en: 'The render has not finished yet.', zh: '渲染还没有完成。' },
+  RENDER_CANCELLED: { en: 'The render was cancelled.', zh: '渲染已取消。' },
+  RATE_LIMITED: { en: 'Too many requests. Wait a little and try again.', zh: '请求太频繁，请稍等再试。' },
+  SUGGESTION_INVALID: { en: 'A suggestion is 1 to 200 characters of text.', zh: '建议必须是 1 到 200 个字符的文字。' },
+  READ_ONLY: { en: 'This link is read-only; changes are not saved.', zh: '这是只读链接，修改不会被保存。' },
+  CLIENT_TOO_SLOW: { en: 'The connection fell behind; reconnecting.', zh: '连接跟不上了，正在重新连接。' },
+  SHUTTING_DOWN: { en: 'The server is restarting. Try again in a moment.', zh: '服务器正在重启，请稍后再试。' },
+  INTERNAL: { en: 'The server hit an unexpected error.', zh: '服务器发生了意外错误。' },
+};
+
+/** A sentence for `code` in the current language, with the server's message when it adds something. */
+export function describeError(code: string | undefined, serverMessage?: string): string {
+  const words = code ? WORDS[code as ErrorCode] : undefined;
+  if (!words) return serverMessage ?? (lang() === 'zh' ? '发生了未知错误。' : 'Something went wrong.');
+  const sentence = words[lang()];
+  return serverMessage && serverMessage !== sentence ? `${sentence} (${serverMessage})` : sentence;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  describe(): string {
+    return describeError(this.code, this.message);
+  }
+}
+
+async function call<T>(path: string, init: RequestInit & { token?: string } = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  if (init.token) headers.set('authorization', `Bearer ${init.token}`);
+  if (init.body !== undefined) headers.set('content-type', 'application/json');
+  let res: Response;
+  try {
+    res = await fetch(path, { ...init, headers });
+  } catch {
+    throw new ApiError('NETWORK', lang() === 'zh' ? '无法连接服务器。' : 'The server could not be reached.', 0);
+  }
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: described below
+  }
+  if (!res.ok) {
+    const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(error?.code ?? `HTTP_${res.status}`, error?.message ?? `${res.status} ${res.statusText}`, res.status);
+  }
+  return body as T;
+}
+
+export const api = {
+  createRoom: (body: CreateRoomRequest) => call<CreateRoomResponse>('/api/rooms', { method: 'POST', body: JSON.stringify(body) }),
+  templates: () => call<{ templates: Template[] }>('/api/templates'),
+  startRender: (room: string, token: string) =>
+    call<{ render: RenderInfo }>(`/api/rooms/${encodeURIComponent(room)}/renders`, { method: 'POST', body: '{}', token }),
+  render: (id: string, token: string) => call<RenderInfo>(`/api/renders/${encodeURIComponent(id)}`, { token }),
+  cancelRender: (id: string, token: string) => call<RenderInfo>(`/api/renders/${encodeURIComponent(id)}`, { method: 'DELETE', token }),
+  suggest: (room: string, token: string, text: string, author?: string) =>
+    call<{ suggestion: Suggestion }>(`/api/rooms/${encodeURIComponent(room)}/suggestions`, { method: 'POST', body: JSON.stringify({ text, ...(author ? { author } : {}) }), token }),
+};
+
+/** The video of a finished render, playable by <video> (the token rides in the query). */
+export const videoUrl = (url: string, token: string): string => `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;

@@ -1,0 +1,139 @@
+/**
+ * The livestream overlay at /overlay/:room?token=… (an OBS browser source, 1920x1080, transparent):
+ * the live preview of the shot being worked on (the one whose frames arrived last), the latest
+ * finished clip (muted, looping), a progress strip while a render runs, and the newest suggestions
+ * editors accepted. It only reads: the document with the overlay token, events over Socket.IO.
+ *
+ * Query options: pos=br|bl|tr|tl (corner, default br), size=480|480px|25% (player width, default
+ * 480px), suggestions=0|1 (default 1), lang=en|zh (labels, default from the browser).
+ */
+import { ROOM_ID_PATTERN } from '../../../shared/protocol.js';
+import { suggestionStatusOf, suggestionsOf } from '../../../shared/scene-doc.js';
+import { describeError, videoUrl } from '../lib/api.js';
+import { connect } from '../lib/connection.js';
+import { byId, h } from '../lib/dom.js';
+import { initLang, setLang } from '../lib/i18n.js';
+import { PreviewHub, playPreview } from '../lib/previews.js';
+import { RenderTracker } from '../lib/render-tracker.js';
+
+export interface OverlayOptions {
+  pos: 'br' | 'bl' | 'tr' | 'tl';
+  /** A CSS width. */
+  size: string;
+  suggestions: boolean;
+  /** Accepted suggestions shown at once. */
+  maxSuggestions: number;
+}
+
+export function parseOptions(query: URLSearchParams): OverlayOptions {
+  const pos = query.get('pos');
+  const size = (query.get('size') ?? '').trim();
+  const match = /^(\d{1,4}(?:\.\d+)?)(px|%)?$/.exec(size);
+  let width = '480px';
+  if (match) {
+    const value = Number(match[1]);
+    if (match[2] === '%') width = `${Math.min(Math.max(value, 5), 100)}%`;
+    else width = `${Math.min(Math.max(value, 120), 1920)}px`;
+  }
+  return {
+    pos: pos === 'bl' || pos === 'tr' || pos === 'tl' ? pos : 'br',
+    size: width,
+    suggestions: query.get('suggestions') !== '0',
+    maxSuggestions: 3,
+  };
+}
+
+function start(): void {
+  const root = byId('overlay');
+  const query = new URLSearchParams(location.search);
+  const langParam = query.get('lang');
+  if (langParam === 'en' || langParam === 'zh') setLang(langParam);
+  else initLang();
+  const options = parseOptions(query);
+  root.classList.add(`pos-${options.pos}`);
+  root.style.setProperty('--player-width', options.size);
+
+  const room = /^\/overlay\/([^/]+)\/?$/.exec(location.pathname)?.[1] ?? '';
+  const token = query.get('token');
+  const error = h('p', { class: 'overlay-error', attrs: { role: 'alert' } });
+  error.hidden = true;
+  const fail = (code: string, message?: string) => {
+    error.hidden = false;
+    error.textContent = describeError(code, message);
+  };
+  root.append(error);
+  if (!ROOM_ID_PATTERN.test(room)) return fail('ROOM_NOT_FOUND');
+  if (!token) return fail('TOKEN_MISSING');
+
+  const conn = connect({ room, token, silent: true, onFatal: fail });
+  window.addEventListener('pagehide', () => conn.close());
+
+  // Live preview: whichever shot streamed a frame last.
+  const previews = new PreviewHub();
+  conn.socket.on('preview:frame', (frame) => void previews.frame(frame));
+  conn.socket.on('preview:state', (state) => previews.state(state));
+  const canvas = h('canvas', { class: 'live', aria: 'overlayLive', attrs: { width: 64, height: 36, role: 'img' } });
+  const liveTile = h('figure', { class: 'tile live-tile' }, canvas, h('figcaption', { t: 'overlayLive' }));
+  liveTile.hidden = true;
+  previews.onChange(() => {
+    if (!previews.latestShot) return;
+    liveTile.hidden = false;
+    liveTile.dataset.shot = previews.latestShot.shot;
+  });
+  playPreview(canvas, () => previews.latestShot);
+
+  // The latest finished clip, and a strip while a render runs.
+  const video = h('video', { class: 'clip', attrs: { muted: true, loop: true, autoplay: true, playsinline: true, preload: 'auto' } });
+  video.muted = true;
+  const clipTile = h('figure', { class: 'tile clip-tile' }, video, h('figcaption', { t: 'overlayClip' }));
+  clipTile.hidden = true;
+  const fill = h('div', { class: 'fill' });
+  const strip = h('div', { class: 'strip', aria: 'overlayRendering', attrs: { role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100 } }, fill);
+  strip.hidden = true;
+  const tracker = new RenderTracker(conn.socket, token);
+  tracker.onChange((view) => {
+    const running = !!view && (view.status === 'queued' || view.status === 'running');
+    strip.hidden = !running;
+    if (view) {
+      fill.style.width = `${Math.round(view.fraction * 100)}%`;
+      strip.setAttribute('aria-valuenow', String(Math.round(view.fraction * 100)));
+    }
+    if (view?.status === 'done' && view.url) {
+      const src = videoUrl(view.url, token);
+      if (video.getAttribute('src') !== src) {
+        video.src = src;
+        clipTile.hidden = false;
+        // Muted autoplay is allowed; if a browser still says no, the next frame of user action will.
+        video.play().catch(() => {});
+      }
+    }
+  });
+
+  // Accepted suggestions, newest first.
+  const chat = h('ul', { class: 'chat', aria: 'overlaySuggestions' });
+  if (options.suggestions) {
+    const list = suggestionsOf(conn.doc);
+    const statuses = suggestionStatusOf(conn.doc);
+    const render = () => {
+      const accepted = list
+        .toArray()
+        .filter((s) => statuses.get(s.id) === 'accepted')
+        .sort((a, b) => b.at - a.at)
+        .slice(0, options.maxSuggestions);
+      chat.replaceChildren(
+        ...accepted.map((s) => h('li', { class: 'chat-item', attrs: { 'data-suggestion': s.id } }, h('span', { class: 'author', text: s.author }), h('span', { class: 'text', text: s.text }))),
+      );
+      chat.hidden = accepted.length === 0;
+    };
+    list.observe(render);
+    statuses.observe(render);
+    render();
+  } else {
+    chat.hidden = true;
+  }
+
+  const stack = h('div', { class: 'stack' }, clipTile, liveTile, strip, chat);
+  root.append(stack);
+}
+
+start();

@@ -1,0 +1,105 @@
+/**
+ * Redis pub/sub between the processes of a cluster:
+ *  - awareness of a room (`<prefix>aw:<room>`), so cursors and names cross nodes;
+ *  - room events from engine workers (`<prefix>ev:<room>`): preview states and frames, render
+ *    progress, published ONCE per room and handed by every node to its own sockets.
+ * Messages start with the sender's node id so a process ignores its own.
+ */
+import type { AwarenessBus } from '../collab/awareness-relay.js';
+import type { RoomEventName, RoomEventPayload, RoomEvents } from '../realtime/room-events.js';
+import type { RedisClients } from './redis-clients.js';
+
+type Handler = (message: Buffer) => void;
+
+/** One subscriber connection, many channels, many handlers per channel. */
+export class RedisChannels {
+  readonly #handlers = new Map<string, Set<Handler>>();
+
+  constructor(private readonly redis: RedisClients) {
+    redis.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      for (const handler of this.#handlers.get(channel.toString()) ?? []) handler(message);
+    });
+  }
+
+  subscribe(channel: string, handler: Handler): () => void {
+    let set = this.#handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.#handlers.set(channel, set);
+      void this.redis.subscriber.subscribe(channel).catch(() => {});
+    }
+    set.add(handler);
+    return () => {
+      set!.delete(handler);
+      if (set!.size === 0) {
+        this.#handlers.delete(channel);
+        void this.redis.subscriber.unsubscribe(channel).catch(() => {});
+      }
+    };
+  }
+
+  publish(channel: string, message: Buffer): void {
+    void this.redis.publisher.publish(channel, message).catch(() => {});
+  }
+}
+
+const NODE_ID_BYTES = 12;
+
+function tagged(nodeId: string, body: Buffer | Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(nodeId.padEnd(NODE_ID_BYTES).slice(0, NODE_ID_BYTES)), body]);
+}
+
+function untag(message: Buffer): { from: string; body: Buffer } {
+  return { from: message.subarray(0, NODE_ID_BYTES).toString().trim(), body: message.subarray(NODE_ID_BYTES) };
+}
+
+export function redisAwarenessBus(redis: RedisClients, channels: RedisChannels, room: string): AwarenessBus {
+  const channel = redis.key('aw', room);
+  return {
+    publish: (update) => channels.publish(channel, tagged(redis.nodeId, update)),
+    subscribe: (onUpdate) =>
+      channels.subscribe(channel, (message) => {
+        const { from, body } = untag(message);
+        if (from !== redis.nodeId) onUpdate(body);
+      }),
+  };
+}
+
+/**
+ * Event envelope: u32 JSON length | JSON {event, payload} | binary data (a frame's JPEG, when
+ * the payload had `data`).
+ */
+function encodeEvent(event: string, payload: unknown): Buffer {
+  const { data, ...rest } = payload as { data?: Uint8Array };
+  const json = Buffer.from(JSON.stringify({ event, payload: rest }));
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(json.length);
+  return Buffer.concat([head, json, data ? Buffer.from(data) : Buffer.alloc(0)]);
+}
+
+function decodeEvent(body: Buffer): { event: RoomEventName; payload: Record<string, unknown> } {
+  const length = body.readUInt32LE(0);
+  const { event, payload } = JSON.parse(body.subarray(4, 4 + length).toString()) as { event: RoomEventName; payload: Record<string, unknown> };
+  if (body.length > 4 + length) payload.data = body.subarray(4 + length);
+  return { event, payload };
+}
+
+/** Engine workers: room events go to Redis, once per room. */
+export class RedisRoomEvents implements RoomEvents {
+  constructor(
+    private readonly redis: RedisClients,
+    private readonly channels: RedisChannels,
+  ) {}
+
+  emit<E extends RoomEventName>(room: string, event: E, payload: RoomEventPayload<E>): void {
+    this.channels.publish(this.redis.key('ev', room), tagged(this.redis.nodeId, encodeEvent(event, payload)));
+  }
+}
+
+/** Server nodes: hands the room events published by workers to this node's sockets of the room. */
+export function relayRoomEvents(redis: RedisClients, channels: RedisChannels, room: string, local: RoomEvents): () => void {
+  return channels.subscribe(redis.key('ev', room), (message) => {
+    const { event, payload } = decodeEvent(untag(message).body);
+    local.emit(room, event, payload as never);
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * Document snapshots of the scale-out mode: the whole Y.Doc state plus the id of the last Redis
+ * stream entry it covers. A snapshot only ever replaces an older one (by stream id), so two nodes
+ * compacting at once can never move the stored state backwards. PostgreSQL (DATABASE_URL) or a
+ * shared folder.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { decodeFrames, encodeFrame } from '../collab/store/frames.js';
+
+export interface Snapshot {
+  state: Uint8Array;
+  /** Redis stream id ("ms-seq") of the last update the state includes; "0-0" for none. */
+  streamId: string;
+}
+
+export interface SnapshotStore {
+  get(room: string): Promise<Snapshot | null>;
+  /** Stores it unless the stored one is as new or newer; says whether it was stored. */
+  put(room: string, snapshot: Snapshot): Promise<boolean>;
+  /** Throws when the store cannot be reached (health check). */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function parseStreamId(id: string): [bigint, bigint] {
+  const [ms, seq] = id.split('-');
+  return [BigInt(ms ?? 0), BigInt(seq ?? 0)];
+}
+
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = parseStreamId(a);
+  const [bm, bs] = parseStreamId(b);
+  return am === bm ? Number(as - bs) : am < bm ? -1 : 1;
+}
+
+export class FileSnapshotStore implements SnapshotStore {
+  constructor(private readonly dir: string) {}
+
+  #file(room: string): string {
+    return path.join(this.dir, `${room}.snapshot`);
+  }
+
+  async get(room: string): Promise<Snapshot | null> {
+    let data: Buffer;
+    try {
+      data = await readFile(this.#file(room));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    const reading = decodeFrames(data);
+    if (reading.status !== 'ok' || reading.payloads.length !== 2) throw new Error(`snapshot of ${room} is damaged`);
+    const header = JSON.parse(Buffer.from(reading.payloads[0]!).toString('utf8')) as { streamId: string };
+    return { streamId: header.streamId, state: reading.payloads[1]! };
+  }
+
+  async put(room: string, snapshot: Snapshot): Promise<boolean> {
+    const current = await this.get(room);
+    if (current && compareStreamIds(current.streamId, snapshot.streamId) >= 0) return false;
+    await mkdir(this.dir, { recursive: true });
+    const tmp = `${this.#file(room)}.${process.pid}.tmp`;
+    await writeFile(tmp, Buffer.concat([encodeFrame(Buffer.from(JSON.stringify({ streamId: snapshot.streamId }))), encodeFrame(snapshot.state)]), { flush: true });
+    await rename(tmp, this.#file(room));
+    return true;
+  }
+
+  async check(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  async close(): Promise<void> {}
+}
+
+export class PostgresSnapshotStore implements SnapshotStore {
+  readonly #pool: pg.Pool;
+  #ready: Promise<void> | null = null;
+
+  /** `namespace` keeps clusters (and tests) apart in one table: the Redis key prefix. */
+  constructor(
+    url: string,
+    private readonly namespace: string,
+  ) {
+    this.#pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 3000 });
+    this.#pool.on('error', () => {});
+  }
+
+  #init(): Promise<void> {
+    this.#ready ??= this.#pool
+      .query(
+        `CREATE TABLE IF NOT EXISTS scenecast_snapshots (
+           namespace text NOT NULL, room text NOT NULL,
+           stream_ms bigint NOT NULL, stream_seq bigint NOT NULL,
+           state bytea NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),
+           PRIMARY KEY (namespace, room))`,
+      )
+      .then(() => undefined)
+      .catch((error: unknown) => {
+        this.#ready = null;
+        throw error;
+      });
+    return this.#ready;
+  }
+
+  async get(room: string): Promise<Snapshot | null> {
+    await this.#init();
+    const { rows } = await this.#pool.query<{ stream_ms: string; stream_seq: string; state: Buffer }>(
+      'SELECT stream_ms, stream_seq, state FROM scenecast_snapshots WHERE namespace = $1 AND room = $2',
+      [this.namespace, room],
+    );
+    const row = rows[0];
+    return row ? { state: new Uint8Array(row.state), streamId: `${row.stream_ms}-${row.stream_seq}` } : null;
+  }
+
+  async put(room: string, snapshot: Snapshot): Promise<boolean> {
+    await this.#init();
+    const [ms, seq] = parseStreamId(snapshot.streamId);
+    const result = await this.#pool.query(
+      `INSERT INTO scenecast_snapshots (namespace, room, stream_ms, stream_seq, state) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (namespace, room) DO UPDATE SET stream_ms = excluded.stream_ms, stream_seq = excluded.stream_seq,
+         state = excluded.state, updated_at = now()
+       WHERE (scenecast_snapshots.stream_ms, scenecast_snapshots.stream_seq) < (excluded.stream_ms, excluded.stream_seq)`,
+      [this.namespace, room, ms.toString(), seq.toString(), Buffer.from(snapshot.state)],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async check(): Promise<void> {
+    await this.#pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
