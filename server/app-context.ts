@@ -6,10 +6,12 @@ import type { RoomManager } from './collab/room-manager.js';
 import type { DocumentStore } from './collab/store/document-store.js';
 import type { Config } from './config.js';
 import type { Metrics } from './metrics.js';
+import type { FrameFanout } from './preview/frame-fanout.js';
 import type { PreviewService } from './preview/preview-service.js';
 import type { RenderService } from './render/render-service.js';
 import type { SocketServer } from './realtime/socket-server.js';
 import type { RoomDirectory } from './rooms/directory.js';
+import type { Cluster, ClusterJobs } from './scale/cluster.js';
 
 /** What the parts of one app share. Built once in buildApp; plugins read from it. */
 export interface AppContext {
@@ -22,10 +24,14 @@ export interface AppContext {
   rooms: RoomManager;
   collab: CollabEndpoint;
   realtime: SocketServer;
+  /** Preview frames to this node's sockets, with per-socket flow control. */
+  fanout: FrameFanout;
   /** Null when the engine is off (ENGINE_WORKERS=0). */
   engine: EnginePool | null;
   preview: PreviewService | null;
   renders: RenderService | null;
+  /** Scale-out only: the Redis side of this node. */
+  cluster: { cluster: Cluster; jobs: ClusterJobs } | null;
   /** Named readiness checks for /healthz; each throws when unhealthy. */
   health: Record<string, () => Promise<void>>;
 }

@@ -31,6 +31,7 @@ import { MemoryRateLimiter } from './suggestions/rate-limiter.js';
 import { suggestionRoutes } from './suggestions/suggestion-routes.js';
 import { TEMPLATES } from '../shared/templates.js';
 import { createSocketServer } from './realtime/socket-server.js';
+import { RoomEventRelay, sharedSecret, awarenessBusFor, clusterAdapter, clusterJobs, connectCluster, rateLimiterFor, type ClusterJobs } from './scale/cluster.js';
 import { FileRoomDirectory } from './rooms/directory.js';
 
 declare module 'fastify' {
@@ -60,13 +61,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await mkdir(roomsDir, { recursive: true });
 
   const metrics = createMetrics();
-  const tokens = new TokenSigner(await resolveSecret(config.secret, config.dataDir));
-  const directory = new FileRoomDirectory(roomsDir);
-  const store = new FileDocumentStore({
-    dir: roomsDir,
-    fsync: config.fsync,
-    onRepair: (room, message) => log.warn({ room }, message),
-  });
+  // Scale-out (REDIS_URL) swaps in the Redis versions of the stores; the rest is the same.
+  const cluster = config.redis ? await connectCluster(config, log) : null;
+  // Every node must verify every other node's tokens: in a cluster an unset secret is shared through Redis.
+  const tokens = new TokenSigner(cluster && !config.secret ? await sharedSecret(cluster.redis) : await resolveSecret(config.secret, config.dataDir));
+  const directory = cluster?.directory ?? new FileRoomDirectory(roomsDir);
+  const store =
+    cluster?.store ??
+    new FileDocumentStore({
+      dir: roomsDir,
+      fsync: config.fsync,
+      onRepair: (room, message) => log.warn({ room }, message),
+    });
   const rooms = new RoomManager({
     store,
     directory,
@@ -76,6 +82,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     awarenessRate: config.awarenessRate,
     maxLoaded: config.maxRoomsLoaded,
     idleMs: config.roomIdleMs,
+    ...(cluster ? { awarenessBus: awarenessBusFor(cluster) } : {}),
   });
   const collab = new CollabEndpoint({
     rooms,
@@ -87,28 +94,40 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   collab.attach(app.server);
 
+  // Embedded: the engine runs here. Scale-out: engine worker processes (`npm run worker`) run it.
   const ownsEngine = deps.engine === undefined;
-  const engine = ownsEngine ? (config.engine.workers === 0 ? null : await EnginePool.start(config.engine)) : deps.engine ?? null;
+  const engine = cluster ? null : ownsEngine ? (config.engine.workers === 0 ? null : await EnginePool.start(config.engine)) : deps.engine ?? null;
   let preview: PreviewService | null = null;
   let renders: RenderService | null = null;
-  const realtime = createSocketServer(app.server, { tokens, directory, metrics, log, onJoin: (socket) => void preview?.onJoin(socket) });
-  if (engine) {
-    const fanout = new FrameFanout(realtime.io, metrics);
+  let relay: RoomEventRelay | null = null;
+  const realtime = createSocketServer(app.server, {
+    tokens,
+    directory,
+    metrics,
+    log,
+    onJoin: (socket) => {
+      relay?.join(socket.data.room);
+      void preview?.onJoin(socket);
+    },
+    onLeave: (socket) => relay?.leave(socket.data.room),
+    ...(cluster ? { adapter: clusterAdapter(cluster) } : {}),
+  });
+  const fanout = new FrameFanout(realtime.io, metrics);
+  const moderation = deps.moderation ? { moderation: deps.moderation } : {};
+  const previewTiming = { debounceMs: config.preview.debounceMs, maxWaitMs: config.preview.maxWaitMs };
+  let jobs: ClusterJobs | null = null;
+  if (cluster) {
+    jobs = await clusterJobs(cluster, config);
+    // What workers publish for a room reaches this node's sockets through the relay and the log.
+    const local = new PreviewStateLog(new SocketRoomEvents(realtime.io, fanout, 'local'));
+    relay = new RoomEventRelay(cluster, local);
+    preview = new PreviewService({ rooms, bundleHash: jobs.bundleHash, queue: jobs.previewQueue, store: jobs.previewStore, events: cluster.events, stateLog: local, fanout, metrics, ...previewTiming, ...moderation });
+    renders = await RenderService.start({ dataDir: config.blobDir, engine: null, events: cluster.events, metrics, log, ttlMs: config.render.ttlMs, queue: jobs.renderQueue, cache: jobs.shotStore, process: false });
+  } else if (engine) {
     const events = new PreviewStateLog(new SocketRoomEvents(realtime.io, fanout));
-    const store = new FrameCache(64 * 1024 * 1024);
-    const queue = new LocalPreviewQueue({ engine, events, store, metrics, maxQueued: 64, jpegQuality: config.preview.jpegQuality });
-    preview = new PreviewService({
-      rooms,
-      bundleHash: engine.info.hash,
-      queue,
-      store,
-      events,
-      fanout,
-      metrics,
-      debounceMs: config.preview.debounceMs,
-      maxWaitMs: config.preview.maxWaitMs,
-      ...(deps.moderation ? { moderation: deps.moderation } : {}),
-    });
+    const previewStore = new FrameCache(64 * 1024 * 1024);
+    const queue = new LocalPreviewQueue({ engine, events, store: previewStore, metrics, maxQueued: 64, jpegQuality: config.preview.jpegQuality });
+    preview = new PreviewService({ rooms, bundleHash: engine.info.hash, queue, store: previewStore, events, stateLog: events, fanout, metrics, ...previewTiming, ...moderation });
     engine.on('job', ({ stats }) => {
       if (!stats) return;
       metrics.textCache.inc({ result: 'hit' }, stats.textCacheHits);
@@ -137,19 +156,26 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     rooms,
     collab,
     realtime,
+    fanout,
     engine,
     preview,
     renders,
-    health: {
-      storage: () => access(roomsDir, constants.W_OK),
-    },
+    health: cluster
+      ? {
+          redis: async () => void (await cluster.redis.ping()),
+          snapshots: () => cluster.snapshots.check(),
+          blobs: () => access(config.blobDir, constants.W_OK),
+        }
+      : { storage: () => access(roomsDir, constants.W_OK) },
+    cluster: cluster && jobs ? { cluster, jobs } : null,
   };
   app.decorate('scenecast', ctx);
 
   registerErrorHandling(app);
   roomRoutes(app, ctx);
   renderRoutes(app, ctx, () => renders);
-  suggestionRoutes(app, ctx, new MemoryRateLimiter(config.suggestions.burst, config.suggestions.perMinute));
+  const { burst, perMinute } = config.suggestions;
+  suggestionRoutes(app, ctx, cluster ? rateLimiterFor(cluster, 'suggestions', burst, perMinute) : new MemoryRateLimiter(burst, perMinute));
   app.get('/api/templates', async () => ({ templates: TEMPLATES }));
   await staticRoutes(app);
   opsRoutes(app, ctx);
@@ -159,12 +185,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     collab.close();
     await preview?.close();
     await renders?.close();
+    relay?.close();
     await realtime.close();
   });
   app.addHook('onClose', async () => {
     await rooms.close();
     await store.close();
     if (ownsEngine) await engine?.close();
+    await jobs?.previewQueue.close();
+    await cluster?.close();
   });
   return app;
 }

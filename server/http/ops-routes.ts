@@ -22,7 +22,7 @@ export function opsRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get('/metrics', async (_request, reply) => {
     ctx.metrics.roomsLoaded.set(ctx.rooms.loadedCount);
-    if (ctx.renders) ctx.metrics.shotCacheBytes.set(ctx.renders.cache.stats().bytes);
+    if (ctx.renders) ctx.metrics.shotCacheBytes.set((await ctx.renders.cache.stats()).bytes);
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 }

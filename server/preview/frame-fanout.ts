@@ -1,16 +1,21 @@
 /**
- * Sends preview frames to the sockets of a room with per-socket flow control: a socket whose
- * previous frame is still being written (its transport is not writable, or its WebSocket has
- * frames queued) keeps only the NEWEST waiting frame; older waiting ones are dropped. So a slow
- * or stalled client costs the server at most one frame plus what its socket already buffers,
- * and skips ahead when it catches up, while fast clients get every frame.
+ * Sends preview frames to the sockets of a room with per-socket flow control. While a socket's
+ * previous write is still in flight (its transport is not writable), new frames wait in a small
+ * per-socket queue bounded by bytes; when it is full the OLDEST waiting frames are dropped, so a
+ * slow or stalled client costs the server at most that bound and skips ahead to the newest frames
+ * when it catches up, while bursts (frames relayed from another process arrive together) reach
+ * fast clients whole.
  */
 import type { PreviewFrame } from '../../shared/protocol.js';
 import type { Metrics } from '../metrics.js';
 import { ioRoom, type Io, type IoSocket } from '../realtime/socket-server.js';
 
+/** Bytes of frames that may wait for one socket (default). */
+export const MAILBOX_BYTES = 128 * 1024;
+
 interface Mailbox {
-  waiting: PreviewFrame | null;
+  waiting: PreviewFrame[];
+  bytes: number;
   armed: boolean;
 }
 
@@ -21,12 +26,15 @@ interface TransportLike {
   socket?: { bufferedAmount?: number };
 }
 
+const connOf = (socket: IoSocket) => socket.conn as unknown as { writeBuffer: unknown[]; transport: TransportLike };
+
 export class FrameFanout {
   readonly #mailboxes = new WeakMap<IoSocket, Mailbox>();
 
   constructor(
     private readonly io: Io,
     private readonly metrics: Metrics,
+    private readonly mailboxBytes = MAILBOX_BYTES,
   ) {}
 
   /** Sends a frame to every socket of the room on this node. */
@@ -45,46 +53,58 @@ export class FrameFanout {
     this.metrics.previewFramesSent.inc(frames.length);
   }
 
-  /** Bytes waiting in this node's mailboxes and socket buffers for one socket (for tests, metrics). */
-  static buffered(socket: IoSocket): number {
-    const conn = socket.conn as unknown as { writeBuffer: unknown[]; transport: TransportLike };
-    return (conn.transport.socket?.bufferedAmount ?? 0) + conn.writeBuffer.length;
+  /** What the server holds for one socket: its WebSocket buffer, its engine.io queue and its mailbox (bytes). */
+  buffered(socket: IoSocket): number {
+    const conn = connOf(socket);
+    return (conn.transport.socket?.bufferedAmount ?? 0) + conn.writeBuffer.length + (this.#mailboxes.get(socket)?.bytes ?? 0);
   }
 
   deliver(socket: IoSocket, frame: PreviewFrame): void {
     let box = this.#mailboxes.get(socket);
     if (!box) {
-      box = { waiting: null, armed: false };
+      box = { waiting: [], bytes: 0, armed: false };
       this.#mailboxes.set(socket, box);
     }
-    if (box.armed) {
-      if (box.waiting) this.metrics.previewFramesDropped.inc();
-      box.waiting = frame;
-      return;
-    }
-    const conn = socket.conn as unknown as { writeBuffer: unknown[]; transport: TransportLike };
-    const transport = conn.transport;
-    // Not writable = a write is in flight (for a stalled client: forever, as its socket is full).
-    if (transport.writable && conn.writeBuffer.length === 0) {
+    const conn = connOf(socket);
+    if (!box.armed && box.waiting.length === 0 && conn.transport.writable && conn.writeBuffer.length === 0) {
       socket.emit('preview:frame', frame);
       this.metrics.previewFramesSent.inc();
       return;
     }
-    // Wait for the transport to finish its current write, then send the newest frame waiting.
-    box.waiting = frame;
+    box.waiting.push(frame);
+    box.bytes += frame.data.length;
+    while (box.bytes > this.mailboxBytes && box.waiting.length > 1) {
+      const dropped = box.waiting.shift()!;
+      box.bytes -= dropped.data.length;
+      this.metrics.previewFramesDropped.inc();
+    }
+    if (!box.armed) this.#arm(socket, box);
+  }
+
+  /** Waits for the transport to finish its write, then sends what waits (while it stays writable). */
+  #arm(socket: IoSocket, box: Mailbox): void {
+    const transport = connOf(socket).transport;
     box.armed = true;
-    const mailbox = box;
     const onReady = () => {
       transport.off('close', onClose);
-      mailbox.armed = false;
-      const next = mailbox.waiting;
-      mailbox.waiting = null;
-      if (next && socket.connected) this.deliver(socket, next);
+      box.armed = false;
+      while (box.waiting.length > 0 && socket.connected) {
+        const conn = connOf(socket);
+        if (!(conn.transport.writable && conn.writeBuffer.length === 0) && box.waiting.length > 0) {
+          this.#arm(socket, box);
+          return;
+        }
+        const next = box.waiting.shift()!;
+        box.bytes -= next.data.length;
+        socket.emit('preview:frame', next);
+        this.metrics.previewFramesSent.inc();
+      }
     };
     const onClose = () => {
       transport.off('ready', onReady);
-      mailbox.armed = false;
-      mailbox.waiting = null;
+      box.armed = false;
+      box.waiting = [];
+      box.bytes = 0;
     };
     transport.once('ready', onReady);
     transport.once('close', onClose);

@@ -25,6 +25,7 @@ import type { PreviewStore } from './frame-cache.js';
 import type { FrameFanout } from './frame-fanout.js';
 import type { PreviewQueue, QueuedPreview } from './local-preview-queue.js';
 import type { PreviewStateLog } from './state-log.js';
+import type { RoomEvents } from '../realtime/room-events.js';
 
 export type ModerationHook = (text: string) => Verdict | Promise<Verdict>;
 
@@ -34,8 +35,10 @@ export interface PreviewOptions {
   bundleHash: string;
   queue: PreviewQueue;
   store: PreviewStore;
-  /** The room events, through the log of the newest state per shot (replayed to late joiners). */
-  events: PreviewStateLog;
+  /** Where preview states go (to the room, on every node). */
+  events: RoomEvents;
+  /** The newest state per shot as this node's sockets saw it (replayed to late joiners). */
+  stateLog: PreviewStateLog;
   /** Replays cached previews to one socket without dropping frames. */
   fanout: FrameFanout;
   metrics: Metrics;
@@ -128,7 +131,7 @@ export class PreviewService {
       }
     }
     await store.retain(roomId, present).catch(() => {});
-    this.#o.events.retain(roomId, present);
+    this.#o.stateLog.retain(roomId, present);
 
     for (const shot of skipped) {
       if (!shot.id) continue;
@@ -196,7 +199,7 @@ export class PreviewService {
       socket.emit('preview:state', { shot: preview.shot, rev: preview.rev, status: 'done' });
     }
     // Then whatever happened to each shot since its last complete preview (refused, under way…).
-    for (const state of this.#o.events.states(room)) {
+    for (const state of this.#o.stateLog.states(room)) {
       const done = previews.find((p) => p.shot === state.shot);
       if (!done || state.rev > done.rev) socket.emit('preview:state', state);
     }

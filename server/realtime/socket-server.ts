@@ -5,7 +5,7 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { ScenecastError } from '../../shared/errors.js';
 import type { ClientToServerEvents, Presence, ServerToClientEvents, SocketData } from '../../shared/protocol.js';
 import type { TokenSigner } from '../auth/tokens.js';
@@ -28,6 +28,10 @@ export interface SocketServerOptions {
   log: FastifyBaseLogger;
   /** Called for every socket that joined a room (late joiners get cached previews here). */
   onJoin?: (socket: IoSocket) => void;
+  /** Called when a socket leaves. */
+  onLeave?: (socket: IoSocket) => void;
+  /** Scale-out: the Socket.IO adapter that spans the nodes (the Redis streams adapter). */
+  adapter?: ServerOptions['adapter'];
 }
 
 /** Socket.IO room name of a scenecast room. */
@@ -35,7 +39,12 @@ export const ioRoom = (room: string): string => `room:${room}`;
 
 export function createSocketServer(server: HttpServer, options: SocketServerOptions): SocketServer {
   const { tokens, directory, metrics, log } = options;
-  const io: Io = new Server(server, { serveClient: false, destroyUpgrade: false, maxHttpBufferSize: 64 * 1024 });
+  const io: Io = new Server(server, {
+    serveClient: false,
+    destroyUpgrade: false,
+    maxHttpBufferSize: 64 * 1024,
+    ...(options.adapter ? { adapter: options.adapter } : {}),
+  });
 
   io.use((socket, next) => {
     const auth = socket.handshake.auth as { token?: unknown };
@@ -81,6 +90,7 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     announcePresence(room);
     socket.on('disconnect', () => {
       metrics.connections.dec({ transport: 'socketio', role });
+      options.onLeave?.(socket);
       announcePresence(room);
     });
   });

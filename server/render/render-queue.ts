@@ -21,6 +21,8 @@ export interface RenderQueue {
   save(record: RenderInfo): Promise<void>;
   /** Every stored record (for clean-up). */
   list(): Promise<RenderInfo[]>;
+  /** A room's records, newest first. */
+  listRoom(room: string): Promise<RenderInfo[]>;
   remove(id: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -76,6 +78,10 @@ export class LocalRenderQueue implements RenderQueue {
 
   async list(): Promise<RenderInfo[]> {
     return [...this.#records.values()];
+  }
+
+  async listRoom(room: string): Promise<RenderInfo[]> {
+    return [...this.#records.values()].filter((r) => r.room === room).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   /** Saves of one record run one after another (a progress save must not race the final one). */

@@ -20,7 +20,7 @@ import { moderate } from '../../shared/moderation.js';
 import type { RenderShotInfo, RenderTimings } from '../../shared/protocol.js';
 import type { Scene } from '../../shared/scene.js';
 import { SegmentEncoder, joinSegments } from './ffmpeg.js';
-import type { ShotCache } from './shot-cache.js';
+import type { ShotStore } from './shot-cache.js';
 
 export interface RenderProgressEvent {
   stage: 'generate' | 'join' | 'done';
@@ -32,7 +32,7 @@ export interface RenderProgressEvent {
 
 export interface RenderSceneOptions {
   engine: EnginePool;
-  cache: ShotCache;
+  cache: ShotStore;
   /** Folder for the joined file and scratch files. */
   workDir: string;
   /** Name of the output file inside workDir (default video.mp4). */
@@ -104,7 +104,7 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
     if (inner.signal.aborted) throw abortError();
     const info = shots[i]!;
     // 2. Cache.
-    if (cache.get(key)) {
+    if (await cache.get(key)) {
       Object.assign(info, { done: info.frames, cached: true, status: 'done' });
       report({ stage: 'generate', shot: shot.id, done: info.frames, total: info.frames, cached: true });
       return;

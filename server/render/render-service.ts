@@ -15,11 +15,12 @@ import type { Metrics } from '../metrics.js';
 import type { RoomEvents } from '../realtime/room-events.js';
 import { LocalRenderQueue, type RenderQueue } from './render-queue.js';
 import { emptyRenderTimings, renderRefusal, renderScene } from './render-scene.js';
-import { ShotCache } from './shot-cache.js';
+import { ShotCache, type ShotStore } from './shot-cache.js';
 
 export interface RenderServiceOptions {
   dataDir: string;
-  engine: EnginePool;
+  /** Null on scale-out nodes: engine worker processes run the jobs. */
+  engine: EnginePool | null;
   events: RoomEvents;
   metrics: Metrics;
   log: FastifyBaseLogger;
@@ -31,6 +32,11 @@ export interface RenderServiceOptions {
   cacheBytes?: number;
   /** How long a finished render is kept (ms, default 24 h). */
   ttlMs?: number;
+  /** Scale-out: the BullMQ queue and the Redis-indexed shot store instead of the embedded ones. */
+  queue?: RenderQueue;
+  cache?: ShotStore;
+  /** Run jobs in this process (default: when there is an engine). Scale-out nodes only queue them. */
+  process?: boolean;
 }
 
 export class RenderService {
@@ -38,19 +44,19 @@ export class RenderService {
 
   private constructor(
     private readonly options: RenderServiceOptions,
-    readonly cache: ShotCache,
+    readonly cache: ShotStore,
     private readonly queue: RenderQueue,
   ) {}
 
   static async start(options: RenderServiceOptions): Promise<RenderService> {
-    const cache = await ShotCache.open(path.join(options.dataDir, 'cache', 'shots'), options.cacheBytes ?? 2 * 1024 ** 3);
-    const queue = await LocalRenderQueue.open(path.join(options.dataDir, 'renders'), options.concurrency ?? 1);
+    const cache = options.cache ?? (await ShotCache.open(path.join(options.dataDir, 'cache', 'shots'), options.cacheBytes ?? 2 * 1024 ** 3));
+    const queue = options.queue ?? (await LocalRenderQueue.open(path.join(options.dataDir, 'renders'), options.concurrency ?? 1));
     const service = new RenderService(options, cache, queue);
     queue.onCancelledWhileQueued((record) => {
       options.metrics.renders.inc({ outcome: 'cancelled' });
       options.events.emit(record.room, 'render:error', { id: record.id, code: 'RENDER_CANCELLED', message: 'The render was cancelled' });
     });
-    queue.start((record, signal) => service.#process(record, signal));
+    if ((options.process ?? options.engine !== null) && options.engine) queue.start((record, signal) => service.#process(record, signal));
     service.#sweeper = setInterval(() => void service.sweep(), Math.min(options.ttlMs ?? 86_400_000, 600_000));
     service.#sweeper.unref();
     return service;
@@ -97,8 +103,7 @@ export class RenderService {
 
   /** The room's most recent render (a page opened after it finished shows it). */
   async latest(room: string, status?: RenderInfo['status']): Promise<RenderInfo | null> {
-    const records = (await this.queue.list()).filter((r) => r.room === room && (!status || r.status === status));
-    return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0] ?? null;
+    return (await this.queue.listRoom(room)).find((r) => !status || r.status === status) ?? null;
   }
 
   async cancel(id: string): Promise<RenderInfo | null> {
@@ -114,7 +119,8 @@ export class RenderService {
   }
 
   async #render(record: RenderInfo, signal: AbortSignal): Promise<void> {
-    const { engine, events, metrics, log } = this.options;
+    const { events, metrics, log } = this.options;
+    const engine = this.options.engine!;
     record.status = 'running';
     record.stage = 'generate';
     record.startedAt = new Date().toISOString();
@@ -156,7 +162,12 @@ export class RenderService {
       metrics.renderSeconds.observe(result.timings.total / 1000);
       events.emit(record.room, 'render:done', { id: record.id, url: record.url!, bytes: size, seconds: result.seconds });
     } catch (error) {
-      if ((signal.reason as Error | undefined)?.message === 'shutdown') return; // resumes on the next start
+      if ((signal.reason as Error | undefined)?.message === 'shutdown') {
+        // Back in the queue: resumed on the next start (or by another worker when scaled out).
+        Object.assign(record, { status: 'queued', stage: 'queued' } satisfies Partial<RenderInfo>);
+        await this.queue.save(record).catch(() => {});
+        return;
+      }
       const cancelled = signal.aborted;
       const scenecast = error instanceof ScenecastError ? error : null;
       const code = cancelled ? 'RENDER_CANCELLED' : scenecast && isErrorCode(scenecast.code) ? scenecast.code : 'ENGINE_FAILED';

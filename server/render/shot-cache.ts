@@ -22,7 +22,20 @@ export interface ShotCacheStats {
   entries: number;
 }
 
-export class ShotCache {
+/** Encoded shots by content key: a folder with an index file (embedded) or with its index in Redis (scale-out). */
+export interface ShotStore {
+  /** Where the segment of `key` lives (valid once `get` found it or `put` stored it). */
+  file(key: string): string;
+  /** A scratch path beside the segments, for one being encoded. */
+  tempFile(): string;
+  /** The cached shot, or null; counts a hit or a miss. */
+  get(key: string): Promise<CachedShot | null>;
+  put(key: string, tempFile: string, frames: number): Promise<CachedShot>;
+  stats(): ShotCacheStats | Promise<ShotCacheStats>;
+  flush(): Promise<void>;
+}
+
+export class ShotCache implements ShotStore {
   readonly #entries = new Map<string, CachedShot>();
   #bytes = 0;
   #saving: Promise<void> = Promise.resolve();
@@ -62,8 +75,7 @@ export class ShotCache {
     return path.join(this.dir, `tmp-${randomUUID()}.mp4`);
   }
 
-  /** The segment of `key`, or null; counts a hit or a miss. */
-  get(key: string): CachedShot | null {
+  async get(key: string): Promise<CachedShot | null> {
     const entry = this.#entries.get(key);
     if (!entry) {
       this.misses++;

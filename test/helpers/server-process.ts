@@ -20,6 +20,9 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * `entry` server/main.ts (resolves with its port) or server/worker.ts (an engine worker: port 0).
+ */
 export async function spawnServer(env: Record<string, string>, entry = 'server/main.ts'): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
@@ -31,12 +34,12 @@ export async function spawnServer(env: Record<string, string>, entry = 'server/m
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${stderr}`)), 60_000);
     lines.on('line', (line) => {
       const match = /listening at http:\/\/[^:]+:(\d+)/i.exec(line);
-      if (match) {
+      if (match || /engine worker ready/.test(line)) {
         clearTimeout(timer);
-        resolve(Number(match[1]));
+        resolve(match ? Number(match[1]) : 0);
       }
     });
     child.once('exit', (code) => {

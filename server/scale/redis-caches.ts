@@ -1,0 +1,144 @@
+/**
+ * Caches shared by every process of a cluster:
+ *  - shots: encoded segments in the blob folder (a directory all workers and nodes share; the
+ *    seam for object storage), their index in Redis (size, frames, last use) with LRU eviction;
+ *  - previews: the newest complete preview of each shot of a room (JPEG frames), in a Redis hash
+ *    per room with a TTL, so late joiners on any node get them.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { PreviewFrame } from '../../shared/protocol.js';
+import type { CachedPreview, PreviewStore } from '../preview/frame-cache.js';
+import type { CachedShot, ShotCacheStats, ShotStore } from '../render/shot-cache.js';
+import { guard, type RedisClients } from './redis-clients.js';
+
+export class RedisShotStore implements ShotStore {
+  hits = 0;
+  misses = 0;
+
+  private constructor(
+    private readonly redis: RedisClients,
+    readonly dir: string,
+    private readonly maxBytes: number,
+  ) {}
+
+  static async open(redis: RedisClients, dir: string, maxBytes: number): Promise<RedisShotStore> {
+    await mkdir(dir, { recursive: true });
+    return new RedisShotStore(redis, dir, maxBytes);
+  }
+
+  file(key: string): string {
+    return path.join(this.dir, `${key}.mp4`);
+  }
+
+  tempFile(): string {
+    return path.join(this.dir, `tmp-${randomUUID()}.mp4`);
+  }
+
+  async get(key: string): Promise<CachedShot | null> {
+    const raw = await guard(this.redis.commands.hget(this.redis.key('shots'), key));
+    const entry = raw ? (JSON.parse(raw) as CachedShot) : null;
+    // The index and the folder can disagree after a crash: trust only both.
+    if (!entry || (await stat(this.file(key)).then((s) => s.size !== entry.bytes, () => true))) {
+      this.misses++;
+      return null;
+    }
+    this.hits++;
+    entry.lastUsed = Date.now();
+    await guard(this.redis.commands.zadd(this.redis.key('shots', 'lru'), entry.lastUsed, key));
+    return entry;
+  }
+
+  async put(key: string, tempFile: string, frames: number): Promise<CachedShot> {
+    const bytes = (await stat(tempFile)).size;
+    await rename(tempFile, this.file(key));
+    const entry: CachedShot = { key, bytes, frames, lastUsed: Date.now() };
+    const previous = await guard(this.redis.commands.hget(this.redis.key('shots'), key));
+    const delta = bytes - (previous ? (JSON.parse(previous) as CachedShot).bytes : 0);
+    const [, , total] = (await guard(
+      this.redis.commands
+        .multi()
+        .hset(this.redis.key('shots'), key, JSON.stringify(entry))
+        .zadd(this.redis.key('shots', 'lru'), entry.lastUsed, key)
+        .incrby(this.redis.key('shots', 'bytes'), delta)
+        .exec(),
+    ))!.map(([, value]) => value) as [unknown, unknown, number];
+    if (total > this.maxBytes) await this.#evict(total, key);
+    return entry;
+  }
+
+  async #evict(total: number, keep: string): Promise<void> {
+    while (total > this.maxBytes) {
+      const [oldest] = await guard(this.redis.commands.zrange(this.redis.key('shots', 'lru'), 0, 0));
+      if (!oldest || oldest === keep) return;
+      const raw = await guard(this.redis.commands.hget(this.redis.key('shots'), oldest));
+      const bytes = raw ? (JSON.parse(raw) as CachedShot).bytes : 0;
+      await guard(this.redis.commands.multi().zrem(this.redis.key('shots', 'lru'), oldest).hdel(this.redis.key('shots'), oldest).decrby(this.redis.key('shots', 'bytes'), bytes).exec());
+      await rm(this.file(oldest), { force: true });
+      total -= bytes;
+    }
+  }
+
+  async stats(): Promise<ShotCacheStats> {
+    const [bytes, entries] = await Promise.all([this.redis.commands.get(this.redis.key('shots', 'bytes')), this.redis.commands.hlen(this.redis.key('shots'))]);
+    return { hits: this.hits, misses: this.misses, bytes: Number(bytes ?? 0), entries };
+  }
+
+  async flush(): Promise<void> {}
+}
+
+/** Preview frames as stored: JSON header (frame fields) and the JPEG bytes, per frame. */
+function encodePreview(preview: CachedPreview): Buffer {
+  const parts: Buffer[] = [];
+  const header = Buffer.from(JSON.stringify({ shot: preview.shot, rev: preview.rev, key: preview.key, frames: preview.frames.map(({ data: _d, ...f }) => f) }));
+  const sizes = Buffer.alloc(4 * (preview.frames.length + 1));
+  sizes.writeUInt32LE(header.length, 0);
+  preview.frames.forEach((f, i) => sizes.writeUInt32LE(f.data.length, 4 * (i + 1)));
+  parts.push(Buffer.from(Uint32Array.of(preview.frames.length).buffer), sizes, header, ...preview.frames.map((f) => Buffer.from(f.data)));
+  return Buffer.concat(parts);
+}
+
+function decodePreview(data: Buffer): CachedPreview {
+  const count = data.readUInt32LE(0);
+  const headerLength = data.readUInt32LE(4);
+  let offset = 4 + 4 * (count + 1);
+  const header = JSON.parse(data.subarray(offset, offset + headerLength).toString()) as { shot: string; rev: number; key: string; frames: Omit<PreviewFrame, 'data'>[] };
+  offset += headerLength;
+  let bytes = 0;
+  const frames = header.frames.map((f, i) => {
+    const size = data.readUInt32LE(4 * (i + 2));
+    const frame = { ...f, data: data.subarray(offset, offset + size) };
+    offset += size;
+    bytes += size;
+    return frame;
+  });
+  return { shot: header.shot, rev: header.rev, key: header.key, frames, bytes };
+}
+
+export class RedisPreviewStore implements PreviewStore {
+  /** Seconds a room's previews are kept after their last change. */
+  constructor(
+    private readonly redis: RedisClients,
+    private readonly ttlSeconds = 24 * 3600,
+  ) {}
+
+  #key(room: string): string {
+    return this.redis.key('previews', room);
+  }
+
+  async get(room: string): Promise<CachedPreview[]> {
+    const all = await guard(this.redis.commands.hgetallBuffer(this.#key(room)));
+    return Object.values(all).map(decodePreview);
+  }
+
+  async set(room: string, preview: CachedPreview): Promise<void> {
+    await guard(this.redis.commands.multi().hset(this.#key(room), preview.shot, encodePreview(preview)).expire(this.#key(room), this.ttlSeconds).exec());
+  }
+
+  async retain(room: string, shotIds: Set<string>): Promise<void> {
+    const fields = await guard(this.redis.commands.hkeys(this.#key(room)));
+    const gone = fields.filter((f) => !shotIds.has(f));
+    if (gone.length > 0) await guard(this.redis.commands.hdel(this.#key(room), ...gone));
+  }
+}
