@@ -121,13 +121,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // What workers publish for a room reaches this node's sockets through the relay and the log.
     const local = new PreviewStateLog(new SocketRoomEvents(realtime.io, fanout, 'local'));
     relay = new RoomEventRelay(cluster, local);
-    preview = new PreviewService({ rooms, bundleHash: jobs.bundleHash, queue: jobs.previewQueue, store: jobs.previewStore, events: cluster.events, stateLog: local, fanout, metrics, ...previewTiming, ...moderation });
+    preview = new PreviewService({ rooms, bundleHash: jobs.bundleHash, queue: jobs.previewQueue, store: jobs.previewStore, events: cluster.events, stateLog: local, fanout, metrics, log, ...previewTiming, ...moderation });
     renders = await RenderService.start({ dataDir: config.blobDir, engine: null, events: cluster.events, metrics, log, ttlMs: config.render.ttlMs, queue: jobs.renderQueue, cache: jobs.shotStore, process: false });
   } else if (engine) {
     const events = new PreviewStateLog(new SocketRoomEvents(realtime.io, fanout));
     const previewStore = new FrameCache(64 * 1024 * 1024);
     const queue = new LocalPreviewQueue({ engine, events, store: previewStore, metrics, maxQueued: 64, jpegQuality: config.preview.jpegQuality });
-    preview = new PreviewService({ rooms, bundleHash: engine.info.hash, queue, store: previewStore, events, stateLog: events, fanout, metrics, ...previewTiming, ...moderation });
+    preview = new PreviewService({ rooms, bundleHash: engine.info.hash, queue, store: previewStore, events, stateLog: events, fanout, metrics, log, ...previewTiming, ...moderation });
     engine.on('job', ({ stats }) => {
       if (!stats) return;
       metrics.textCache.inc({ result: 'hit' }, stats.textCacheHits);

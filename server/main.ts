@@ -22,6 +22,8 @@ const stop = (signal: string) => {
     },
   );
 };
+// A stray rejection is a bug to fix, but not a reason to drop every room's connections.
+process.on('unhandledRejection', (error) => app.log.error({ err: error }, 'unhandled rejection'));
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));
 

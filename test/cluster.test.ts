@@ -1,10 +1,15 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { CreateRoomResponse } from '../shared/protocol.js';
+import type { CreateRoomResponse, RenderInfo } from '../shared/protocol.js';
 import { findShot } from '../shared/scene-doc.js';
 import { startCluster } from './helpers/cluster.js';
+import { startProxy } from './helpers/tcp-proxy.js';
 import { PreviewRecorder } from './helpers/preview-recorder.js';
-import { connectSocket } from './helpers/socket-client.js';
+import { decodeAll, probe } from './helpers/media.js';
+import { tempDir } from './helpers/server.js';
+import { connectSocket, nextEvent } from './helpers/socket-client.js';
 import { connectYjs, until } from './helpers/yjs-client.js';
 
 const promptOf = (doc: Y.Doc) => findShot(doc, 's1')!.get('prompt') as Y.Text;
@@ -49,4 +54,112 @@ describe('scale-out on Redis', () => {
     const scene = await (await fetch(`${b.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).json();
     expect(scene.shots[0].prompt).toBe('a red ball moves left quickly on the grass');
   }, 120_000);
+});
+
+describe('scale-out faults', () => {
+  it('kill -9 of node A: its clients reconnect to B with every acknowledged edit, none applied twice', async () => {
+    const cluster = await startCluster();
+    const [a, b] = await Promise.all([cluster.node(), cluster.node()]);
+    const room = await createRoom(a.url);
+    const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
+    const observer = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
+    await Promise.all([editor.synced, observer.synced]);
+    await until(editor.doc, (d) => findShot(d, 's1') !== undefined);
+    await until(observer.doc, (d) => findShot(d, 's1') !== undefined);
+    const typed: string[] = [];
+    for (let i = 0; i < 120; i++) {
+      const ch = String.fromCharCode(97 + (i % 26));
+      typed.push(ch);
+      promptOf(editor.doc).insert(promptOf(editor.doc).length, ch);
+      if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+    }
+    // What B received came through Redis: it was stored before anyone saw it.
+    await until(observer.doc, (d) => promptOf(d).length >= 60);
+    const acknowledged = promptOf(observer.doc).toString();
+    await a.kill9();
+    editor.provider.disconnect();
+    editor.provider.serverUrl = `${b.wsUrl}/yjs`;
+    editor.provider.connect();
+    const expected = `a red ball moves left${typed.join('')}`;
+    await until(observer.doc, (d) => promptOf(d).toString() === expected, 20_000);
+    expect(promptOf(observer.doc).toString().startsWith(acknowledged)).toBe(true);
+    // A fresh reader on B gets exactly the same text: nothing lost, nothing doubled.
+    const reader = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
+    await until(reader.doc, (d) => findShot(d, 's1') !== undefined && promptOf(d).toString() === expected, 20_000);
+  }, 120_000);
+
+  it('a node that never saw a room serves it correctly on first request', async () => {
+    const cluster = await startCluster();
+    const [a, b] = await Promise.all([cluster.node(), cluster.node()]);
+    const room = await createRoom(a.url);
+    const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
+    await editor.synced;
+    await until(editor.doc, (d) => findShot(d, 's1') !== undefined);
+    promptOf(editor.doc).insert(0, 'now ');
+    await expect
+      .poll(async () => (await (await fetch(`${b.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).json()).shots?.[0]?.prompt, { timeout: 10_000, interval: 100 })
+      .toBe('now a red ball moves left');
+    const links = await fetch(`${b.url}/api/rooms/${room.room}/links`, { headers: { authorization: `Bearer ${room.tokens.editor}` } });
+    expect((await links.json()).tokens).toEqual(room.tokens); // one secret for the whole cluster
+  }, 60_000);
+
+  it('Redis cut mid-session: clear 503s meanwhile, then nodes reconnect, clients resync, no acknowledged edit lost', async () => {
+    const proxy = await startProxy('127.0.0.1', 6379);
+    const cluster = await startCluster({ redisUrl: proxy.url });
+    const [a, b] = await Promise.all([cluster.node(), cluster.node()]);
+    const room = await createRoom(a.url);
+    const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
+    const observer = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
+    await Promise.all([editor.synced, observer.synced]);
+    await until(observer.doc, (d) => findShot(d, 's1') !== undefined);
+    await until(editor.doc, (d) => findShot(d, 's1') !== undefined);
+    promptOf(editor.doc).insert(promptOf(editor.doc).length, ' before');
+    await until(observer.doc, (d) => promptOf(d).toString().endsWith(' before'));
+
+    proxy.cut();
+    const started = performance.now();
+    const refused = await fetch(`${a.url}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).error.code).toBe('STORE_UNAVAILABLE');
+    expect(performance.now() - started).toBeLessThan(5000);
+    const health = await fetch(`${a.url}/healthz`);
+    expect(health.status).toBe(503);
+    // Typed during the outage: it cannot be stored, so it is not acknowledged; the editor keeps it.
+    promptOf(editor.doc).insert(promptOf(editor.doc).length, ' during');
+
+    proxy.restore();
+    await until(observer.doc, (d) => promptOf(d).toString() === 'a red ball moves left before during', 30_000);
+    promptOf(editor.doc).insert(promptOf(editor.doc).length, ' after');
+    await until(observer.doc, (d) => promptOf(d).toString() === 'a red ball moves left before during after', 30_000);
+    await expect.poll(async () => (await fetch(`${a.url}/healthz`)).status, { timeout: 10_000, interval: 200 }).toBe(200);
+  }, 120_000);
+});
+
+describe('scale-out renders', () => {
+  it('kill -9 of a worker mid-render: the job is picked up again and the clip is complete and valid', async () => {
+    const cluster = await startCluster();
+    const a = await cluster.node();
+    const first = await cluster.worker();
+    const room = await createRoom(a.url);
+    const socket = connectSocket(a.url, room.tokens.viewer);
+    await new Promise<void>((resolve) => socket.once('room:joined', () => resolve()));
+    const progress: { done: number }[] = [];
+    socket.on('render:progress', (p) => progress.push(p));
+    const res = await fetch(`${a.url}/api/rooms/${room.room}/renders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${room.tokens.editor}` },
+      body: JSON.stringify({ scene: { fps: 8, shots: [{ id: 'a', prompt: 'a blue star moves right', duration: 4 }, { id: 'b', prompt: 'a red ball grows', duration: 1 }] } }),
+    });
+    const { render } = (await res.json()) as { render: RenderInfo };
+    await expect.poll(() => progress.some((p) => p.done >= 3), { timeout: 60_000, interval: 50 }).toBe(true);
+    await first.kill9();
+    await cluster.worker(); // a new worker finds the job when the dead one's lock runs out
+    const done = await nextEvent(socket, 'render:done', (d) => d.id === render.id, 120_000);
+    expect(done.seconds).toBe(5);
+    const file = path.join(await tempDir(), 'clip.mp4');
+    const video = await fetch(`${a.url}${done.url}?token=${encodeURIComponent(room.tokens.viewer)}`);
+    await writeFile(file, Buffer.from(await video.arrayBuffer()));
+    expect(await decodeAll(file)).toBe(40);
+    expect(await probe(file)).toMatchObject({ codec: 'h264', width: 1280, height: 720, fps: 8 });
+  }, 240_000);
 });

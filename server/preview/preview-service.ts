@@ -8,6 +8,7 @@
  *   5 generate   the engine's distilled preview profile, frame by frame
  *   6 send    JPEG each frame, fan out to the room (slow sockets skip ahead), cache the complete preview
  */
+import type { FastifyBaseLogger } from 'fastify';
 import type * as Y from 'yjs';
 import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
 import { moderate, type Verdict } from '../../shared/moderation.js';
@@ -42,6 +43,7 @@ export interface PreviewOptions {
   /** Replays cached previews to one socket without dropping frames. */
   fanout: FrameFanout;
   metrics: Metrics;
+  log: FastifyBaseLogger;
   /** Quiet time after the last edit before previewing (ms, default 60). */
   debounceMs?: number;
   /** Longest a burst of edits can delay a preview (ms, default 300). */
@@ -80,7 +82,7 @@ export class PreviewService {
     const cached = await this.#o.store.get(room.id).catch(() => []);
     const watched: Watched = {
       room,
-      debouncer: new Debouncer(this.#o.debounceMs, this.#o.maxWaitMs, () => void this.#diff(room.id)),
+      debouncer: new Debouncer(this.#o.debounceMs, this.#o.maxWaitMs, () => void this.#diffSafely(room.id)),
       lastKey: new Map(cached.map((p) => [p.shot, p.key])),
       edited: new Set(),
       editAt: null,
@@ -111,6 +113,17 @@ export class PreviewService {
   }
 
   // 3. Diff ------------------------------------------------------------------------------------
+
+  /** A failed diff (the shared store is down) is retried on the next edit, never thrown. */
+  async #diffSafely(roomId: string): Promise<void> {
+    try {
+      await this.#diff(roomId);
+    } catch (error) {
+      const watched = this.#watched.get(roomId);
+      watched?.lastKey.clear();
+      this.#o.log.warn({ room: roomId, err: error }, 'could not schedule previews; will retry on the next edit');
+    }
+  }
 
   async #diff(roomId: string): Promise<void> {
     const watched = this.#watched.get(roomId);

@@ -30,6 +30,13 @@ export async function spawnServer(env: Record<string, string>, entry = 'server/m
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = once(child, 'exit');
+  // SCENECAST_TEST_LOGS=dir keeps each process's log there (for debugging a failing test).
+  if (process.env.SCENECAST_TEST_LOGS) {
+    const { createWriteStream } = await import('node:fs');
+    const out = createWriteStream(path.join(process.env.SCENECAST_TEST_LOGS, `${path.basename(entry, '.ts')}-${child.pid}.log`));
+    child.stdout!.pipe(out);
+    child.stderr!.pipe(out);
+  }
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const port = await new Promise<number>((resolve, reject) => {
