@@ -172,10 +172,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.decorate('scenecast', ctx);
 
   registerErrorHandling(app);
-  roomRoutes(app, ctx);
+  const limiter = (name: string, limit: { burst: number; perMinute: number }) =>
+    cluster ? rateLimiterFor(cluster, name, limit.burst, limit.perMinute) : new MemoryRateLimiter(limit.burst, limit.perMinute);
+  roomRoutes(app, ctx, limiter('rooms', config.roomCreation));
   renderRoutes(app, ctx, () => renders);
-  const { burst, perMinute } = config.suggestions;
-  suggestionRoutes(app, ctx, cluster ? rateLimiterFor(cluster, 'suggestions', burst, perMinute) : new MemoryRateLimiter(burst, perMinute));
+  suggestionRoutes(app, ctx, limiter('suggestions', config.suggestions));
   app.get('/api/templates', async () => ({ templates: TEMPLATES }));
   await staticRoutes(app);
   opsRoutes(app, ctx);

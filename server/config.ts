@@ -45,6 +45,10 @@ const EnvSchema = z.object({
   PREVIEW_MAX_WAIT_MS: int(300),
   /** JPEG quality of preview frames (1-100). */
   PREVIEW_JPEG_QUALITY: z.coerce.number().int().min(1).max(100).default(80),
+  /** Rooms one client (IP) may create: a burst of this many, then … */
+  ROOM_CREATE_BURST: int(10),
+  /** … this many an hour (counted in Redis when scaled out, so the limit holds across nodes). */
+  ROOMS_PER_HOUR: int(60),
   /** Audience suggestions per client: a burst of this many, then … */
   SUGGESTION_BURST: int(3),
   /** … this many a minute. */
@@ -87,6 +91,7 @@ export interface Config {
   preview: { debounceMs: number; maxWaitMs: number; jpegQuality: number };
   render: { concurrency: number; parallel: number; cacheBytes: number; ttlMs: number };
   suggestions: { burst: number; perMinute: number };
+  roomCreation: { burst: number; perMinute: number };
   /** Set in scale-out mode. */
   redis: { url: string; prefix: string } | null;
   databaseUrl: string | undefined;
@@ -119,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX } : null,
     databaseUrl: e.DATABASE_URL,
     blobDir: path.resolve(e.BLOB_DIR ?? path.join(e.DATA_DIR, 'blobs')),
+    roomCreation: { burst: Math.max(1, e.ROOM_CREATE_BURST), perMinute: Math.max(1, e.ROOMS_PER_HOUR) / 60 },
     suggestions: { burst: Math.max(1, e.SUGGESTION_BURST), perMinute: Math.max(1, e.SUGGESTIONS_PER_MINUTE) },
     render: { concurrency: Math.max(1, e.RENDER_CONCURRENCY), parallel: Math.max(1, e.RENDER_SHOT_PARALLELISM), cacheBytes: e.SHOT_CACHE_BYTES, ttlMs: e.RENDER_TTL_HOURS * 3_600_000 },
     ...overrides,

@@ -41,6 +41,10 @@ export function createMetrics() {
     renderSeconds: new Histogram({ name: 'scenecast_render_seconds', help: 'Wall time of finished renders', buckets: [0.5, 1, 2, 5, 10, 20, 40, 80, 160], registers: [registry] }),
     shotCache: new Counter({ name: 'scenecast_shot_cache_lookups_total', help: 'Shot cache lookups during renders', labelNames: ['result'] as const, registers: [registry] }),
     shotCacheBytes: new Gauge({ name: 'scenecast_shot_cache_bytes', help: 'Bytes of encoded shots in the cache', registers: [registry] }),
+    redisLatency: new Gauge({ name: 'scenecast_redis_latency_seconds', help: 'Round trip of a PING to Redis at the last scrape (scale-out)', registers: [registry] }),
+    streamEntries: new Gauge({ name: 'scenecast_doc_stream_entries', help: 'Entries in the Redis streams of the rooms this node holds (scale-out)', registers: [registry] }),
+    renderQueue: new Gauge({ name: 'scenecast_render_queue_jobs', help: 'Render jobs by state', labelNames: ['state'] as const, registers: [registry] }),
+    engineWorkers: new Gauge({ name: 'scenecast_engine_workers', help: 'Engine worker processes connected to the job queues (scale-out)', registers: [registry] }),
     textCache: new Counter({ name: 'scenecast_text_cache_lookups_total', help: 'Text-conditioning cache lookups in the engine', labelNames: ['result'] as const, registers: [registry] }),
   };
   return m;

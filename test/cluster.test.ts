@@ -53,6 +53,13 @@ describe('scale-out on Redis', () => {
     // B's scene endpoint reads the same document.
     const scene = await (await fetch(`${b.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).json();
     expect(scene.shots[0].prompt).toBe('a red ball moves left quickly on the grass');
+
+    const health = await (await fetch(`${b.url}/healthz`)).json();
+    expect(health.checks).toMatchObject({ redis: { ok: true }, snapshots: { ok: true }, blobs: { ok: true } });
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    expect(metrics).toMatch(/scenecast_redis_latency_seconds \d/);
+    expect(metrics).toContain('scenecast_engine_workers 1');
+    expect(metrics).toMatch(/scenecast_doc_stream_entries \d/);
   }, 120_000);
 });
 
@@ -101,6 +108,16 @@ describe('scale-out faults', () => {
       .toBe('now a red ball moves left');
     const links = await fetch(`${b.url}/api/rooms/${room.room}/links`, { headers: { authorization: `Bearer ${room.tokens.editor}` } });
     expect((await links.json()).tokens).toEqual(room.tokens); // one secret for the whole cluster
+  }, 60_000);
+
+  it('rate limits hold across nodes (counted in Redis)', async () => {
+    const cluster = await startCluster();
+    const limits = { ROOM_CREATE_BURST: '2', ROOMS_PER_HOUR: '1' };
+    const [a, b] = await Promise.all([cluster.node(limits), cluster.node(limits)]);
+    await createRoom(a.url);
+    await createRoom(b.url);
+    const third = await fetch(`${a.url}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(third.status).toBe(429);
   }, 60_000);
 
   it('Redis cut mid-session: clear 503s meanwhile, then nodes reconnect, clients resync, no acknowledged edit lost', async () => {

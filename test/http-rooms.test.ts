@@ -35,6 +35,16 @@ describe('HTTP: rooms', () => {
     expect(viewer.status).toBe(403);
   });
 
+  it('limits how many rooms one client creates', async () => {
+    const server = await startServer({ roomCreation: { burst: 2, perMinute: 1 } });
+    await server.createRoom();
+    await server.createRoom();
+    const third = await fetch(`${server.url}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(third.status).toBe(429);
+    expect((await third.json()).error.code).toBe('RATE_LIMITED');
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
   it('a new room without a scene starts with one empty shot', async () => {
     const server = await startServer();
     const created = await server.createRoom();

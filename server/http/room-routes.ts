@@ -6,6 +6,7 @@ import { readScene } from '../../shared/scene-doc.js';
 import { LIMITS, type SceneInput } from '../../shared/scene.js';
 import type { AppContext } from '../app-context.js';
 import { createRoom, shareLinks } from '../rooms/create-room.js';
+import type { RateLimiter } from '../suggestions/rate-limiter.js';
 import { authorize } from './request-auth.js';
 
 const CreateRoomBody = z
@@ -31,9 +32,14 @@ function baseUrl(request: FastifyRequest, configured: string | undefined): strin
   return `${request.protocol}://${request.host}`;
 }
 
-export function roomRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function roomRoutes(app: FastifyInstance, ctx: AppContext, limiter: RateLimiter): void {
   app.post('/api/rooms', async (request, reply) => {
     const body = parseOr(CreateRoomBody, request.body ?? {}, 'INVALID_BODY');
+    const waitMs = await limiter.take(request.ip);
+    if (waitMs > 0) {
+      reply.header('Retry-After', Math.ceil(waitMs / 1000));
+      throw new ScenecastError('RATE_LIMITED', `Too many new rooms from you; try again in ${Math.ceil(waitMs / 1000)} s`);
+    }
     const created = await createRoom(body as CreateRoomRequest & { scene?: SceneInput }, baseUrl(request, ctx.config.publicUrl), ctx);
     request.log.info({ room: created.room }, 'room created');
     return reply.status(201).send(created);
