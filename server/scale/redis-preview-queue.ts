@@ -4,7 +4,7 @@
  *  - latest revision wins: the newest rev of each shot is kept in Redis; a worker skips a job that
  *    is no longer the newest, and a cancel message aborts a running older one within one step;
  *  - fair across rooms: a job's priority is how many jobs its room already has waiting, so a busy
- *    room's tenth job waits behind another room's first;
+ *    room's tenth job waits behind another room's first; the shot being edited goes first;
  *  - bounded: beyond `maxQueued` waiting jobs, submit answers 'full'.
  */
 import { Queue, Worker, type Job } from 'bullmq';
@@ -40,7 +40,9 @@ export class RedisPreviewQueue implements PreviewQueue {
     await guard(
       this.#queue.add('preview', job, {
         jobId: `${job.room}:${job.shot}:${job.rev}`,
-        priority: Math.min(2_000_000, load * 2 + (job.urgent ? 0 : 1)),
+        // The shot being edited goes first (like the front of its room's queue in one process);
+        // the others by how busy their room is, so a busy room cannot starve a quiet one.
+        priority: job.urgent ? 1 : Math.min(2_000_000, 1 + load),
         removeOnComplete: true,
         removeOnFail: true,
       }),
