@@ -270,8 +270,9 @@ class VelocityWrapper(nn.Module):
 
 # ---------------------------------------------------------------------------------------------- upscaler
 class Upscaler(nn.Module):
-    """ESPCN: rgb [N,3,H,W] -> [N,3,sH,sW] in [0,1]; the last conv adds a fixed nearest-neighbour copy of the
-    input (a constant 1x1 conv before the PixelShuffle), so the network learns only the residual."""
+    """ESPCN: rgb [N,3,H,W] -> [N,3,sH,sW] in [0,1]. The last conv sees [features, rgb] and starts as a
+    nearest-neighbour copy of the input, so the network learns the residual; the clamp sits before the
+    PixelShuffle, where onnxruntime fuses it into the conv."""
 
     def __init__(self, scale: int, w=(32, 32), k_last: int = 3):
         super().__init__()
@@ -279,19 +280,31 @@ class Upscaler(nn.Module):
         a, b = w
         self.c1 = nn.Conv2d(3, a, 5, padding=2)
         self.c2 = nn.Conv2d(a, b, 3, padding=1)
-        self.c3 = nn.Conv2d(b, 3 * scale * scale, k_last, padding=k_last // 2)
-        nn.init.zeros_(self.c3.weight)
-        nn.init.zeros_(self.c3.bias)
-        skip = torch.zeros(3 * scale * scale, 3, 1, 1)
-        for c in range(3):
-            skip[c * scale * scale:(c + 1) * scale * scale, c] = 1.0
-        self.register_buffer("skip", skip)
+        self.c3 = nn.Conv2d(b + 3, 3 * scale * scale, k_last, padding=k_last // 2)
+        with torch.no_grad():
+            self.c3.weight.zero_()
+            self.c3.bias.zero_()
+            # the rgb part starts as an upsampling of the input: bilinear when the kernel is 3x3, else nearest
+            wts = []
+            for i in range(scale):
+                u = (i + 0.5) / scale - 0.5
+                wts.append([-u, 1 + u, 0.0] if u < 0 else [0.0, 1 - u, u])
+            for c in range(3):
+                for i in range(scale):
+                    for j in range(scale):
+                        o = c * scale * scale + i * scale + j
+                        if k_last == 3:
+                            for ki in range(3):
+                                for kj in range(3):
+                                    self.c3.weight[o, b + c, ki, kj] = wts[i][ki] * wts[j][kj]
+                        else:
+                            self.c3.weight[o, b + c, k_last // 2, k_last // 2] = 1.0
 
     def forward(self, rgb):
         h = F.silu(self.c1(rgb))
         h = F.silu(self.c2(h))
-        y = self.c3(h) + F.conv2d(rgb, self.skip)
-        return F.pixel_shuffle(y, self.s).clamp(0.0, 1.0)
+        y = self.c3(torch.cat([h, rgb], dim=1)).clamp(0.0, 1.0)
+        return F.pixel_shuffle(y, self.s)
 
 
 def fix_layernorms_for_export(m: nn.Module) -> None:

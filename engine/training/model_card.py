@@ -37,12 +37,12 @@ def _state(path):
     return torch.load(path, map_location="cpu").get("state")
 
 
-def write_card(ctx, bundle: str, bundle_dir: str) -> None:
+def write_card(ctx, bundle: str, bundle_dir: str, bench: bool = True) -> None:
     import train as T
     info = json.load(open(os.path.join(ctx.run_dir, f"export-{bundle}.json")))
     ev_path = os.path.join(ctx.run_dir, f"eval-{bundle}.json")
     ev = json.load(open(ev_path)) if os.path.exists(ev_path) else {}
-    r = subprocess.run(["node", "engine/training/ort_check.mjs", bundle_dir, "--bench"], cwd=REPO,
+    r = subprocess.run(["node", "engine/training/ort_check.mjs", bundle_dir] + (["--bench"] if bench else []), cwd=REPO,
                        capture_output=True, text=True)
     bench = (r.stdout + r.stderr).strip()
     cmds = open(os.path.join(ctx.run_dir, "commands.log")).read().strip() if os.path.exists(

@@ -63,6 +63,7 @@ D_TEXT = 128
 DEN_CFG = dict(d=128, depth=5, heads=4, patch=2, tp=2)
 UP4_CFG = dict(scale=4, w=(32, 32), k_last=3)
 UP5_CFG = dict(scale=5, w=(16, 16), k_last=1)
+PREV_NOISE = 0.1  # max std of the noise added to the clean context latents in training
 
 
 def log(*a):
@@ -176,12 +177,16 @@ def stage_ae(ctx: Ctx, minutes: float):
     enc, dec = Encoder(LAT_C), Decoder(LAT_C)
     opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=2e-3)
     st = {"step": 0, "elapsed": 0.0}
+    ck = {}
     if os.path.exists(p):
         ck = torch.load(p)
         enc.load_state_dict(ck["enc"]), dec.load_state_dict(ck["dec"]), opt.load_state_dict(ck["opt"])
         st = ck["state"]
     log(f"[ae] enc {n_params(enc)} dec {n_params(dec)} params, resume step {st['step']}, "
         f"elapsed {st['elapsed']/60:.1f} min of {minutes}")
+    if st["elapsed"] >= minutes * 60 and "mean" in ck and ck.get("stats_v") == 2:
+        log("[ae] already done (the latent statistics stay as they are)")
+        return
     rng = ctx.rng
     t0 = time.time() - st["elapsed"]
     last_save = time.time()
@@ -194,6 +199,9 @@ def stage_ae(ctx: Ctx, minutes: float):
             masks.append(m)
         x = torch.from_numpy(np.concatenate(frames)).permute(0, 3, 1, 2)
         m = torch.from_numpy(np.concatenate(masks)).unsqueeze(1)
+        prog = min(1.0, (time.time() - t0) / (minutes * 60))
+        for g in opt.param_groups:  # linear decay to 10% over the stage's budget
+            g["lr"] = 2e-3 * (1.0 - 0.9 * prog)
         z = enc(x)
         zn = z + 0.1 * torch.randn_like(z) * z.detach().std()
         y = dec(zn)
@@ -213,17 +221,18 @@ def stage_ae(ctx: Ctx, minutes: float):
             last_save = time.time()
     st["elapsed"] = time.time() - t0
     # latent statistics (per channel) for normalisation
+    srng = np.random.default_rng(12345)  # fixed sample: the statistics are reproducible
     with torch.no_grad():
         zs = []
-        for _ in range(20):
-            sc = W.random_scene(rng, "train")
-            rgb, _ = W.render(sc, rng.uniform(0, 1, 16), FRAME_W, FRAME_H)
+        for _ in range(400):
+            sc = W.random_scene(srng, "train")
+            rgb, _ = W.render(sc, srng.uniform(0, 1, 8), FRAME_W, FRAME_H)
             zs.append(enc(torch.from_numpy(rgb).permute(0, 3, 1, 2)))
         zs = torch.cat(zs)
         mean = zs.mean(dim=(0, 2, 3))
         std = zs.std(dim=(0, 2, 3))
     save({"enc": enc.state_dict(), "dec": dec.state_dict(), "opt": opt.state_dict(), "state": st,
-          "mean": mean, "std": std}, p)
+          "mean": mean, "std": std, "stats_v": 2}, p)
     log(f"[ae] done: step {st['step']}, latent mean {mean.numpy().round(3)} std {std.numpy().round(3)}")
 
 
@@ -251,7 +260,9 @@ def den_loss(te, den, b, rng_t=None, t=None):
     xt = (1 - tt) * b["x0"] + tt * eps
     ctxv, pooled = te(b["ids"])
     cmask = (b["ids"] != 0).float()
-    x0p = den(xt, t, b["ft"], ctxv, cmask, pooled, b["prev"], b["pt"], b["pv"])
+    # the context frames are the model's own output at generation time: small noise makes it robust to that
+    prev = b["prev"] + PREV_NOISE * torch.rand(B, 1, 1, 1, 1) * torch.randn_like(b["prev"]) * b["pv"].view(B, 1, 1, 1, 1)
+    x0p = den(xt, t, b["ft"], ctxv, cmask, pooled, prev, b["pt"], b["pv"])
     wgt = 1.0 + 8.0 * b["w"]
     return (((x0p - b["x0"]) ** 2) * wgt).mean()
 
@@ -316,7 +327,10 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
             if eval_every_min and (time.time() - t0) / 60 - st["last_eval"] >= eval_every_min:
                 st["last_eval"] = (time.time() - t0) / 60
                 checkpoint()
-                run_eval(ctx, profiles=("final",), limit=48, tag=f"den-step{st['step']}")
+                try:
+                    run_eval(ctx, profiles=("final",), limit=48, tag=f"den-step{st['step']}")
+                except Exception as e:  # noqa: BLE001 - an eval failure must not stop training
+                    log(f"[den] periodic eval failed: {e!r}")
                 t0 += 0  # eval time counts towards the budget
     checkpoint()
     log(f"[den] done: step {st['step']} clips {st['clips']}")
@@ -380,7 +394,7 @@ def stage_distill(ctx: Ctx, minutes: float, batch: int = 24):
     grid = [1.0, 0.5]
     while time.time() - t0 < minutes * 60:
         # grow the pair pool (about 1/3 of the time), train on it the rest
-        if len(pool) < 4 or (st["step"] % 6 == 0 and len(pool) < 400):
+        if len(pool) < (1 if ctx.args.quick else 4) or (st["step"] % 6 == 0 and len(pool) < 400):
             flen = CHUNK_F if ctx.rng.random() < 0.85 else int(ctx.rng.integers(1, CHUNK_F))
             b = make_batch(ctx, batch, enc, stats, flen=flen)
             keep = [i for i, c in enumerate(b["caps"]) if c != ""]
@@ -521,8 +535,10 @@ def run_eval(ctx, profiles=("final", "preview"), limit=None, tag="eval", heldout
     """Generates the held-out prompts with each profile, writes clips, runs the TypeScript checker."""
     heldout_path = heldout_path or os.path.join(REPO, "engine", "eval", "heldout.json")
     items = json.load(open(heldout_path, encoding="utf-8"))["prompts"]
-    if limit:
-        items = items[:limit]
+    if limit:  # a balanced subset: English and Chinese interleaved
+        en = [i for i in items if i["lang"] == "en"]
+        zh = [i for i in items if i["lang"] == "zh"]
+        items = [x for pair in zip(en, zh) for x in pair][:limit]
     g = build_graphs(ctx)
     results = {}
     for prof_name in profiles:
@@ -586,7 +602,7 @@ def main():
     ap.add_argument("--eval-every-min", type=float, default=0.0, help="periodic held-out eval during den")
     ap.add_argument("--eval-limit", type=int, default=0)
     ap.add_argument("--bundle", default="shapes-v1")
-    ap.add_argument("--eval-bench", action="store_true")
+    ap.add_argument("--out-root", default=None, help="where bundles go (default engine/models; --quick: runs/<run>/models)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -612,18 +628,18 @@ def main():
         stage_distill(ctx, args.distill_min, batch=8 if args.quick else 24)
     if "up" in stages:
         stage_up(ctx, args.up_min)
-    out_root = os.path.join(ctx.run_dir, "models") if args.quick else None
+    out_root = args.out_root or (os.path.join(ctx.run_dir, "models") if args.quick else None)
     bundle_dir = os.path.join(out_root or os.path.join(REPO, "engine", "models"), args.bundle)
     if "export" in stages:
         import export
         export.export_bundle(ctx, args.bundle, quick=args.quick, out_root=out_root)
     if "eval" in stages:
-        res = run_eval(ctx, limit=(16 if args.quick else (args.eval_limit or None)), tag=f"{args.bundle}")
+        res = run_eval(ctx, limit=(8 if args.quick else (args.eval_limit or None)), tag=f"{args.bundle}")
         with open(os.path.join(ctx.run_dir, f"eval-{args.bundle}.json"), "w") as f:
             json.dump({k: v.get("summary") for k, v in res.items()}, f, indent=1)
     if "card" in stages:
         import model_card
-        model_card.write_card(ctx, args.bundle, bundle_dir)
+        model_card.write_card(ctx, args.bundle, bundle_dir, bench=not args.quick)
 
 
 if __name__ == "__main__":
