@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { CreateRoomResponse, RenderInfo } from '../shared/protocol.js';
 import { findShot } from '../shared/scene-doc.js';
-import { startCluster } from './helpers/cluster.js';
+import { Redis } from 'ioredis';
+import { REDIS_URL, startCluster } from './helpers/cluster.js';
 import { startProxy } from './helpers/tcp-proxy.js';
 import { PreviewRecorder } from './helpers/preview-recorder.js';
 import { decodeAll, probe } from './helpers/media.js';
@@ -53,6 +54,25 @@ describe('scale-out on Redis', () => {
     // B's scene endpoint reads the same document.
     const scene = await (await fetch(`${b.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).json();
     expect(scene.shots[0].prompt).toBe('a red ball moves left quickly on the grass');
+
+    // A late joiner on the other node gets the cached preview from Redis.
+    const late = new PreviewRecorder(connectSocket(a.url, room.tokens.overlay));
+    const replayed = await late.done('s1', before);
+    expect(late.framesOf('s1', replayed.rev)).toHaveLength(8);
+
+    // Rapid edits on A: only the newest revision completes, on whichever worker.
+    const rapidFrom = Math.max(...frames.states.map((s) => s.rev));
+    for (const word of [' and', ' a', ' star']) {
+      promptOf(editor.doc).insert(promptOf(editor.doc).length, word);
+      await new Promise((r) => setTimeout(r, 120));
+    }
+    const finalText = 'a red ball moves left quickly on the grass and a star';
+    await until(viewer.doc, (d) => promptOf(d).toString() === finalText);
+    const revs = () => [...new Set(frames.states.filter((s) => s.shot === 's1' && s.rev > rapidFrom).map((s) => s.rev))];
+    await frames.until(() => revs().length > 0 && revs().every((r) => frames.finalState('s1', r)) && frames.finalState('s1', Math.max(...revs()))?.status === 'done', 30_000, 'the newest revision to finish');
+    const ends = revs().map((r) => frames.finalState('s1', r)!.status);
+    expect(ends.filter((e) => e === 'done')).toHaveLength(1);
+    expect(ends.filter((e) => e !== 'done').every((e) => e === 'cancelled')).toBe(true);
 
     const health = await (await fetch(`${b.url}/healthz`)).json();
     expect(health.checks).toMatchObject({ redis: { ok: true }, snapshots: { ok: true }, blobs: { ok: true } });
@@ -108,6 +128,35 @@ describe('scale-out faults', () => {
       .toBe('now a red ball moves left');
     const links = await fetch(`${b.url}/api/rooms/${room.room}/links`, { headers: { authorization: `Bearer ${room.tokens.editor}` } });
     expect((await links.json()).tokens).toEqual(room.tokens); // one secret for the whole cluster
+  }, 60_000);
+
+  it('compacts a room into a snapshot, trims its stream, and loads it back from both', async () => {
+    const cluster = await startCluster();
+    const [a, b] = await Promise.all([cluster.node({ COMPACT_BYTES: '200' }), cluster.node({ COMPACT_BYTES: '200' })]);
+    const room = await createRoom(a.url);
+    const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
+    const watcher = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
+    await Promise.all([editor.synced, watcher.synced]);
+    await until(editor.doc, (d) => findShot(d, 's1') !== undefined);
+    const text = ' and then a blue star spins slowly on the grass under the sky';
+    for (const ch of text) promptOf(editor.doc).insert(promptOf(editor.doc).length, ch);
+    const expected = `a red ball moves left${text}`;
+    await until(watcher.doc, (d) => findShot(d, 's1') !== undefined && promptOf(d).toString() === expected);
+    const redis = new Redis(REDIS_URL);
+    try {
+      // Compaction ran (the log passed COMPACT_BYTES): the stream holds far fewer entries than keystrokes.
+      await expect.poll(() => redis.xlen(`${cluster.prefix}doc:${room.room}`), { timeout: 10_000, interval: 100 }).toBeLessThan(text.length / 2);
+    } finally {
+      redis.disconnect();
+    }
+    editor.destroy();
+    watcher.destroy();
+    // Both nodes unload the idle room (ROOM_IDLE_MS=2000 here), then load it again from the snapshot and stream tail.
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const node of [a, b]) {
+      const scene = await (await fetch(`${node.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).json();
+      expect(scene.shots[0].prompt).toBe(expected);
+    }
   }, 60_000);
 
   it('rate limits hold across nodes (counted in Redis)', async () => {
