@@ -8,7 +8,10 @@
  * matched to its send time by the (client, clock) of its first struct, read from the first bytes
  * of the message. Latency = receipt at each other editor − send, over all (update, receiver) pairs.
  *
- *   npm run bench:collab -- [--editors 10,50,200] [--rate 2] [--seconds 10]
+ *   npm run bench:collab -- [--editors 10,50,200] [--rate 2] [--seconds 10] [--previews 1]
+ *
+ * scenecast runs with the engine off (ENGINE_WORKERS=0) unless --previews is given: the stock
+ * server has no previews, so the comparison is of the collaboration path alone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -71,7 +74,9 @@ const targets: Target[] = [
     name: 'scenecast',
     async start() {
       dataDir = await mkdtemp(path.join(os.tmpdir(), 'scenecast-bench-'));
-      return spawnAndWait(['--import', 'tsx', 'server/main.ts'], { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', SCENECAST_SECRET: SECRET }, /listening at http:\/\/[^:]+:(\d+)/i);
+      // The collaboration path alone (as the stock server does): previews off. --previews turns them on.
+      const engine = args.has('previews') ? {} : { ENGINE_WORKERS: '0' };
+      return spawnAndWait(['--import', 'tsx', 'server/main.ts'], { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', SCENECAST_SECRET: SECRET, ...engine }, /listening at http:\/\/[^:]+:(\d+)/i);
     },
     async prepare(port) {
       const res = await fetch(`http://127.0.0.1:${port}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scene: initialScene }) });
