@@ -5,11 +5,10 @@
  */
 import { api, ApiError, describeError, videoUrl } from '../lib/api.js';
 import { h } from '../lib/dom.js';
-import { onLangChange, safeStorage, setText, type Key } from '../lib/i18n.js';
+import { onLangChange, setText, type Key } from '../lib/i18n.js';
 import type { RenderTracker, RenderView } from '../lib/render-tracker.js';
 import type { Signal } from '../lib/signal.js';
 
-const storageKey = (room: string) => `scenecast:render:${room}`;
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -40,7 +39,6 @@ export function createRenderPanel(room: string, token: string, tracker: RenderTr
     start.disabled = true;
     try {
       const { render } = await api.startRender(room, token);
-      safeStorage()?.setItem(storageKey(room), render.id);
       tracker.adopt(render);
     } catch (failure) {
       showError(failure instanceof ApiError ? failure.describe() : String(failure));
@@ -71,7 +69,6 @@ export function createRenderPanel(room: string, token: string, tracker: RenderTr
       stage.textContent = '';
       return;
     }
-    if (view.id) safeStorage()?.setItem(storageKey(room), view.id);
     bar.value = view.fraction;
     bar.setAttribute('aria-valuetext', `${Math.round(view.fraction * 100)}%`);
     if (view.status === 'done') {
@@ -115,16 +112,7 @@ export function createRenderPanel(room: string, token: string, tracker: RenderTr
   });
   onLangChange(() => render(tracker.current));
 
-  // A reload shows the room's last render (started from this browser) again.
-  const last = safeStorage()?.getItem(storageKey(room));
-  if (last) {
-    api.render(last, token).then(
-      (info) => {
-        if (!tracker.current) tracker.adopt(info);
-      },
-      () => safeStorage()?.removeItem(storageKey(room)),
-    );
-  }
+
 
   return h(
     'section',

@@ -60,6 +60,18 @@ export function openRoom(app: HTMLElement, toolbar: HTMLElement, link: RoomLink)
   socket.on('preview:frame', (frame) => void previews.frame(frame));
   socket.on('preview:state', (state) => previews.state(state));
   const tracker = new RenderTracker(socket, link.token);
+  // Once the token is known good: a reload (or a newcomer) sees the room's last render, whoever started it.
+  let lookedUp = false;
+  role.watch((value) => {
+    if (!value || lookedUp) return;
+    lookedUp = true;
+    api.latestRender(link.room, link.token).then(
+      ({ render }) => {
+        if (render && !tracker.current) tracker.adopt(render);
+      },
+      () => {},
+    );
+  });
 
   // Connection status.
   const status = h('span', { class: 'conn', attrs: { 'aria-live': 'polite' } });

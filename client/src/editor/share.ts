@@ -3,6 +3,7 @@
  * viewers see the viewer link only, which is their own.
  */
 import type { Role } from '../../../shared/protocol.js';
+import { api } from '../lib/api.js';
 import { h, uid } from '../lib/dom.js';
 import { onLangChange, setText, t, type Key } from '../lib/i18n.js';
 import { editorLink, overlayLink, viewerLink, type RoomLink } from '../lib/links.js';
@@ -48,7 +49,20 @@ export function createSharePanel(link: RoomLink, role: Signal<Role | null>): HTM
       body.replaceChildren();
     }
   };
-  role.watch(render);
+  role.watch((value) => {
+    render(value);
+    // An editor who came by a plain editor link asks the server for the other links.
+    if (value === 'editor' && (!link.known.viewer || !link.known.overlay)) {
+      api.links(link.room, link.token).then(
+        ({ tokens }) => {
+          link.known.viewer = tokens.viewer;
+          link.known.overlay = tokens.overlay;
+          render(role.value);
+        },
+        () => {},
+      );
+    }
+  });
   // The copy buttons' labels name the link in the current language.
   onLangChange(() => render(role.value));
 

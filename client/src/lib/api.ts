@@ -93,6 +93,11 @@ export const api = {
     call<{ render: RenderInfo }>(`/api/rooms/${encodeURIComponent(room)}/renders`, { method: 'POST', body: '{}', token }),
   render: (id: string, token: string) => call<RenderInfo>(`/api/renders/${encodeURIComponent(id)}`, { token }),
   cancelRender: (id: string, token: string) => call<RenderInfo>(`/api/renders/${encodeURIComponent(id)}`, { method: 'DELETE', token }),
+  /** The room's newest render (`status` to ask for the newest finished one), or null. */
+  latestRender: (room: string, token: string, status?: RenderInfo['status']) =>
+    call<{ render: RenderInfo | null }>(`/api/rooms/${encodeURIComponent(room)}/renders/latest${status ? `?status=${status}` : ''}`, { token }),
+  /** Every share link of the room (editors only). */
+  links: (room: string, token: string) => call<CreateRoomResponse>(`/api/rooms/${encodeURIComponent(room)}/links`, { token }),
   suggest: (room: string, token: string, text: string, author?: string) =>
     call<{ suggestion: Suggestion }>(`/api/rooms/${encodeURIComponent(room)}/suggestions`, { method: 'POST', body: JSON.stringify({ text, ...(author ? { author } : {}) }), token }),
 };

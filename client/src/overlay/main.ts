@@ -9,7 +9,7 @@
  */
 import { ROOM_ID_PATTERN } from '../../../shared/protocol.js';
 import { suggestionStatusOf, suggestionsOf } from '../../../shared/scene-doc.js';
-import { describeError, videoUrl } from '../lib/api.js';
+import { api, describeError, videoUrl } from '../lib/api.js';
 import { connect } from '../lib/connection.js';
 import { byId, h } from '../lib/dom.js';
 import { initLang, setLang } from '../lib/i18n.js';
@@ -91,6 +91,15 @@ function start(): void {
   const strip = h('div', { class: 'strip', aria: 'overlayRendering', attrs: { role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100 } }, fill);
   strip.hidden = true;
   const tracker = new RenderTracker(conn.socket, token);
+  // Reloaded in OBS after a render finished: show that clip at once (once the token is accepted).
+  conn.socket.once('room:joined', () => {
+    api.latestRender(room, token, 'done').then(
+      ({ render }) => {
+        if (render && !tracker.current) tracker.adopt(render);
+      },
+      () => {},
+    );
+  });
   tracker.onChange((view) => {
     const running = !!view && (view.status === 'queued' || view.status === 'running');
     strip.hidden = !running;
