@@ -169,6 +169,36 @@ describe('final render', () => {
     expect((await api(`/api/renders/${render.id}/video.mp4`)).status).toBe(409);
   }, 120_000);
 
+  it('keeps the shot cache across a restart, and removes finished renders after their time', async () => {
+    const engine = await sharedEngine();
+    const first = await startServer({}, undefined, { engine });
+    const room = await first.createRoom({ scene });
+    const one = { ...scene, shots: [scene.shots[0]] };
+    const post = (server: typeof first) =>
+      fetch(`${server.url}/api/rooms/${room.room}/renders`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${room.tokens.editor}` }, body: JSON.stringify({ scene: one }) }).then(async (r) => ((await r.json()) as { render: RenderInfo }).render);
+    const a = connectSocket(first.url, room.tokens.viewer);
+    await nextEvent(a, 'room:joined');
+    const r1 = await post(first);
+    await done(a, r1.id);
+    await first.close();
+
+    const second = await startServer({}, first.dataDir, { engine });
+    const b = connectSocket(second.url, room.tokens.viewer);
+    await nextEvent(b, 'room:joined');
+    const progress: { cached?: boolean }[] = [];
+    b.on('render:progress', (p) => progress.push(p));
+    const r2 = await post(second);
+    await done(b, r2.id);
+    expect(progress.filter((p) => p.cached !== undefined).map((p) => p.cached)).toEqual([true]);
+
+    const renders = second.app.scenecast.renders!;
+    expect(await renders.sweep(Date.now())).toBe(0); // both are younger than the TTL
+    expect(await renders.sweep(Date.now() + second.config.render.ttlMs + 1000)).toBe(2);
+    const gone = await fetch(`${second.url}/api/renders/${r2.id}`, { headers: { authorization: `Bearer ${room.tokens.viewer}` } });
+    expect(gone.status).toBe(404);
+    expect((await readdir(path.join(second.dataDir, 'renders')))).toEqual([]);
+  }, 180_000);
+
   it('cancelling a render that is still queued tells the room, and the latest render can be looked up', async () => {
     const { socket, api, startRender, room } = await setup();
     const long = await startRender({ scene: { ...scene, shots: [{ id: 'long', prompt: 'a green star moves left slowly', duration: 10 }] } });

@@ -188,6 +188,7 @@ export class RenderService {
     for (const record of await this.queue.list()) {
       if (!record.finishedAt || now - Date.parse(record.finishedAt) < ttl) continue;
       await this.queue.remove(record.id);
+      await rm(this.folder(record.id), { recursive: true, force: true });
       removed++;
     }
     return removed;
