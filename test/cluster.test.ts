@@ -93,6 +93,9 @@ describe('scale-out faults', () => {
     await Promise.all([editor.synced, observer.synced]);
     await until(editor.doc, (d) => findShot(d, 's1') !== undefined);
     await until(observer.doc, (d) => findShot(d, 's1') !== undefined);
+    // B's viewer sees the editor (connected to A) as present…
+    editor.provider.awareness.setLocalStateField('user', { name: 'on A' });
+    await expect.poll(() => observer.provider.awareness.getStates().get(editor.doc.clientID)?.user?.name, { timeout: 10_000, interval: 20 }).toBe('on A');
     const typed: string[] = [];
     for (let i = 0; i < 120; i++) {
       const ch = String.fromCharCode(97 + (i % 26));
@@ -104,6 +107,8 @@ describe('scale-out faults', () => {
     await until(observer.doc, (d) => promptOf(d).length >= 60);
     const acknowledged = promptOf(observer.doc).toString();
     await a.kill9();
+    // …and, once A is found dead (its heartbeat lapses), no longer: B removes the presence A relayed.
+    await expect.poll(() => observer.provider.awareness.getStates().has(editor.doc.clientID), { timeout: 10_000, interval: 50 }).toBe(false);
     editor.provider.disconnect();
     editor.provider.serverUrl = `${b.wsUrl}/yjs`;
     editor.provider.connect();

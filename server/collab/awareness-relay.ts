@@ -14,8 +14,11 @@ import { isPeer, type Peer } from './origins.js';
 export interface AwarenessBus {
   /** Sends an update made by this process's peers to the other processes. */
   publish(update: Uint8Array): void;
-  /** Updates from the other processes; returns the unsubscribe. */
-  subscribe(onUpdate: (update: Uint8Array) => void): () => void;
+  /**
+   * Updates from the other processes (with the process they came from), and the processes that
+   * died (their clients' presence must go). Returns the unsubscribe.
+   */
+  subscribe(onUpdate: (update: Uint8Array, from: string) => void, onProcessGone: (process: string) => void): () => void;
 }
 
 export interface AwarenessRelayOptions {
@@ -66,8 +69,22 @@ export class AwarenessRelay {
     this.#onFlush = options.onFlush ?? (() => {});
     this.awareness.on('update', (change: AwarenessChange, origin: unknown) => this.#onChange(change, origin));
     this.#bus = options.bus ?? null;
-    this.#unsubscribe = this.#bus?.subscribe((update) => applyAwarenessUpdate(this.awareness, update, REMOTE)) ?? (() => {});
+    this.#unsubscribe =
+      this.#bus?.subscribe(
+        (update, from) => {
+          for (const id of awarenessClients(update)) this.#remoteOwners.set(id, from);
+          applyAwarenessUpdate(this.awareness, update, REMOTE);
+        },
+        (gone) => {
+          const ids = [...this.#remoteOwners].filter(([, owner]) => owner === gone).map(([id]) => id);
+          for (const id of ids) this.#remoteOwners.delete(id);
+          if (ids.length > 0) removeAwarenessStates(this.awareness, ids, REMOTE);
+        },
+      ) ?? (() => {});
   }
+
+  /** Which process each remote client's presence came from. */
+  readonly #remoteOwners = new Map<number, string>();
 
   #state(peer: Peer): PeerState {
     let state = this.#peers.get(peer);

@@ -15,7 +15,7 @@ import { loadBundle } from '../../engine/bundle/manifest.js';
 import { DEFAULT_BUNDLE } from '../../engine/engine-pool.js';
 import type { Config } from '../config.js';
 import { RedisPreviewStore, RedisShotStore } from './redis-caches.js';
-import { RedisChannels, RedisRoomEvents, redisAwarenessBus, relayRoomEvents } from './redis-buses.js';
+import { NodeLiveness, RedisChannels, RedisRoomEvents, redisAwarenessBus, relayRoomEvents } from './redis-buses.js';
 import { RedisClients } from './redis-clients.js';
 import { RedisDocumentStore } from './redis-document-store.js';
 import { RedisPreviewQueue } from './redis-preview-queue.js';
@@ -28,6 +28,7 @@ import type { RoomEvents } from '../realtime/room-events.js';
 export interface Cluster {
   redis: RedisClients;
   channels: RedisChannels;
+  liveness: NodeLiveness;
   snapshots: SnapshotStore;
   store: RedisDocumentStore;
   directory: RedisRoomDirectory;
@@ -50,15 +51,18 @@ export async function connectCluster(config: Config, log: FastifyBaseLogger): Pr
   adapterClient.on('error', () => {});
   log.info({ node: redis.nodeId, prefix, snapshots: config.databaseUrl ? 'postgresql' : 'folder' }, 'joined the cluster');
   const store = new RedisDocumentStore(redis, snapshots);
+  const liveness = new NodeLiveness(redis);
   return {
     redis,
     channels,
+    liveness,
     snapshots,
     store,
     directory: new RedisRoomDirectory(redis),
     events: new RedisRoomEvents(redis, channels),
     adapterClient,
     async close() {
+      await liveness.close();
       await store.close();
       await snapshots.close().catch(() => {});
       adapterClient.disconnect();
@@ -80,7 +84,7 @@ export function clusterAdapter(cluster: Cluster) {
   return createAdapter(cluster.adapterClient, { streamName: cluster.redis.key('socket.io') });
 }
 
-export const awarenessBusFor = (cluster: Cluster) => (room: string) => redisAwarenessBus(cluster.redis, cluster.channels, room);
+export const awarenessBusFor = (cluster: Cluster) => (room: string) => redisAwarenessBus(cluster.redis, cluster.channels, cluster.liveness, room);
 
 export const rateLimiterFor = (cluster: Cluster, name: string, burst: number, perMinute: number) => new RedisRateLimiter(cluster.redis, name, burst, perMinute);
 

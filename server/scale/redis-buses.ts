@@ -53,15 +53,65 @@ function untag(message: Buffer): { from: string; body: Buffer } {
   return { from: message.subarray(0, NODE_ID_BYTES).toString().trim(), body: message.subarray(NODE_ID_BYTES) };
 }
 
-export function redisAwarenessBus(redis: RedisClients, channels: RedisChannels, room: string): AwarenessBus {
+/**
+ * Which processes of the cluster are alive: each one renews `<prefix>node:<id>` every second
+ * (it expires after 3 s); the processes this one has heard from are checked every 2 s, and a
+ * missing key means the process died (kill -9, lost machine) without saying goodbye.
+ */
+export class NodeLiveness {
+  readonly #seen = new Set<string>();
+  readonly #listeners = new Set<(node: string) => void>();
+  readonly #timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly redis: RedisClients) {
+    const key = redis.key('node', redis.nodeId);
+    const beat = () => void redis.commands.set(key, '1', 'PX', 3000).catch(() => {});
+    beat();
+    this.#timers.push(setInterval(beat, 1000), setInterval(() => void this.#check(), 2000));
+    for (const timer of this.#timers) timer.unref();
+  }
+
+  seen(node: string): void {
+    this.#seen.add(node);
+  }
+
+  onGone(listener: (node: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async #check(): Promise<void> {
+    for (const node of [...this.#seen]) {
+      const alive = await this.redis.commands.exists(this.redis.key('node', node)).catch(() => 1);
+      if (alive) continue;
+      this.#seen.delete(node);
+      for (const listener of this.#listeners) listener(node);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.#timers) clearInterval(timer);
+    await this.redis.commands.del(this.redis.key('node', this.redis.nodeId)).catch(() => {});
+  }
+}
+
+export function redisAwarenessBus(redis: RedisClients, channels: RedisChannels, liveness: NodeLiveness, room: string): AwarenessBus {
   const channel = redis.key('aw', room);
   return {
     publish: (update) => channels.publish(channel, tagged(redis.nodeId, update)),
-    subscribe: (onUpdate) =>
-      channels.subscribe(channel, (message) => {
+    subscribe: (onUpdate, onProcessGone) => {
+      const stopMessages = channels.subscribe(channel, (message) => {
         const { from, body } = untag(message);
-        if (from !== redis.nodeId) onUpdate(body);
-      }),
+        if (from === redis.nodeId) return;
+        liveness.seen(from);
+        onUpdate(body, from);
+      });
+      const stopLiveness = liveness.onGone(onProcessGone);
+      return () => {
+        stopMessages();
+        stopLiveness();
+      };
+    },
   };
 }
 
