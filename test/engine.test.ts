@@ -112,7 +112,17 @@ describe('parity with the Python reference', () => {
       let worst = 0;
       for (let k = 0; k < expected.length; k++) worst = Math.max(worst, Math.abs(out.rgb_up!.data[k]! - expected[k]!));
       expect(worst, name).toBeLessThan(1e-4);
+      if (!out.rgb8) continue;
+      // The uint8 output is the same frame, rounded, channels last.
+      const bytes = out.rgb8.data as unknown as Uint8Array;
+      const [, , H, W] = out.rgb_up!.dims as number[];
+      const plane = H! * W!;
+      let off = 0;
+      for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) off = Math.max(off, Math.abs(bytes[i * 3 + c]! - out.rgb_up!.data[c * plane + i]! * 255));
+      expect(off, `${name} rgb8`).toBeLessThanOrEqual(0.5001);
     }
+    expect(Object.values(ref.upscalers).length).toBeGreaterThan(0);
+    expect(model.manifest.graphs[model.manifest.profiles.final.upscalers.at(-1)!]!.outputs.rgb8, 'the final upscaler offers rgb8').toBeDefined();
   }, 60_000);
 });
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const Dim = z.union([z.number().int().positive(), z.string().min(1)]);
-const TensorSpec = z.object({ dtype: z.enum(['float32', 'int64']), shape: z.array(Dim) });
+const TensorSpec = z.object({ dtype: z.enum(['float32', 'int64', 'uint8']), shape: z.array(Dim) });
 const Graph = z.object({
   file: z.string().regex(/^[\w.-]+\.onnx$/),
   inputs: z.record(z.string(), TensorSpec),

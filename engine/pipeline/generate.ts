@@ -145,13 +145,23 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
       }
       let image = applyCamera(base, shot.camera, tau);
       lap('camera');
-      for (const name of profile.upscalers) {
+      let rgb: Uint8Array | null = null;
+      for (const [k, name] of profile.upscalers.entries()) {
         const scale = manifest.graphs[name]!.scale!;
-        const up = await model.sessions.run(name, { rgb: { data: image.data, dims: [1, 3, image.height, image.width] } });
-        image = { data: up.rgb_up!.data, width: image.width * scale, height: image.height * scale };
+        const [width, height] = [image.width * scale, image.height * scale];
+        const input = { rgb: { data: image.data, dims: [1, 3, image.height, image.width] } };
+        // A last stage that lands on the profile's size and offers `rgb8` hands out bytes as they are.
+        if (k === profile.upscalers.length - 1 && width === profile.size[0] && height === profile.size[1] && manifest.graphs[name]!.outputs.rgb8) {
+          rgb = new Uint8Array((await model.sessions.run(name, input, ['rgb8'])).rgb8!.data as unknown as Uint8Array);
+          image = { data: new Float32Array(0), width, height };
+          break;
+        }
+        image = { data: (await model.sessions.run(name, input, ['rgb_up'])).rgb_up!.data, width, height };
       }
-      image = resize(image, profile.size[0], profile.size[1]);
-      const rgb = toRgb8(image);
+      if (!rgb) {
+        image = resize(image, profile.size[0], profile.size[1]);
+        rgb = toRgb8(image);
+      }
       lap('upscale');
       yield { index: j, count: n, tau, width: image.width, height: image.height, rgb };
     }

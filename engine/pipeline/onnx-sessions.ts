@@ -48,7 +48,8 @@ export class ModelSessions {
     return new ModelSessions(new Map(loaded));
   }
 
-  async run(graph: string, feeds: Record<string, TensorData>): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>> {
+  /** Runs a graph; `outputs` limits what is computed and returned (default: every output). */
+  async run(graph: string, feeds: Record<string, TensorData>, outputs?: string[]): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>> {
     if (this.#disposed) throw new Error('sessions were disposed');
     const session = this.#sessions.get(graph);
     if (!session) throw new Error(`graph "${graph}" is not loaded`);
@@ -56,9 +57,9 @@ export class ModelSessions {
     for (const [name, tensor] of Object.entries(feeds)) {
       inputs[name] = new ort.Tensor(tensor.data instanceof BigInt64Array ? 'int64' : 'float32', tensor.data, tensor.dims);
     }
-    let outputs: ort.InferenceSession.OnnxValueMapType;
+    let results: ort.InferenceSession.OnnxValueMapType;
     try {
-      outputs = await session.run(inputs);
+      results = outputs ? await session.run(inputs, outputs) : await session.run(inputs);
     } catch (error) {
       const given = Object.entries(feeds)
         .map(([name, t]) => `${name}: ${t.data instanceof BigInt64Array ? 'int64' : 'float32'}[${t.dims.join(',')}]`)
@@ -66,11 +67,16 @@ export class ModelSessions {
       throw new Error(`graph "${graph}" failed (${(error as Error).message}); inputs given: ${given}; expected: ${session.inputNames.join(', ')}`);
     }
     const result: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
-    for (const [name, value] of Object.entries(outputs)) {
+    for (const [name, value] of Object.entries(results)) {
       const tensor = value as ort.Tensor;
       result[name] = { data: tensor.data as Float32Array, dims: tensor.dims };
     }
     return result;
+  }
+
+  /** Output names of a loaded graph. */
+  outputNames(graph: string): readonly string[] {
+    return this.#sessions.get(graph)?.outputNames ?? [];
   }
 
   async dispose(): Promise<void> {

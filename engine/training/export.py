@@ -11,6 +11,7 @@ import time
 import numpy as np
 import torch
 
+import graph_rgb8
 import world as W
 from generate import Graphs, generate, noise_stream, windows
 from model import VelocityWrapper, fix_layernorms_for_export, n_params
@@ -116,6 +117,8 @@ def export_bundle(ctx, name: str, quick: bool = False, out_root: str | None = No
     with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, ensure_ascii=False, indent=1)
         f.write("\n")
+    # The last upscaler of the final profile also gives uint8 RGB (channels last), ready for the encoder.
+    graph_rgb8.main(out, profiles["final"]["upscalers"][-1])
     sizes = {f: os.path.getsize(os.path.join(out, f)) for f in files}
     info = {"params": {"text_encoder": n_params(g.text_encoder),
                        "denoiser": n_params(g.denoisers["final_denoiser"]),
