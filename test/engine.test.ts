@@ -154,6 +154,13 @@ describe('the engine pool', () => {
     for (const f of final) expect([f.width, f.height]).toEqual([1280, 720]);
   }, 60_000);
 
+  it('makes shots whose last window starts fewer than K frames in (N = F + 1)', async () => {
+    // 0.5 s at 18 fps = 9 frames: windows [0, 8) and [1, 9), the second with context frames 0 and 0.
+    expect(planWindows(9, 8).map((w) => [w.start, w.skip])).toEqual([[0, 0], [1, 7]]);
+    const frames = await collect({ ...shot, duration: 0.5, fps: 18 }, 'preview');
+    expect(frames.map((f) => f.index)).toEqual([...Array(9).keys()]);
+  });
+
   it('is deterministic by seed', async () => {
     const a = await collect(shot, 'preview');
     const b = await collect(shot, 'preview');

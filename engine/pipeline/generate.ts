@@ -108,7 +108,8 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
     const prevValid = win.start > 0 && K > 0 ? 1 : 0;
     if (prevValid) {
       for (let k = 0; k < K; k++) {
-        const j = win.start - K + k;
+        // Clamped at frame 0: a last window of a short shot can start fewer than K frames in (N = 9, F = 8).
+        const j = Math.max(0, win.start - K + k);
         prevTime[k] = frameTime(j, n);
         const frame = made[j]!;
         for (let c = 0; c < C; c++) prev.set(frame.subarray(c * plane, (c + 1) * plane), (c * K + k) * plane);
