@@ -72,7 +72,7 @@ export class SegmentEncoder {
       [
         '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0',
         '-an', '-c:v', 'libx264', '-preset', preset, '-crf', String(crf), '-pix_fmt', 'yuv420p', '-profile:v', 'high',
-        '-x264-params', `keyint=${Math.round(fps * 2)}:min-keyint=1:scenecut=0`,
+        '-x264-params', `keyint=${Math.round(fps * 2)}:min-keyint=1:scenecut=0:rc-lookahead=2:sync-lookahead=0`,
         '-r', String(fps), '-movflags', '+faststart', '-f', 'mp4', file,
       ],
       'pipe',
