@@ -16,13 +16,13 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import * as decoding from 'lib0/decoding';
 import { io } from 'socket.io-client';
 import { WebSocket } from 'ws';
 import * as Y from 'yjs';
 import type { CreateRoomResponse, PreviewFrame, PreviewState } from '../shared/protocol.js';
 import { shotsOf } from '../shared/scene-doc.js';
 import { decodeMessage, encodeSyncStep1, encodeUpdate } from '../server/collab/messages.js';
+import { updateKeys } from './lib/update-keys.js';
 import { printJson, printTable, processMemory, summarize, type Row } from './lib/report.js';
 
 const { values } = parseArgs({
@@ -53,20 +53,6 @@ function spawnProcess(script: string, env: Record<string, string>, ready: RegExp
   });
 }
 
-/** (client, clock) keys of the keystrokes in a sync-update message (see bench/collab.bench.ts). */
-function updateKeys(data: Uint8Array): string[] {
-  if (data[0] !== 0 || data[1] !== 2) return [];
-  const d = decoding.createDecoder(data);
-  decoding.readVarUint(d);
-  decoding.readVarUint(d);
-  const update = decoding.readVarUint8Array(d);
-  const h = decoding.createDecoder(update);
-  if (decoding.readVarUint(h) === 1 && decoding.readVarUint(h) === 1) return [`${decoding.readVarUint(h)}:${decoding.readVarUint(h)}`];
-  const keys: string[] = [];
-  const { from, to } = Y.parseUpdateMeta(update);
-  for (const [client, start] of from) for (let clock = start; clock < (to.get(client) ?? start); clock++) keys.push(`${client}:${clock}`);
-  return keys;
-}
 
 async function redisCalls(redis: Redis): Promise<number> {
   const info = await redis.info('commandstats');

@@ -18,11 +18,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import * as decoding from 'lib0/decoding';
 import { WebSocket } from 'ws';
 import * as Y from 'yjs';
 import { shotsOf, writeScene } from '../shared/scene-doc.js';
 import { decodeMessage, encodeSyncStep1, encodeUpdate } from '../server/collab/messages.js';
+import { updateKeys } from './lib/update-keys.js';
 import { printJson, printTable, processCpuSeconds, processMemory, summarize, type Row } from './lib/report.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -105,24 +105,6 @@ const targets: Target[] = [
   },
 ];
 
-/**
- * The (client, clock) keys of the keystrokes in a sync-update message: read from the header when
- * it holds one struct (the common case), else from Yjs' own parse of a merged update.
- */
-function updateKeys(data: Uint8Array): string[] {
-  if (data[0] !== 0 || data[1] !== 2) return [];
-  const d = decoding.createDecoder(data);
-  decoding.readVarUint(d); // type
-  decoding.readVarUint(d); // step
-  const update = decoding.readVarUint8Array(d);
-  const h = decoding.createDecoder(update);
-  const clients = decoding.readVarUint(h);
-  if (clients === 1 && decoding.readVarUint(h) === 1) return [`${decoding.readVarUint(h)}:${decoding.readVarUint(h)}`];
-  const keys: string[] = [];
-  const { from, to } = Y.parseUpdateMeta(update);
-  for (const [client, start] of from) for (let clock = start; clock < (to.get(client) ?? start); clock++) keys.push(`${client}:${clock}`);
-  return keys;
-}
 
 interface Editor {
   ws: WebSocket;

@@ -80,6 +80,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     log,
     compactBytes: config.compactBytes,
     awarenessRate: config.awarenessRate,
+    coalesceMs: config.coalesceMs,
     maxLoaded: config.maxRoomsLoaded,
     idleMs: config.roomIdleMs,
     ...(cluster ? { awarenessBus: awarenessBusFor(cluster) } : {}),

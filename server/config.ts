@@ -27,6 +27,8 @@ const EnvSchema = z.object({
   COMPACT_BYTES: int(512 * 1024),
   /** `always`: fan out an update only after fdatasync (group commit); `never`: after write(2) only. */
   PERSIST_FSYNC: z.enum(['always', 'never']).default('always'),
+  /** Least time between two fan-outs of one room (ms): a busy room merges what came meanwhile. */
+  FANOUT_COALESCE_MS: int(4),
   /** Awareness (cursor) updates relayed per client per second; faster ones are coalesced. */
   AWARENESS_RATE: int(10),
   /** Outgoing bytes buffered for one Yjs connection before it is closed as too slow (1013). */
@@ -86,6 +88,7 @@ export interface Config {
   compactBytes: number;
   fsync: Env['PERSIST_FSYNC'];
   awarenessRate: number;
+  coalesceMs: number;
   maxBufferedBytes: number;
   engine: { bundleDir: string | undefined; workers: number | undefined; threads: number | undefined; device: 'cpu' | 'cuda' };
   preview: { debounceMs: number; maxWaitMs: number; jpegQuality: number };
@@ -118,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     compactBytes: e.COMPACT_BYTES,
     fsync: e.PERSIST_FSYNC,
     awarenessRate: Math.max(1, e.AWARENESS_RATE),
+    coalesceMs: e.FANOUT_COALESCE_MS,
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
     engine: { bundleDir: e.ENGINE_BUNDLE ? path.resolve(e.ENGINE_BUNDLE) : undefined, workers: e.ENGINE_WORKERS, threads: e.ENGINE_THREADS, device: e.ENGINE_DEVICE },
     preview: { debounceMs: e.PREVIEW_DEBOUNCE_MS, maxWaitMs: e.PREVIEW_MAX_WAIT_MS, jpegQuality: e.PREVIEW_JPEG_QUALITY },

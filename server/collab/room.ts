@@ -23,6 +23,8 @@ export interface RoomDeps {
   compactBytes: number;
   /** Awareness relays per peer per second. */
   awarenessRate: number;
+  /** Least time between two fan-outs of a room (ms); 0 sends every group commit at once. */
+  coalesceMs: number;
   /** Scale-out: awareness shared with the other server processes of the room. */
   awarenessBus?: (room: string) => AwarenessBus;
 }
@@ -160,7 +162,7 @@ export class Room extends EventEmitter<RoomEvents> {
     if (origin === ORIGIN.remote) {
       // Stored by the process that accepted it: only this node's peers need it.
       this.#durable.push({ update, origin });
-      this.#fanOut ??= setImmediate(() => this.#flushDurable());
+      this.#scheduleFanOut();
       return;
     }
     const { metrics, store } = this.deps;
@@ -172,7 +174,7 @@ export class Room extends EventEmitter<RoomEvents> {
         metrics.updateBytes.inc(update.length);
         metrics.persistSeconds.observe((performance.now() - started) / 1000);
         this.#durable.push({ update, origin });
-        this.#fanOut ??= setImmediate(() => this.#flushDurable());
+        this.#scheduleFanOut();
       },
       (error: Error) => this.fail(error),
     );
@@ -180,7 +182,20 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Updates made durable by the last group commit(s), waiting for the fan-out. */
   #durable: { update: Uint8Array; origin: unknown }[] = [];
-  #fanOut: NodeJS.Immediate | null = null;
+  #fanOut: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  #lastFanOut = 0;
+
+  /**
+   * Fans out at the end of this turn, or, when the previous fan-out was less than `coalesceMs`
+   * ago, at that interval: an isolated edit goes out at once, while a busy room sends one merged
+   * message per peer every few milliseconds instead of one per commit (a socket write per peer
+   * is most of the cost of a large room).
+   */
+  #scheduleFanOut(): void {
+    if (this.#fanOut) return;
+    const wait = this.#lastFanOut + this.deps.coalesceMs - performance.now();
+    this.#fanOut = wait > 0 ? setTimeout(() => this.#flushDurable(), wait) : setImmediate(() => this.#flushDurable());
+  }
 
   /**
    * Fans out everything one group commit made durable. A lone update skips its sender; several
@@ -189,6 +204,7 @@ export class Room extends EventEmitter<RoomEvents> {
    */
   #flushDurable(): void {
     this.#fanOut = null;
+    this.#lastFanOut = performance.now();
     const batch = this.#durable;
     this.#durable = [];
     if (batch.length === 0 || this.#failed) return;
@@ -254,7 +270,10 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#unwatch?.();
     this.#unwatch = null;
     this.#destroyed = true;
-    if (this.#fanOut) clearImmediate(this.#fanOut);
+    if (this.#fanOut) {
+      clearImmediate(this.#fanOut as NodeJS.Immediate);
+      clearTimeout(this.#fanOut as NodeJS.Timeout);
+    }
     this.relay.destroy();
     this.doc.destroy();
     this.removeAllListeners();
