@@ -8,7 +8,7 @@
  * 480px), suggestions=0|1 (default 1), lang=en|zh (labels, default from the browser).
  */
 import { ROOM_ID_PATTERN } from '../../../shared/protocol.js';
-import { suggestionStatusOf, suggestionsOf } from '../../../shared/scene-doc.js';
+import { suggestionStatusOf, suggestionsOf } from '../../../shared/doc-layout.js';
 import { api, describeError, videoUrl } from '../lib/api.js';
 import { connect } from '../lib/connection.js';
 import { byId, h } from '../lib/dom.js';
