@@ -318,3 +318,232 @@ def fix_layernorms_for_export(m: nn.Module) -> None:
 
 def n_params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
+
+
+# ---------------------------------------------------------------------------------------------- UNet denoiser
+# Written so that the exported graph has (almost) no shape arithmetic: the chunk is padded to the full F frames
+# (repeating its last frame, as the DiT pads to its temporal patch) so the number of frames T = K + F is a
+# constant; the batch is the only dynamic size (-1 in every reshape). onnxruntime then runs mostly the convs.
+def small_attention(q, k, v, bias=None):
+    """attention() for very short sequences (T ~ 10): broadcast-multiply-sum instead of batched matmuls of tiny
+    matrices (2x faster in torch on CPU for thousands of 10x10 problems; same maths)."""
+    s = (q.unsqueeze(-2) * k.unsqueeze(-3)).sum(-1) * (1.0 / math.sqrt(q.shape[-1]))
+    if bias is not None:
+        s = s + bias
+    return (torch.softmax(s, dim=-1).unsqueeze(-1) * v.unsqueeze(-3)).sum(-2)
+
+
+class USelfAttention(nn.Module):
+    def __init__(self, d: int, heads: int, small: bool = False):
+        super().__init__()
+        self.h, self.small = heads, small
+        self.qkv = nn.Linear(d, 3 * d)
+        self.o = nn.Linear(d, d)
+
+    def forward(self, x, bias=None):  # x [N,S,D] with S and D constants
+        N_, S, D = x.shape
+        qkv = self.qkv(x).reshape(-1, S, 3, self.h, D // self.h).permute(2, 0, 3, 1, 4)
+        y = (small_attention if self.small else attention)(qkv[0], qkv[1], qkv[2], bias)
+        return self.o(y.transpose(1, 2).reshape(-1, S, D))
+
+
+class UCrossAttention(nn.Module):
+    def __init__(self, d: int, d_ctx: int, heads: int):
+        super().__init__()
+        self.h = heads
+        self.q = nn.Linear(d, d)
+        self.kv = nn.Linear(d_ctx, 2 * d)
+        self.o = nn.Linear(d, d)
+
+    def forward(self, x, kv, bias):  # x [B,S,D]; kv = precomputed [2,B,h,L,dh] of the caption (per module)
+        S, D = x.shape[1], x.shape[2]
+        q = self.q(x).reshape(-1, S, self.h, D // self.h).transpose(1, 2)
+        y = attention(q, kv[0], kv[1], bias)
+        return self.o(y.transpose(1, 2).reshape(-1, S, D))
+
+    def keys(self, ctx):  # ctx [B,L,d_ctx] -> [2,B,h,L,dh]
+        D = self.q.out_features
+        return self.kv(ctx).reshape(ctx.shape[0], ctx.shape[1], 2, self.h, D // self.h).permute(2, 0, 3, 1, 4)
+
+
+def temporal_shift_cat(h, T: int):
+    """[B*T,C,H,W] -> [B*T,3C,H,W]: the features of frames t-1, t, t+1 (zeros outside the clip), so a 1x1 conv on
+    the result is a k=3 temporal conv (a GEMM; no Conv3d, no transposes)."""
+    C, H, W_ = h.shape[1], h.shape[2], h.shape[3]
+    x = F.pad(h.reshape(-1, T, C, H, W_), (0, 0, 0, 0, 0, 0, 1, 1))
+    return torch.cat([x[:, 0:T], x[:, 1:T + 1], x[:, 2:T + 2]], dim=2).reshape(-1, 3 * C, H, W_)
+
+
+class UResBlock(nn.Module):
+    """(2+1)D residual block, frames folded into the batch: GN-SiLU-conv3x3, per-frame FiLM (scale/shift given),
+    GN-SiLU-conv3x3, then a residual k=3 temporal conv (frames t-1, t, t+1 -> 1x1 conv)."""
+
+    def __init__(self, cin: int, cout: int, groups: int = 8):
+        super().__init__()
+        self.cout = cout
+        self.n1 = nn.GroupNorm(groups, cin)
+        self.c1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.n2 = nn.GroupNorm(groups, cout)
+        self.c2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else None
+        self.ct = nn.Conv2d(3 * cout, cout, 1)
+        nn.init.zeros_(self.c2.weight)
+        nn.init.zeros_(self.c2.bias)
+        nn.init.zeros_(self.ct.weight)
+        nn.init.zeros_(self.ct.bias)
+
+    def forward(self, x, film, T: int):  # film [B*T, 2*cout, 1, 1]
+        s, b = film.chunk(2, dim=1)
+        h = self.c1(F.silu(self.n1(x)))
+        h = self.c2(F.silu(self.n2(h) * (1 + s) + b))
+        x = (self.skip(x) if self.skip is not None else x) + h
+        return x + self.ct(temporal_shift_cat(F.silu(x), T))
+
+
+class UAttn(nn.Module):
+    """Attention on [B*T,C,H,W] features of one UNet level.
+    'cross': every cell of every frame attends to the caption tokens;
+    'time': each cell attends to the same cell in all frames (context frames masked as keys when invalid);
+    'st': joint space-time self-attention over all cells of all frames (lowest resolution).
+    A per-frame embedding (tau, chunk/context) is added to the inputs of 'time' and 'st' (and a learned spatial
+    position to 'st')."""
+
+    def __init__(self, ch: int, mode: str, d_cond: int, d_ctx: int = 128, heads: int = 4, hw: int = 0):
+        super().__init__()
+        self.mode = mode
+        self.norm = nn.GroupNorm(8, ch)
+        if mode == "cross":
+            self.att = UCrossAttention(ch, d_ctx, heads)
+        else:
+            self.att = USelfAttention(ch, heads, small=(mode == "time"))
+            self.fe = nn.Linear(d_cond, ch)
+            if mode == "st":
+                self.pos = nn.Parameter(torch.randn(hw, ch) * 0.02)
+        nn.init.zeros_(self.att.o.weight)
+        nn.init.zeros_(self.att.o.bias)
+
+    def forward(self, x, T: int, a: dict):
+        C, H, W_ = x.shape[1], x.shape[2], x.shape[3]
+        HW = H * W_
+        h = self.norm(x).reshape(-1, T, C, HW)  # [B,T,C,HW]
+        if self.mode == "cross":
+            q = h.permute(0, 1, 3, 2).reshape(-1, T * HW, C)
+            y = self.att(q, self.att.keys(a["ctx"]), a["ctx_bias"]).reshape(-1, T, HW, C).permute(0, 1, 3, 2)
+        elif self.mode == "time":
+            q = (h.permute(0, 3, 1, 2) + self.fe(a["fe"]).unsqueeze(1)).reshape(-1, T, C)  # [B*HW,T,C]
+            bias = a["kbias"].unsqueeze(1).expand(-1, HW, -1).reshape(-1, 1, 1, T)
+            y = self.att(q, bias).reshape(-1, HW, T, C).permute(0, 2, 3, 1)
+        else:  # 'st'
+            q = (h.permute(0, 1, 3, 2) + self.fe(a["fe"]).unsqueeze(2) + self.pos).reshape(-1, T * HW, C)
+            bias = a["kbias"].unsqueeze(2).expand(-1, T, HW).reshape(-1, 1, 1, T * HW)
+            y = self.att(q, bias).reshape(-1, T, HW, C).permute(0, 1, 3, 2)
+        return x + y.reshape(-1, C, H, W_)
+
+
+class UNetDenoiser(nn.Module):
+    """Conv (2+1)D UNet over the latent chunk; predicts x0 (the exported wrapper turns it into velocity).
+    The K clean context frames are concatenated before the chunk along time, so every temporal op sees them
+    (their per-frame conditioning says 'clean context' with t = 0; when prev_valid = 0 they are zeros and masked
+    as attention keys). Input: latent + 2 coordinate channels + a context-frame flag. Per-frame conditioning
+    = emb(t of the frame) + emb(tau) + kind (chunk / valid context / invalid context) + pooled caption, into a
+    FiLM in every residual block. Levels 16x9 / 8x5 / 4x3 with widths `widths`; a k=3 temporal conv in every
+    block; cross-attention to the caption tokens at the levels in `cross` (0 = 16x9, 1 = 8x5; always at 4x3),
+    temporal self-attention at the levels in `tattn`; joint space-time self-attention at 4x3."""
+
+    def __init__(self, c_lat=4, h=9, w=16, K=2, F=8, d_ctx=128, widths=(32, 64, 128), d_cond=128, heads=4,
+                 cross=(1,), tattn=(1,), mid_blocks=2):
+        super().__init__()
+        self.c, self.h, self.w, self.K, self.Fmax = c_lat, h, w, K, F
+        self.T = K + F
+        c1, c2, c3 = widths
+        self.temb = nn.Sequential(nn.Linear(128, d_cond), nn.SiLU(), nn.Linear(d_cond, d_cond))
+        self.ftime = nn.Sequential(nn.Linear(64, d_cond), nn.SiLU(), nn.Linear(d_cond, d_cond))
+        self.pool = nn.Linear(d_ctx, d_cond)
+        self.kind = nn.Parameter(torch.zeros(3, d_cond))  # chunk frame, valid context, invalid context
+        ys = torch.linspace(-1, 1, h).view(1, 1, h, 1).expand(1, 1, h, w)
+        xs = torch.linspace(-1, 1, w).view(1, 1, 1, w).expand(1, 1, h, w)
+        self.register_buffer("coords", torch.cat([xs, ys], dim=1).clone())
+        self.inp = nn.Conv2d(c_lat + 3, c1, 3, padding=1)
+        self.d1 = UResBlock(c1, c1)
+        self.a1 = nn.ModuleList(self._attn(c1, 0, cross, tattn, d_cond, d_ctx, heads))
+        self.down1 = nn.Conv2d(c1, c2, 3, stride=2, padding=1)
+        self.d2 = UResBlock(c2, c2)
+        self.a2 = nn.ModuleList(self._attn(c2, 1, cross, tattn, d_cond, d_ctx, heads))
+        self.down2 = nn.Conv2d(c2, c3, 3, stride=2, padding=1)
+        h3, w3 = (h + 1) // 2, (w + 1) // 2
+        h3, w3 = (h3 + 1) // 2, (w3 + 1) // 2
+        self.mid = nn.ModuleList([UResBlock(c3, c3) for _ in range(mid_blocks)])
+        self.mid_st = UAttn(c3, "st", d_cond, d_ctx, heads, hw=h3 * w3)
+        self.mid_x = UAttn(c3, "cross", d_cond, d_ctx, heads)
+        self.up2 = nn.Conv2d(c3, c2, 1)
+        self.u2 = UResBlock(2 * c2, c2)
+        self.ua2 = nn.ModuleList(self._attn(c2, 1, cross, tattn, d_cond, d_ctx, heads))
+        self.up1 = nn.Conv2d(c2, c1, 1)
+        self.u1 = UResBlock(2 * c1, c1)
+        self.ua1 = nn.ModuleList(self._attn(c1, 0, cross, tattn, d_cond, d_ctx, heads))
+        self.nout = nn.GroupNorm(8, c1)
+        self.out = nn.Conv2d(c1, c_lat, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        # all FiLMs from one linear layer (zero-initialised: identity at start)
+        self.res_blocks = [self.d1, self.d2, *self.mid, self.u2, self.u1]
+        self.film_sizes = [2 * b.cout for b in self.res_blocks]
+        self.film = nn.Linear(d_cond, sum(self.film_sizes))
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+
+    @staticmethod
+    def _attn(ch, level, cross, tattn, d_cond, d_ctx, heads):
+        mods = []
+        if level in cross:
+            mods.append(UAttn(ch, "cross", d_cond, d_ctx, heads))
+        if level in tattn:
+            mods.append(UAttn(ch, "time", d_cond, d_ctx, heads))
+        return mods
+
+    def forward(self, x, t, frame_time, context, context_mask, pooled, prev, prev_time, prev_valid):
+        C, H, W_, K, Fm, T = self.c, self.h, self.w, self.K, self.Fmax, self.T
+        F_ = x.shape[2]
+        # pad the chunk to Fmax frames by repeating its last frame (and its time)
+        x = torch.cat([x, x[:, :, -1:].expand(-1, -1, Fm, -1, -1)], dim=2)[:, :, :Fm]
+        frame_time = torch.cat([frame_time, frame_time[:, -1:].expand(-1, Fm)], dim=1)[:, :Fm]
+        z = torch.cat([prev, x], dim=2)  # [B,C,T,h,w]
+        times = torch.cat([prev_time, frame_time], dim=1)  # [B,T]
+        isprev = torch.cat([torch.ones_like(prev_time), torch.zeros_like(frame_time)], dim=1)  # [B,T]
+        pv = prev_valid.unsqueeze(1)
+        key_valid = 1.0 - isprev * (1.0 - pv)  # [B,T]: 0 for the context frames of a shot's first chunk
+        tf = t.unsqueeze(1) * (1.0 - isprev)  # noise level per frame: context frames are clean
+        kind = (1.0 - isprev).unsqueeze(-1) * self.kind[0] + (isprev * pv).unsqueeze(-1) * self.kind[1] + \
+            (isprev * (1.0 - pv)).unsqueeze(-1) * self.kind[2]
+        fe = self.ftime(sinusoid(times * 100.0, 64)) + kind  # [B,T,d]
+        cf = self.temb(sinusoid(tf * 1000.0, 128)) + fe + self.pool(pooled).unsqueeze(1)  # [B,T,d]
+        films = self.film(F.silu(cf)).reshape(-1, sum(self.film_sizes), 1, 1).split(self.film_sizes, dim=1)
+        a = {"ctx": context, "ctx_bias": ((1.0 - context_mask) * -1e4)[:, None, None, :], "fe": fe,
+             "kbias": (1.0 - key_valid) * -1e4}
+        hfr = z.permute(0, 2, 1, 3, 4).reshape(-1, C, H, W_)  # frames folded into the batch [B*T,C,h,w]
+        flag = isprev.reshape(-1, 1, 1, 1).expand(-1, 1, H, W_)
+        hfr = torch.cat([hfr, self.coords.expand(hfr.shape[0], -1, -1, -1), flag], dim=1)
+        h1 = self.d1(self.inp(hfr), films[0], T)
+        for m in self.a1:
+            h1 = m(h1, T, a)
+        h2 = self.d2(self.down1(F.silu(h1)), films[1], T)
+        for m in self.a2:
+            h2 = m(h2, T, a)
+        h3 = self.down2(F.silu(h2))
+        nm = len(self.mid)
+        h3 = self.mid[0](h3, films[2], T)
+        h3 = self.mid_st(h3, T, a)
+        h3 = self.mid_x(h3, T, a)
+        for i in range(1, nm):
+            h3 = self.mid[i](h3, films[2 + i], T)
+        u = F.interpolate(self.up2(h3), scale_factor=2.0, mode="nearest")[:, :, : h2.shape[2], : h2.shape[3]]
+        u = self.u2(torch.cat([u, h2], dim=1), films[2 + nm], T)
+        for m in self.ua2:
+            u = m(u, T, a)
+        u = F.interpolate(self.up1(u), scale_factor=2.0, mode="nearest")[:, :, :H, :W_]
+        u = self.u1(torch.cat([u, h1], dim=1), films[3 + nm], T)
+        for m in self.ua1:
+            u = m(u, T, a)
+        y = self.out(F.silu(self.nout(u)))  # [B*T,C,h,w]
+        y = y.reshape(-1, T, C, H, W_)[:, K:].permute(0, 2, 1, 3, 4)
+        return y[:, :, :F_]  # x0 prediction [B,C,F,h,w]

@@ -56,6 +56,26 @@ def write_card(ctx, bundle: str, bundle_dir: str, bench: bool = True) -> None:
     mins = lambda s: f"{s['elapsed'] / 60:.1f} min" if s else "-"  # noqa: E731
     total_min = sum(s["elapsed"] for s in st.values() if s) / 60
     p = info["params"]
+    arch = torch.load(ctx.path("den.pt"), map_location="cpu").get("arch", "dit") if os.path.exists(ctx.path("den.pt")) else "dit"
+    common = ("  Trained with flow matching (`x_t = (1-t) x0 + t eps`, uniform t) as an x0-predictor with an object-weighted loss\n"
+              "  (x9 on object cells), 10% caption dropout (for guidance), EMA 0.999; the exported graph returns\n"
+              "  `velocity = (x - x0_hat) / t`. Chunks of F=8 frames (dynamic 1..8) conditioned on the K=2 frames before them;\n"
+              "  trained on random windows of shots of 1..300 frames, so shots of any length stay one take.")
+    if arch == "unet":
+        u = T.UNET_CFG
+        den_desc = (f"- **Denoiser** {p['denoiser']:,} parameters: a conv (2+1)D UNet over the latent frames (frames folded into\n"
+                    f"  the batch: 3x3 convs per frame, then a k=3 temporal conv in every residual block), widths {u['widths']} at\n"
+                    "  16x9, 8x5 and 4x3; the K=2 clean context frames are concatenated before the chunk along time, so every\n"
+                    "  temporal op sees them (masked as attention keys when `prev_valid = 0`); cross-attention to the caption tokens\n"
+                    "  at 8x5 and 4x3, temporal self-attention at 8x5, joint space-time self-attention at 4x3; FiLM in every block\n"
+                    "  from (noise level t, frame time tau, context/chunk flag, pooled caption); two coordinate channels at the input.\n"
+                    + common)
+    else:
+        den_desc = (f"- **Denoiser** {p['denoiser']:,} parameters: a DiT over latent patches of 2 frames x 2x2 cells (the 9 rows are padded\n"
+                    f"  to 10), d {T.DEN_CFG['d']}, {T.DEN_CFG['depth']} blocks of joint space-time self-attention (the K=2 clean context\n"
+                    "  frames are tokens of the same sequence, masked out when `prev_valid = 0`), cross-attention to the caption tokens,\n"
+                    "  and MLP; adaLN-zero modulation from (noise level t, pooled caption); per-token frame-time (tau) embedding.\n"
+                    + common)
     card = f"""# {bundle}: scenecast shapes model
 
 A small bilingual (English / Chinese) text-to-video flow-matching model of the synthetic shapes world
@@ -77,14 +97,7 @@ Camera moves are applied by the engine after decoding, not by the model. Contrac
   (the world's caption vocabulary), max length {T.MAX_LEN}.
 - **Text encoder** {p['text_encoder']:,} parameters: token + position embedding, 2 pre-LN transformer layers (d 128,
   4 heads); `context` = the token states, `pooled` = their masked mean.
-- **Denoiser** {p['denoiser']:,} parameters: a DiT over latent patches of 2 frames x 2x2 cells (the 9 rows are padded
-  to 10), d {T.DEN_CFG['d']}, {T.DEN_CFG['depth']} blocks of joint space-time self-attention (the K=2 clean context
-  frames are tokens of the same sequence, masked out when `prev_valid = 0`), cross-attention to the caption tokens,
-  and MLP; adaLN-zero modulation from (noise level t, pooled caption); per-token frame-time (tau) embedding.
-  Trained with flow matching (`x_t = (1-t) x0 + t eps`, uniform t) as an x0-predictor with an object-weighted loss
-  (x9 on object cells), 10% caption dropout (for guidance), EMA 0.999; the exported graph returns
-  `velocity = (x - x0_hat) / t`. Chunks of F=8 frames (dynamic 1..8) conditioned on the K=2 frames before them;
-  trained on random windows of shots of 1..300 frames, so shots of any length stay one take.
+{den_desc}
 - **Preview denoiser**: same architecture, reflow-distilled from the guided teacher (pairs of noise and the
   teacher's {T.FINAL['steps']}-step, guidance {T.FINAL['guidance']} sample with the real clean context); runs
   {T.PREVIEW['steps']} Euler steps with guidance 1.

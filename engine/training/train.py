@@ -51,7 +51,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, HERE)
 import world as W  # noqa: E402
-from model import (Encoder, Decoder, NormDecoder, TextEncoder, Denoiser, VelocityWrapper, Upscaler,  # noqa: E402
+from model import (Encoder, Decoder, NormDecoder, TextEncoder, Denoiser, UNetDenoiser, VelocityWrapper, Upscaler,  # noqa: E402
                    n_params)
 from generate import Graphs, generate  # noqa: E402
 
@@ -60,7 +60,9 @@ LAT_C, LAT_H, LAT_W = 4, 9, 16
 CHUNK_F, CHUNK_K = 8, 2
 MAX_LEN = 36
 D_TEXT = 128
-DEN_CFG = dict(d=128, depth=5, heads=4, patch=2, tp=2)
+DEN_CFG = dict(d=128, depth=5, heads=4, patch=2, tp=2)  # arch "dit"
+UNET_CFG = dict(widths=(32, 64, 128), d_cond=128, heads=4, cross=(1,), tattn=(1,), mid_blocks=2)  # arch "unet"
+DEN_LR = {"dit": 5e-4, "unet": 1e-3}
 UP4_CFG = dict(scale=4, w=(32, 32), k_last=3)
 UP5_CFG = dict(scale=5, w=(16, 16), k_last=1)
 PREV_NOISE = 0.1  # max std of the noise added to the clean context latents in training
@@ -180,7 +182,9 @@ def stage_ae(ctx: Ctx, minutes: float):
     ck = {}
     if os.path.exists(p):
         ck = torch.load(p)
-        enc.load_state_dict(ck["enc"]), dec.load_state_dict(ck["dec"]), opt.load_state_dict(ck["opt"])
+        enc.load_state_dict(ck["enc"]), dec.load_state_dict(ck["dec"])
+        if "opt" in ck:  # a slim checkpoint (checkpoints/) has no optimizer state: AdamW starts afresh
+            opt.load_state_dict(ck["opt"])
         st = ck["state"]
     log(f"[ae] enc {n_params(enc)} dec {n_params(dec)} params, resume step {st['step']}, "
         f"elapsed {st['elapsed']/60:.1f} min of {minutes}")
@@ -245,10 +249,31 @@ def load_ae(ctx):
 
 
 # ---------------------------------------------------------------------------------------------- stage: den
-def new_text_den(ctx):
+def new_text_den(ctx, arch: str):
     te = TextEncoder(len(ctx.vocab), MAX_LEN, d=D_TEXT)
-    den = Denoiser(c_lat=LAT_C, h=LAT_H, w=LAT_W, K=CHUNK_K, d_ctx=D_TEXT, **DEN_CFG)
+    if arch == "unet":
+        den = UNetDenoiser(c_lat=LAT_C, h=LAT_H, w=LAT_W, K=CHUNK_K, F=CHUNK_F, d_ctx=D_TEXT, **UNET_CFG)
+    elif arch == "dit":
+        den = Denoiser(c_lat=LAT_C, h=LAT_H, w=LAT_W, K=CHUNK_K, d_ctx=D_TEXT, **DEN_CFG)
+    else:
+        raise ValueError(f"unknown denoiser architecture {arch!r}")
     return te, den
+
+
+def den_arch(ctx) -> str:
+    """The run's denoiser architecture: what its checkpoint says (runs before the option were DiTs), else --den-arch."""
+    p = ctx.path("den.pt")
+    if os.path.exists(p):
+        return torch.load(p).get("arch", "dit")
+    return ctx.args.den_arch
+
+
+def den_lr(base: float, step: int, elapsed_min: float, minutes: float) -> float:
+    """Warm-up over 300 steps, constant, then a linear decay to 10% over the last quarter of the budget."""
+    warm = min(1.0, (step + 1) / 300)
+    frac = elapsed_min / max(minutes, 1e-6)
+    decay = 1.0 if frac < 0.75 else max(0.1, 1.0 - 0.9 * (frac - 0.75) / 0.25)
+    return base * warm * decay
 
 
 def den_loss(te, den, b, rng_t=None, t=None):
@@ -276,17 +301,24 @@ def ema_update(ema, model, decay):
 def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float = 0.0):
     p = ctx.path("den.pt")
     enc, dec, stats = load_ae(ctx)
-    te, den = new_text_den(ctx)
+    arch = den_arch(ctx)
+    te, den = new_text_den(ctx, arch)
     params = list(te.parameters()) + list(den.parameters())
-    opt = torch.optim.AdamW(params, lr=5e-4, weight_decay=0.01, betas=(0.9, 0.99))
+    base_lr = ctx.args.den_lr or DEN_LR[arch]
+    opt = torch.optim.AdamW(params, lr=base_lr, weight_decay=0.01, betas=(0.9, 0.99))
     te_ema, den_ema = copy.deepcopy(te), copy.deepcopy(den)
     st = {"step": 0, "elapsed": 0.0, "clips": 0, "last_eval": 0.0}
+    warm_from = 0  # the learning-rate warm-up starts again with a fresh optimizer
     if os.path.exists(p):
         ck = torch.load(p)
-        te.load_state_dict(ck["te"]), den.load_state_dict(ck["den"]), opt.load_state_dict(ck["opt"])
+        te.load_state_dict(ck["te"]), den.load_state_dict(ck["den"])
+        if "opt" in ck:
+            opt.load_state_dict(ck["opt"])
+        else:
+            warm_from = ck["state"]["step"]
         te_ema.load_state_dict(ck["te_ema"]), den_ema.load_state_dict(ck["den_ema"])
         st = ck["state"]
-    log(f"[den] text {n_params(te)} denoiser {n_params(den)} params, resume step {st['step']} "
+    log(f"[den] {arch}: text {n_params(te)} denoiser {n_params(den)} params, lr {base_lr}, resume step {st['step']} "
         f"elapsed {st['elapsed']/60:.1f} of {minutes} min")
     t0 = time.time() - st["elapsed"]
     last_save = time.time()
@@ -296,12 +328,17 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
     def checkpoint():
         st["elapsed"] = time.time() - t0
         save({"te": te.state_dict(), "den": den.state_dict(), "opt": opt.state_dict(),
-              "te_ema": te_ema.state_dict(), "den_ema": den_ema.state_dict(), "state": st}, p)
+              "te_ema": te_ema.state_dict(), "den_ema": den_ema.state_dict(), "state": st, "arch": arch}, p)
 
+    b = None
     while time.time() - t0 < minutes * 60:
-        flen = None if ctx.rng.random() < 0.85 else int(ctx.rng.integers(1, CHUNK_F))
-        b = make_batch(ctx, batch, enc, stats, flen=flen if flen is not None else CHUNK_F)
-        lr = 5e-4 * min(1.0, (st["step"] + 1) / 300)
+        # each rendered + encoded batch (encoding costs about half a step) serves `reuse` steps, with fresh noise
+        # and noise levels each time
+        if b is None or st["step"] % max(1, ctx.args.den_reuse) == 0:
+            flen = None if ctx.rng.random() < 0.85 else int(ctx.rng.integers(1, CHUNK_F))
+            b = make_batch(ctx, batch, enc, stats, flen=flen if flen is not None else CHUNK_F)
+            st["clips"] += batch  # distinct training windows
+        lr = den_lr(base_lr, st["step"] - warm_from, (time.time() - t0) / 60, minutes)
         for g in opt.param_groups:
             g["lr"] = lr
         loss = den_loss(te, den, b)
@@ -313,12 +350,11 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         ema_update(te_ema, te, decay)
         ema_update(den_ema, den, decay)
         st["step"] += 1
-        st["clips"] += batch
         losses.append(loss.item())
         if st["step"] % 50 == 0:
             el = time.time() - tl
             log(f"[den] step {st['step']} clips {st['clips']} loss {np.mean(losses):.4f} "
-                f"{50 * batch / el:.1f} clips/s elapsed {(time.time() - t0)/60:.1f} min")
+                f"{50 * batch / el:.1f} windows/s trained elapsed {(time.time() - t0)/60:.1f} min")
             losses = []
             tl = time.time()
         if time.time() - last_save > 600:
@@ -338,7 +374,7 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
 
 def load_den(ctx, ema=True):
     ck = torch.load(ctx.path("den.pt"))
-    te, den = new_text_den(ctx)
+    te, den = new_text_den(ctx, ck.get("arch", "dit"))
     te.load_state_dict(ck["te_ema" if ema else "te"]), den.load_state_dict(ck["den_ema" if ema else "den"])
     te.eval(), den.eval()
     return te, den, ck["state"]
@@ -386,7 +422,9 @@ def stage_distill(ctx: Ctx, minutes: float, batch: int = 24):
     pool = []
     if os.path.exists(p):
         ck = torch.load(p)
-        student.load_state_dict(ck["student"]), opt.load_state_dict(ck["opt"])
+        student.load_state_dict(ck["student"])
+        if "opt" in ck:
+            opt.load_state_dict(ck["opt"])
         st, pool = ck["state"], ck.get("pool", [])
     log(f"[distill] resume step {st['step']}, {len(pool)} pair batches, elapsed {st['elapsed']/60:.1f} of {minutes}")
     t0 = time.time() - st["elapsed"]
@@ -484,7 +522,9 @@ def stage_up(ctx: Ctx, minutes: float):
         st = {"step": 0, "elapsed": 0.0}
         if os.path.exists(p):
             ck = torch.load(p)
-            net.load_state_dict(ck["net"]), opt.load_state_dict(ck["opt"])
+            net.load_state_dict(ck["net"])
+        if "opt" in ck:
+            opt.load_state_dict(ck["opt"])
             st = ck["state"]
         t0 = time.time() - st["elapsed"]
         log(f"[{name}] {n_params(net)} params, resume step {st['step']}")
@@ -604,6 +644,10 @@ def main():
     ap.add_argument("--bundle", default="shapes-v1")
     ap.add_argument("--out-root", default=None, help="where bundles go (default engine/models; --quick: runs/<run>/models)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--den-arch", default="unet", choices=["unet", "dit"],
+                    help="denoiser of a new run (a resumed run keeps its checkpoint's)")
+    ap.add_argument("--den-lr", type=float, default=0.0, help="peak learning rate (default per architecture)")
+    ap.add_argument("--den-reuse", type=int, default=2, help="steps per rendered batch")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.quick:
