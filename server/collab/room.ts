@@ -44,6 +44,7 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly peers = new Set<Peer>();
   #failed: Error | null = null;
   #destroyed = false;
+  #compacting: Promise<void> | null = null;
   #unwatch: (() => void) | null = null;
 
   private constructor(
@@ -228,14 +229,28 @@ export class Room extends EventEmitter<RoomEvents> {
     this.doc.transact(() => fn(this.doc), origin);
   }
 
-  async compact(): Promise<void> {
+  /** Compacts the room's log into a snapshot; one at a time per room, calls meanwhile share the running one. */
+  compact(): Promise<void> {
+    this.#compacting ??= this.#compactOnce().finally(() => {
+      this.#compacting = null;
+    });
+    return this.#compacting;
+  }
+
+  async #compactOnce(): Promise<void> {
     if (this.#failed || this.#destroyed) return;
+    let ran = false;
     try {
-      await this.deps.store.compact(this.id, () => Y.encodeStateAsUpdate(this.doc));
-      this.deps.metrics.compactions.inc({ outcome: 'ok' });
+      ran = await this.deps.store.compact(this.id, () => Y.encodeStateAsUpdate(this.doc));
+      if (ran) this.deps.metrics.compactions.inc({ outcome: 'ok' });
     } catch (error) {
       this.deps.metrics.compactions.inc({ outcome: 'error' });
       this.fail(error as Error);
+      return;
+    }
+    // Updates that arrived while it ran (a burst of keystrokes) may be over the threshold again.
+    if (ran && !this.#failed && !this.#destroyed && this.deps.store.logBytes(this.id) > this.deps.compactBytes) {
+      setImmediate(() => void this.compact());
     }
   }
 
@@ -258,7 +273,8 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Compacts (unless failed) and frees everything. Idempotent. */
   async unload(): Promise<void> {
     if (this.#destroyed) return;
-    if (!this.#failed && this.deps.store.logBytes(this.id) > 0) await this.compact();
+    // Twice at most: a compaction already running when the room went idle may not cover the last updates.
+    for (let i = 0; i < 2 && !this.#failed && this.deps.store.logBytes(this.id) > 0; i++) await this.compact();
     this.#destroyed = true;
     this.closePeers(CLOSE.GOING_AWAY, 'room unloaded');
     await this.deps.store.release(this.id).catch((error: Error) => this.deps.log.warn({ room: this.id, err: error }, 'release failed'));

@@ -122,12 +122,15 @@ export class RedisDocumentStore implements DocumentStore {
     this.#reading = false;
   }
 
-  async compact(room: string, state: () => Uint8Array): Promise<void> {
+  async compact(room: string, state: () => Uint8Array): Promise<boolean> {
     const watched = this.#watched.get(room);
-    if (!watched) return;
+    if (!watched) return false;
     const lock = this.redis.key('lock', 'compact', room);
     const token = `${this.redis.nodeId}:${Date.now()}`;
-    if ((await guard(this.redis.commands.set(lock, token, 'PX', 30_000, 'NX'))) !== 'OK') return; // another node is on it
+    // What this compaction accounts for: updates appended or read while it runs stay counted, so a burst that
+    // lands during a compaction triggers the next one (the room checks logBytes again afterwards).
+    const counted = this.#bytes.get(room) ?? 0;
+    if ((await guard(this.redis.commands.set(lock, token, 'PX', 30_000, 'NX'))) !== 'OK') return false; // another node is on it
     try {
       // The state covers every entry up to the last one this node read (its own included).
       const streamId = watched.lastId;
@@ -138,7 +141,8 @@ export class RedisDocumentStore implements DocumentStore {
         // Trim below what the stored snapshot covers (never below: a newer snapshot may be ahead).
         await guard(this.redis.commands.xtrim(this.#stream(room), 'MINID', stored.streamId));
       }
-      this.#bytes.set(room, 0);
+      this.#bytes.set(room, Math.max(0, (this.#bytes.get(room) ?? 0) - counted));
+      return true;
     } finally {
       // Release only our own lock.
       await this.redis.commands

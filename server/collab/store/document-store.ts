@@ -27,8 +27,9 @@ export interface DocumentStore {
   /**
    * Replaces the log with a snapshot. `state` is called synchronously at the moment new appends
    * start going to a fresh log, so the snapshot covers exactly what was logged before.
+   * Resolves true when it compacted, false when it did nothing (another process holds the room's compaction).
    */
-  compact(room: string, state: () => Uint8Array): Promise<void>;
+  compact(room: string, state: () => Uint8Array): Promise<boolean>;
   /** Flushes and closes a room's files (after the room is unloaded). */
   release(room: string): Promise<void>;
   /**

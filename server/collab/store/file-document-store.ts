@@ -201,12 +201,12 @@ export class FileDocumentStore implements DocumentStore {
     return this.#logs.get(room)?.bytes ?? 0;
   }
 
-  compact(room: string, state: () => Uint8Array): Promise<void> {
+  compact(room: string, state: () => Uint8Array): Promise<boolean> {
     const running = this.#compacting.get(room);
-    if (running) return running;
+    if (running) return running.then(() => true);
     const job = this.#compact(room, state).finally(() => this.#compacting.delete(room));
     this.#compacting.set(room, job);
-    return job;
+    return job.then(() => true);
   }
 
   async #compact(room: string, state: () => Uint8Array): Promise<void> {
