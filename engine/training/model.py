@@ -333,12 +333,12 @@ def small_attention(q, k, v, bias=None):
     return (torch.softmax(s, dim=-1).unsqueeze(-1) * v.unsqueeze(-3)).sum(-2)
 
 
-class USelfAttention(nn.Module):
+class USelfAttention(SelfAttention):
+    """SelfAttention (same parameters) written with -1 batch reshapes for export, optionally small_attention."""
+
     def __init__(self, d: int, heads: int, small: bool = False):
-        super().__init__()
-        self.h, self.small = heads, small
-        self.qkv = nn.Linear(d, 3 * d)
-        self.o = nn.Linear(d, d)
+        super().__init__(d, heads)
+        self.small = small
 
     def forward(self, x, bias=None):  # x [N,S,D] with S and D constants
         N_, S, D = x.shape
@@ -347,13 +347,8 @@ class USelfAttention(nn.Module):
         return self.o(y.transpose(1, 2).reshape(-1, S, D))
 
 
-class UCrossAttention(nn.Module):
-    def __init__(self, d: int, d_ctx: int, heads: int):
-        super().__init__()
-        self.h = heads
-        self.q = nn.Linear(d, d)
-        self.kv = nn.Linear(d_ctx, 2 * d)
-        self.o = nn.Linear(d, d)
+class UCrossAttention(CrossAttention):
+    """CrossAttention (same parameters) whose caption keys/values are computed once per call (`keys`)."""
 
     def forward(self, x, kv, bias):  # x [B,S,D]; kv = precomputed [2,B,h,L,dh] of the caption (per module)
         S, D = x.shape[1], x.shape[2]

@@ -260,14 +260,6 @@ def new_text_den(ctx, arch: str):
     return te, den
 
 
-def den_arch(ctx) -> str:
-    """The run's denoiser architecture: what its checkpoint says (runs before the option were DiTs), else --den-arch."""
-    p = ctx.path("den.pt")
-    if os.path.exists(p):
-        return torch.load(p).get("arch", "dit")
-    return ctx.args.den_arch
-
-
 def den_lr(base: float, step: int, elapsed_min: float, minutes: float) -> float:
     """Warm-up over 300 steps, constant, then a linear decay to 10% over the last quarter of the budget."""
     warm = min(1.0, (step + 1) / 300)
@@ -301,7 +293,8 @@ def ema_update(ema, model, decay):
 def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float = 0.0):
     p = ctx.path("den.pt")
     enc, dec, stats = load_ae(ctx)
-    arch = den_arch(ctx)
+    ck = torch.load(p) if os.path.exists(p) else None
+    arch = ck.get("arch", "dit") if ck else ctx.args.den_arch  # a resumed run keeps its architecture
     te, den = new_text_den(ctx, arch)
     params = list(te.parameters()) + list(den.parameters())
     base_lr = ctx.args.den_lr or DEN_LR[arch]
@@ -309,8 +302,7 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
     te_ema, den_ema = copy.deepcopy(te), copy.deepcopy(den)
     st = {"step": 0, "elapsed": 0.0, "clips": 0, "last_eval": 0.0}
     warm_from = 0  # the learning-rate warm-up starts again with a fresh optimizer
-    if os.path.exists(p):
-        ck = torch.load(p)
+    if ck:
         te.load_state_dict(ck["te"]), den.load_state_dict(ck["den"])
         if "opt" in ck:
             opt.load_state_dict(ck["opt"])
@@ -523,8 +515,8 @@ def stage_up(ctx: Ctx, minutes: float):
         if os.path.exists(p):
             ck = torch.load(p)
             net.load_state_dict(ck["net"])
-        if "opt" in ck:
-            opt.load_state_dict(ck["opt"])
+            if "opt" in ck:
+                opt.load_state_dict(ck["opt"])
             st = ck["state"]
         t0 = time.time() - st["elapsed"]
         log(f"[{name}] {n_params(net)} params, resume step {st['step']}")
