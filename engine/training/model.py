@@ -446,7 +446,7 @@ class UNetDenoiser(nn.Module):
     temporal self-attention at the levels in `tattn`; joint space-time self-attention at 4x3."""
 
     def __init__(self, c_lat=4, h=9, w=16, K=2, F=8, d_ctx=128, widths=(32, 64, 128), d_cond=128, heads=4,
-                 cross=(1,), tattn=(1,), mid_blocks=2):
+                 cross=(1,), tattn=(1,), mid_blocks=2, extra_up=(), cond_mlp=False):
         super().__init__()
         self.c, self.h, self.w, self.K, self.Fmax = c_lat, h, w, K, F
         self.T = K + F
@@ -476,6 +476,17 @@ class UNetDenoiser(nn.Module):
         self.up1 = nn.Conv2d(c2, c1, 1)
         self.u1 = UResBlock(2 * c1, c1)
         self.ua1 = nn.ModuleList(self._attn(c1, 0, cross, tattn, d_cond, d_ctx, heads))
+        # optional second residual block after the up block of a level (identity at init, with its own FiLM layer,
+        # so a trained network can grow into it)
+        self.extra_up = tuple(extra_up)
+        self.u2x = UResBlock(c2, c2) if 1 in self.extra_up else None
+        self.u1x = UResBlock(c1, c1) if 0 in self.extra_up else None
+        self.xblocks = [b for b in (self.u2x, self.u1x) if b is not None]
+        if self.xblocks:
+            self.film_x_sizes = [2 * b.cout for b in self.xblocks]
+            self.film_x = nn.Linear(d_cond, sum(self.film_x_sizes))
+            nn.init.zeros_(self.film_x.weight)
+            nn.init.zeros_(self.film_x.bias)
         self.nout = nn.GroupNorm(8, c1)
         self.out = nn.Conv2d(c1, c_lat, 3, padding=1)
         nn.init.zeros_(self.out.weight)
@@ -486,6 +497,12 @@ class UNetDenoiser(nn.Module):
         self.film = nn.Linear(d_cond, sum(self.film_sizes))
         nn.init.zeros_(self.film.weight)
         nn.init.zeros_(self.film.bias)
+        # optional residual MLP on the per-frame conditioning (zero at init): products of caption and frame time,
+        # e.g. how far along its path a moving object is in this frame
+        self.cmix = nn.Sequential(nn.Linear(d_cond, d_cond), nn.SiLU(), nn.Linear(d_cond, d_cond)) if cond_mlp else None
+        if self.cmix is not None:
+            nn.init.zeros_(self.cmix[2].weight)
+            nn.init.zeros_(self.cmix[2].bias)
 
     @staticmethod
     def _attn(ch, level, cross, tattn, d_cond, d_ctx, heads):
@@ -512,7 +529,12 @@ class UNetDenoiser(nn.Module):
             (isprev * (1.0 - pv)).unsqueeze(-1) * self.kind[2]
         fe = self.ftime(sinusoid(times * 100.0, 64)) + kind  # [B,T,d]
         cf = self.temb(sinusoid(tf * 1000.0, 128)) + fe + self.pool(pooled).unsqueeze(1)  # [B,T,d]
+        if self.cmix is not None:
+            cf = cf + self.cmix(F.silu(cf))
         films = self.film(F.silu(cf)).reshape(-1, sum(self.film_sizes), 1, 1).split(self.film_sizes, dim=1)
+        fx = []
+        if self.xblocks:
+            fx = list(self.film_x(F.silu(cf)).reshape(-1, sum(self.film_x_sizes), 1, 1).split(self.film_x_sizes, dim=1))
         a = {"ctx": context, "ctx_bias": ((1.0 - context_mask) * -1e4)[:, None, None, :], "fe": fe,
              "kbias": (1.0 - key_valid) * -1e4}
         hfr = z.permute(0, 2, 1, 3, 4).reshape(-1, C, H, W_)  # frames folded into the batch [B*T,C,h,w]
@@ -535,10 +557,14 @@ class UNetDenoiser(nn.Module):
         u = self.u2(torch.cat([u, h2], dim=1), films[2 + nm], T)
         for m in self.ua2:
             u = m(u, T, a)
+        if self.u2x is not None:
+            u = self.u2x(u, fx.pop(0), T)
         u = F.interpolate(self.up1(u), scale_factor=2.0, mode="nearest")[:, :, :H, :W_]
         u = self.u1(torch.cat([u, h1], dim=1), films[3 + nm], T)
         for m in self.ua1:
             u = m(u, T, a)
+        if self.u1x is not None:
+            u = self.u1x(u, fx.pop(0), T)
         y = self.out(F.silu(self.nout(u)))  # [B*T,C,h,w]
         y = y.reshape(-1, T, C, H, W_)[:, K:].permute(0, 2, 1, 3, 4)
         return y[:, :, :F_]  # x0 prediction [B,C,F,h,w]

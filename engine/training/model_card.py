@@ -58,17 +58,22 @@ def write_card(ctx, bundle: str, bundle_dir: str, bench: bool = True) -> None:
     p = info["params"]
     arch = torch.load(ctx.path("den.pt"), map_location="cpu").get("arch", "dit") if os.path.exists(ctx.path("den.pt")) else "dit"
     common = ("  Trained with flow matching (`x_t = (1-t) x0 + t eps`, uniform t) as an x0-predictor with an object-weighted loss\n"
-              "  (x9 on object cells), 10% caption dropout (for guidance), EMA 0.999; the exported graph returns\n"
+              "  (x9 on object cells) plus the same on frame differences, 10% caption dropout (for guidance), EMA 0.999; the exported graph returns\n"
               "  `velocity = (x - x0_hat) / t`. Chunks of F=8 frames (dynamic 1..8) conditioned on the K=2 frames before them;\n"
               "  trained on random windows of shots of 1..300 frames, so shots of any length stay one take.")
     if arch == "unet":
-        u = T.UNET_CFG
+        u = T.den_cfg(torch.load(ctx.path("den.pt"), map_location="cpu"))
+        lv = {0: "16x9", 1: "8x5"}
+        at = lambda levels: " and ".join([lv[i] for i in sorted(levels)])  # noqa: E731
+        extra = (f"; a second residual block after the up block at {at(u['extra_up'])}" if u.get("extra_up") else "")
+        mlp = ("; a residual MLP on the per-frame conditioning" if u.get("cond_mlp") else "")
         den_desc = (f"- **Denoiser** {p['denoiser']:,} parameters: a conv (2+1)D UNet over the latent frames (frames folded into\n"
-                    f"  the batch: 3x3 convs per frame, then a k=3 temporal conv in every residual block), widths {u['widths']} at\n"
+                    f"  the batch: 3x3 convs per frame, then a k=3 temporal conv in every residual block), widths {tuple(u['widths'])} at\n"
                     "  16x9, 8x5 and 4x3; the K=2 clean context frames are concatenated before the chunk along time, so every\n"
                     "  temporal op sees them (masked as attention keys when `prev_valid = 0`); cross-attention to the caption tokens\n"
-                    "  at 8x5 and 4x3, temporal self-attention at 8x5, joint space-time self-attention at 4x3; FiLM in every block\n"
-                    "  from (noise level t, frame time tau, context/chunk flag, pooled caption); two coordinate channels at the input.\n"
+                    f"  at {at(u['cross'])} and 4x3, temporal self-attention at {at(u['tattn'])}, joint space-time self-attention at 4x3; FiLM\n"
+                    f"  in every block from (noise level t, frame time tau, context/chunk flag, pooled caption){mlp}{extra};\n"
+                    "  two coordinate channels at the input.\n"
                     + common)
     else:
         den_desc = (f"- **Denoiser** {p['denoiser']:,} parameters: a DiT over latent patches of 2 frames x 2x2 cells (the 9 rows are padded\n"
@@ -134,6 +139,9 @@ training), generated per BUNDLE.md at each prompt's seed/duration/fps, base fram
 {bench}
 ```
 """
+    notes = os.path.join(HERE, "card-notes", f"{bundle}.md")  # hand-written history and known limits, kept in git
+    if os.path.exists(notes):
+        card += "\n" + open(notes, encoding="utf-8").read().strip() + "\n"
     with open(os.path.join(bundle_dir, "MODEL_CARD.md"), "w", encoding="utf-8") as f:
         f.write(card)
     print(f"[card] wrote {os.path.join(bundle_dir, 'MODEL_CARD.md')}", flush=True)

@@ -33,7 +33,7 @@ def save(run: str) -> str:
     den = _load(os.path.join(rd, "den.pt"))
     if den is not None:
         out["den"] = {"te_ema": den["te_ema"], "den_ema": den["den_ema"], "state": den["state"],
-                      "arch": den.get("arch", "dit")}
+                      "arch": den.get("arch", "dit"), "cfg": den.get("cfg")}
     for name in ("up4", "up5"):
         up = _load(os.path.join(rd, f"{name}.pt"))
         if up is not None:
@@ -66,7 +66,7 @@ def restore(run: str, new: str | None = None) -> None:
     if "den" in src:
         d = src["den"]
         put("den", {"te": d["te_ema"], "den": d["den_ema"], "te_ema": d["te_ema"], "den_ema": d["den_ema"],
-                    "state": d["state"], "arch": d["arch"]})
+                    "state": d["state"], "arch": d["arch"], "cfg": d.get("cfg")})
     for name in ("up4", "up5"):
         if name in src:
             put(name, src[name])

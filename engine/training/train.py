@@ -61,7 +61,11 @@ CHUNK_F, CHUNK_K = 8, 2
 MAX_LEN = 36
 D_TEXT = 128
 DEN_CFG = dict(d=128, depth=5, heads=4, patch=2, tp=2)  # arch "dit"
-UNET_CFG = dict(widths=(32, 64, 128), d_cond=128, heads=4, cross=(1,), tattn=(1,), mid_blocks=2)  # arch "unet"
+# arch "unet": the configuration of new runs; a checkpoint keeps its own ("cfg"; those without one are UNET_CFG_V1)
+UNET_CFG_V1 = dict(widths=(32, 64, 128), d_cond=128, heads=4, cross=(1,), tattn=(1,), mid_blocks=2)
+UNET_CFG = dict(widths=(32, 64, 128), d_cond=128, heads=4, cross=(0, 1), tattn=(1,), mid_blocks=2, extra_up=(0, 1),
+                cond_mlp=True)
+MOTION_W = 1.0  # weight of the frame-difference term of the denoiser loss
 DEN_LR = {"dit": 5e-4, "unet": 1e-3}
 UP4_CFG = dict(scale=4, w=(32, 32), k_last=3)
 UP5_CFG = dict(scale=5, w=(16, 16), k_last=1)
@@ -249,10 +253,15 @@ def load_ae(ctx):
 
 
 # ---------------------------------------------------------------------------------------------- stage: den
-def new_text_den(ctx, arch: str):
+def den_cfg(ck) -> dict:
+    """The UNet configuration of a denoiser checkpoint (older ones carry none: they are UNET_CFG_V1)."""
+    return dict(ck.get("cfg") or UNET_CFG_V1)
+
+
+def new_text_den(ctx, arch: str, cfg: dict | None = None):
     te = TextEncoder(len(ctx.vocab), MAX_LEN, d=D_TEXT)
     if arch == "unet":
-        den = UNetDenoiser(c_lat=LAT_C, h=LAT_H, w=LAT_W, K=CHUNK_K, F=CHUNK_F, d_ctx=D_TEXT, **UNET_CFG)
+        den = UNetDenoiser(c_lat=LAT_C, h=LAT_H, w=LAT_W, K=CHUNK_K, F=CHUNK_F, d_ctx=D_TEXT, **(cfg or UNET_CFG))
     elif arch == "dit":
         den = Denoiser(c_lat=LAT_C, h=LAT_H, w=LAT_W, K=CHUNK_K, d_ctx=D_TEXT, **DEN_CFG)
     else:
@@ -281,7 +290,16 @@ def den_loss(te, den, b, rng_t=None, t=None):
     prev = b["prev"] + PREV_NOISE * torch.rand(B, 1, 1, 1, 1) * torch.randn_like(b["prev"]) * b["pv"].view(B, 1, 1, 1, 1)
     x0p = den(xt, t, b["ft"], ctxv, cmask, pooled, prev, b["pt"], b["pv"])
     wgt = 1.0 + 8.0 * b["w"]
-    return (((x0p - b["x0"]) ** 2) * wgt).mean()
+    loss = (((x0p - b["x0"]) ** 2) * wgt).mean()
+    if MOTION_W and x0p.shape[2] > 1:
+        # frame differences, weighted on cells an object covers in either frame: the same minimiser as the plain
+        # loss (both are quadratic in x0p), but a static guess of a moving object costs more, so motion is learnt
+        # sooner
+        d_p = x0p[:, :, 1:] - x0p[:, :, :-1]
+        d_t = b["x0"][:, :, 1:] - b["x0"][:, :, :-1]
+        wd = 1.0 + 8.0 * torch.maximum(b["w"][:, :, 1:], b["w"][:, :, :-1])
+        loss = loss + MOTION_W * (((d_p - d_t) ** 2) * wd).mean()
+    return loss
 
 
 def ema_update(ema, model, decay):
@@ -295,7 +313,11 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
     enc, dec, stats = load_ae(ctx)
     ck = torch.load(p) if os.path.exists(p) else None
     arch = ck.get("arch", "dit") if ck else ctx.args.den_arch  # a resumed run keeps its architecture
-    te, den = new_text_den(ctx, arch)
+    cfg = den_cfg(ck) if ck else dict(UNET_CFG)
+    grow = bool(ck) and arch == "unet" and getattr(ctx.args, "grow", False) and cfg != UNET_CFG
+    if grow:  # the new modules start as identities, so the trained network is where it was
+        cfg = dict(UNET_CFG)
+    te, den = new_text_den(ctx, arch, cfg)
     params = list(te.parameters()) + list(den.parameters())
     base_lr = ctx.args.den_lr or DEN_LR[arch]
     opt = torch.optim.AdamW(params, lr=base_lr, weight_decay=0.01, betas=(0.9, 0.99))
@@ -303,12 +325,17 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
     st = {"step": 0, "elapsed": 0.0, "clips": 0, "last_eval": 0.0}
     warm_from = 0  # the learning-rate warm-up starts again with a fresh optimizer
     if ck:
-        te.load_state_dict(ck["te"]), den.load_state_dict(ck["den"])
-        if "opt" in ck:
+        te.load_state_dict(ck["te"])
+        r = den.load_state_dict(ck["den"], strict=not grow)
+        if grow:
+            if r.unexpected_keys:
+                raise SystemExit(f"[den] cannot grow: unexpected keys {r.unexpected_keys}")
+            log(f"[den] grown to {cfg}: {len(r.missing_keys)} new tensors")
+        if "opt" in ck and not grow:
             opt.load_state_dict(ck["opt"])
         else:
             warm_from = ck["state"]["step"]
-        te_ema.load_state_dict(ck["te_ema"]), den_ema.load_state_dict(ck["den_ema"])
+        te_ema.load_state_dict(ck["te_ema"]), den_ema.load_state_dict(ck["den_ema"], strict=not grow)
         st = ck["state"]
     log(f"[den] {arch}: text {n_params(te)} denoiser {n_params(den)} params, lr {base_lr}, resume step {st['step']} "
         f"elapsed {st['elapsed']/60:.1f} of {minutes} min")
@@ -320,7 +347,8 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
     def checkpoint():
         st["elapsed"] = time.time() - t0
         save({"te": te.state_dict(), "den": den.state_dict(), "opt": opt.state_dict(),
-              "te_ema": te_ema.state_dict(), "den_ema": den_ema.state_dict(), "state": st, "arch": arch}, p)
+              "te_ema": te_ema.state_dict(), "den_ema": den_ema.state_dict(), "state": st, "arch": arch,
+              "cfg": cfg}, p)
 
     b = None
     while time.time() - t0 < minutes * 60:
@@ -366,7 +394,7 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
 
 def load_den(ctx, ema=True):
     ck = torch.load(ctx.path("den.pt"))
-    te, den = new_text_den(ctx, ck.get("arch", "dit"))
+    te, den = new_text_den(ctx, ck.get("arch", "dit"), den_cfg(ck))
     te.load_state_dict(ck["te_ema" if ema else "te"]), den.load_state_dict(ck["den_ema" if ema else "den"])
     te.eval(), den.eval()
     return te, den, ck["state"]
@@ -639,6 +667,8 @@ def main():
     ap.add_argument("--den-arch", default="unet", choices=["unet", "dit"],
                     help="denoiser of a new run (a resumed run keeps its checkpoint's)")
     ap.add_argument("--den-lr", type=float, default=0.0, help="peak learning rate (default per architecture)")
+    ap.add_argument("--grow", action="store_true",
+                    help="resume a UNet checkpoint of a smaller configuration as UNET_CFG (new modules start as identities)")
     ap.add_argument("--den-reuse", type=int, default=2, help="steps per rendered batch")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
