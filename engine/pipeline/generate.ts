@@ -97,6 +97,8 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
   const n = frameCount(shot.duration, shot.fps);
   const windows = planWindows(n, F);
   const grid = timeGrid(steps, options.shift ?? profile.shift);
+  // A self-conditioned denoiser also takes its own x0 estimate of the previous step (BUNDLE.md, `x0_self`).
+  const selfCond = 'x0_self' in manifest.graphs[profile.denoiser]!.inputs;
   /** Clean latents of every frame made so far, frame-major [C, h, w] each. */
   const made: Float32Array[] = [];
 
@@ -119,9 +121,11 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
     // 3. Denoise the window from seeded noise.
     mark = performance.now();
     const x = gaussianNoise(shot.seed, win.index, C * f * plane);
+    let estimate: Float32Array | null = selfCond ? new Float32Array(x.length * (uncond ? 2 : 1)) : null;
     for (let i = 0; i < steps; i++) {
       checkAbort(signal);
-      const v = await velocity(model, profile.denoiser, { x, t: grid[i]!, times, prev, prevTime, prevValid, cond, uncond, guidance, C, f, h, w, K });
+      const { v, estimate: next } = await velocity(model, profile.denoiser, { x, t: grid[i]!, times, prev, prevTime, prevValid, cond, uncond, guidance, estimate, C, f, h, w, K });
+      estimate = next;
       const dt = grid[i + 1]! - grid[i]!;
       for (let k = 0; k < x.length; k++) x[k]! += dt * v[k]!;
     }
@@ -179,6 +183,8 @@ interface StepInput {
   cond: TextCondition;
   uncond: TextCondition | null;
   guidance: number;
+  /** Self-conditioning: the x0 estimate of the previous step per batch half (zeros at the first), or null. */
+  estimate: Float32Array | null;
   C: number;
   f: number;
   h: number;
@@ -186,8 +192,11 @@ interface StepInput {
   K: number;
 }
 
-/** One denoiser call; with guidance, a batch of two (cond first) combined as v_u + g·(v_c − v_u). */
-async function velocity(model: EngineModel, denoiser: string, s: StepInput): Promise<Float32Array> {
+/**
+ * One denoiser call; with guidance, a batch of two (cond first) combined as v_u + g·(v_c − v_u). With
+ * self-conditioning it also returns each half's x0 estimate, x − t·v, for the next step.
+ */
+async function velocity(model: EngineModel, denoiser: string, s: StepInput): Promise<{ v: Float32Array; estimate: Float32Array | null }> {
   const B = s.uncond ? 2 : 1;
   const L = s.cond.mask.length;
   const D = s.cond.pooled.length;
@@ -208,9 +217,16 @@ async function velocity(model: EngineModel, denoiser: string, s: StepInput): Pro
     prev: { data: repeat(s.prev), dims: [B, s.C, s.K, s.h, s.w] },
     prev_time: { data: repeat(s.prevTime), dims: [B, s.K] },
     prev_valid: { data: new Float32Array(B).fill(s.prevValid), dims: [B] },
+    ...(s.estimate ? { x0_self: { data: s.estimate, dims: [B, s.C, s.f, s.h, s.w] } } : {}),
   };
   const out = (await model.sessions.run(denoiser, feeds)).velocity!.data;
-  if (B === 1) return out;
+  let estimate: Float32Array | null = null;
+  if (s.estimate) {
+    estimate = new Float32Array(out.length);
+    const n = s.x.length;
+    for (let k = 0; k < out.length; k++) estimate[k] = s.x[k % n]! - s.t * out[k]!;
+  }
+  if (B === 1) return { v: out, estimate };
   const n = s.x.length;
   const v = new Float32Array(n);
   for (let k = 0; k < n; k++) {
@@ -218,5 +234,5 @@ async function velocity(model: EngineModel, denoiser: string, s: StepInput): Pro
     const vu = out[n + k]!;
     v[k] = vu + s.guidance * (vc - vu);
   }
-  return v;
+  return { v, estimate };
 }

@@ -71,8 +71,14 @@ def export_bundle(ctx, name: str, quick: bool = False, out_root: str | None = No
                          "prev_valid": {"dtype": "float32", "shape": ["B"]}},
               "outputs": {"velocity": {"dtype": "float32", "shape": ["B", C, "F", h, w]}}}
     for dn in ("final_denoiser", "preview_denoiser"):
-        _export(g.denoisers[dn], dargs, os.path.join(out, f"{dn}.onnx"), DEN_INPUTS, ["velocity"], dyn)
-        graphs[dn] = {"file": f"{dn}.onnx", **copy.deepcopy(den_io)}
+        io, names, args = copy.deepcopy(den_io), list(DEN_INPUTS), dargs
+        if getattr(g.denoisers[dn], "self_cond", False):  # BUNDLE.md: optional `x0_self`
+            io["inputs"]["x0_self"] = {"dtype": "float32", "shape": ["B", C, "F", h, w]}
+            names.append("x0_self")
+            args = dargs + (torch.randn(B, C, Fc, h, w),)
+            dyn = dict(dyn, x0_self={0: "B", 2: "F"})
+        _export(g.denoisers[dn], args, os.path.join(out, f"{dn}.onnx"), names, ["velocity"], dyn)
+        graphs[dn] = {"file": f"{dn}.onnx", **io}
     # decoder
     _export(g.decoder, (torch.randn(1, C, h, w),), os.path.join(out, "decoder.onnx"), ["latent"], ["rgb"],
             {"latent": {0: "N"}, "rgb": {0: "N"}})

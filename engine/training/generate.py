@@ -99,16 +99,23 @@ def generate(g: Graphs, prompts: list[str], seeds: list[int], n: int, profile: d
             prev = made[:, :, pidx].clone()
             ptime = torch.tensor(taus[pidx], dtype=torch.float32).unsqueeze(0).expand(P, g.K)
             pvalid = torch.ones(P)
+        sc = bool(getattr(den, "self_cond", False))
+        est = torch.zeros(2 * P if guidance != 1.0 else P, g.C, flen, g.h, g.w)  # x0 estimates of the last step
         for i in range(steps):
             t = torch.full((P,), tgrid[i], dtype=torch.float32)
+            extra = (est,) if sc else ()
             if guidance != 1.0:
-                v = den(torch.cat([x, x]), torch.cat([t, t]), torch.cat([ft, ft]), torch.cat([ctx, uctx]),
-                        torch.cat([cmask, umask]), torch.cat([pooled, upooled]), torch.cat([prev, prev]),
-                        torch.cat([ptime, ptime]), torch.cat([pvalid, pvalid]))
-                vc, vu = v[:P], v[P:]
+                xx, tt = torch.cat([x, x]), torch.cat([t, t])
+                vv = den(xx, tt, torch.cat([ft, ft]), torch.cat([ctx, uctx]),
+                         torch.cat([cmask, umask]), torch.cat([pooled, upooled]), torch.cat([prev, prev]),
+                         torch.cat([ptime, ptime]), torch.cat([pvalid, pvalid]), *extra)
+                vc, vu = vv[:P], vv[P:]
                 v = vu + guidance * (vc - vu)
             else:
-                v = den(x, t, ft, ctx, cmask, pooled, prev, ptime, pvalid)
+                xx, tt = x, t
+                vv = v = den(x, t, ft, ctx, cmask, pooled, prev, ptime, pvalid, *extra)
+            if sc:  # each half of the batch conditions on its own estimate: x0 = x - t * v
+                est = xx - tgrid[i] * vv
             x = x + (tgrid[i + 1] - tgrid[i]) * v
         made[:, :, start + first:start + flen] = x[:, :, first:]
     lat = made.permute(0, 2, 1, 3, 4).reshape(P * n, g.C, g.h, g.w)

@@ -261,9 +261,14 @@ class VelocityWrapper(nn.Module):
     def __init__(self, den: Denoiser):
         super().__init__()
         self.den = den
+        # a self-conditioned denoiser takes one more input, `x0_self`: its x0 estimate at the previous step
+        self.self_cond = bool(getattr(den, "self_cond", False))
 
-    def forward(self, x, t, frame_time, context, context_mask, pooled, prev, prev_time, prev_valid):
-        x0 = self.den(x, t, frame_time, context, context_mask, pooled, prev, prev_time, prev_valid)
+    def forward(self, x, t, frame_time, context, context_mask, pooled, prev, prev_time, prev_valid, x0_self=None):
+        if self.self_cond:
+            x0 = self.den(x, t, frame_time, context, context_mask, pooled, prev, prev_time, prev_valid, x0_self)
+        else:
+            x0 = self.den(x, t, frame_time, context, context_mask, pooled, prev, prev_time, prev_valid)
         tt = t.clamp(min=1e-3).view(-1, 1, 1, 1, 1)
         return (x - x0) / tt
 
@@ -446,7 +451,7 @@ class UNetDenoiser(nn.Module):
     temporal self-attention at the levels in `tattn`; joint space-time self-attention at 4x3."""
 
     def __init__(self, c_lat=4, h=9, w=16, K=2, F=8, d_ctx=128, widths=(32, 64, 128), d_cond=128, heads=4,
-                 cross=(1,), tattn=(1,), mid_blocks=2, extra_up=(), cond_mlp=False):
+                 cross=(1,), tattn=(1,), mid_blocks=2, extra_up=(), cond_mlp=False, self_cond=False):
         super().__init__()
         self.c, self.h, self.w, self.K, self.Fmax = c_lat, h, w, K, F
         self.T = K + F
@@ -459,6 +464,12 @@ class UNetDenoiser(nn.Module):
         xs = torch.linspace(-1, 1, w).view(1, 1, 1, w).expand(1, 1, h, w)
         self.register_buffer("coords", torch.cat([xs, ys], dim=1).clone())
         self.inp = nn.Conv2d(c_lat + 3, c1, 3, padding=1)
+        # self-conditioning: the previous sampling step's x0 estimate of the chunk as a second input (zero at init)
+        self.self_cond = bool(self_cond)
+        if self.self_cond:
+            self.inp_sc = nn.Conv2d(c_lat, c1, 3, padding=1)
+            nn.init.zeros_(self.inp_sc.weight)
+            nn.init.zeros_(self.inp_sc.bias)
         self.d1 = UResBlock(c1, c1)
         self.a1 = nn.ModuleList(self._attn(c1, 0, cross, tattn, d_cond, d_ctx, heads))
         self.down1 = nn.Conv2d(c1, c2, 3, stride=2, padding=1)
@@ -513,11 +524,17 @@ class UNetDenoiser(nn.Module):
             mods.append(UAttn(ch, "time", d_cond, d_ctx, heads))
         return mods
 
-    def forward(self, x, t, frame_time, context, context_mask, pooled, prev, prev_time, prev_valid):
+    def forward(self, x, t, frame_time, context, context_mask, pooled, prev, prev_time, prev_valid, x0_sc=None):
         C, H, W_, K, Fm, T = self.c, self.h, self.w, self.K, self.Fmax, self.T
         F_ = x.shape[2]
         # pad the chunk to Fmax frames by repeating its last frame (and its time)
         x = torch.cat([x, x[:, :, -1:].expand(-1, -1, Fm, -1, -1)], dim=2)[:, :, :Fm]
+        if self.self_cond:
+            if x0_sc is None:
+                x0_sc = torch.zeros_like(x)
+            else:
+                x0_sc = torch.cat([x0_sc, x0_sc[:, :, -1:].expand(-1, -1, Fm, -1, -1)], dim=2)[:, :, :Fm]
+            sc = torch.cat([torch.zeros_like(prev), x0_sc], dim=2).permute(0, 2, 1, 3, 4).reshape(-1, C, H, W_)
         frame_time = torch.cat([frame_time, frame_time[:, -1:].expand(-1, Fm)], dim=1)[:, :Fm]
         z = torch.cat([prev, x], dim=2)  # [B,C,T,h,w]
         times = torch.cat([prev_time, frame_time], dim=1)  # [B,T]
@@ -540,7 +557,10 @@ class UNetDenoiser(nn.Module):
         hfr = z.permute(0, 2, 1, 3, 4).reshape(-1, C, H, W_)  # frames folded into the batch [B*T,C,h,w]
         flag = isprev.reshape(-1, 1, 1, 1).expand(-1, 1, H, W_)
         hfr = torch.cat([hfr, self.coords.expand(hfr.shape[0], -1, -1, -1), flag], dim=1)
-        h1 = self.d1(self.inp(hfr), films[0], T)
+        h0 = self.inp(hfr)
+        if self.self_cond:
+            h0 = h0 + self.inp_sc(sc)
+        h1 = self.d1(h0, films[0], T)
         for m in self.a1:
             h1 = m(h1, T, a)
         h2 = self.d2(self.down1(F.silu(h1)), films[1], T)

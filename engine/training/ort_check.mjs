@@ -89,17 +89,22 @@ async function generateShot(prompt, negative, seed, n, prof) {
       }
     }
     const one = { context: cond.context, context_mask: cond.mask, pooled: cond.pooled, frame_time: ft, prev: T(prev, [1, C, K, h, w]), prev_time: T(pt, [1, K]), prev_valid: T(Float32Array.of(pv), [1]) };
+    const selfCond = den.inputNames.includes('x0_self');
+    const halves = prof.guidance !== 1 ? 2 : 1;
+    let est = new Float32Array(halves * x.length); // self-conditioning: each half's x0 estimate of the last step
     for (let i = 0; i < prof.steps; i++) {
-      let v;
+      let v, o;
+      const sc = selfCond ? { x0_self: T(est, [halves, C, fl, h, w]) } : {};
       if (prof.guidance !== 1) {
-        const feeds = { x: T(Float32Array.from([...x, ...x]), [2, C, fl, h, w]), t: T(Float32Array.of(tg[i], tg[i]), [2]) };
+        const feeds = { x: T(Float32Array.from([...x, ...x]), [2, C, fl, h, w]), t: T(Float32Array.of(tg[i], tg[i]), [2]), ...sc };
         for (const k of ['frame_time', 'prev', 'prev_time', 'prev_valid']) feeds[k] = cat2(one[k], one[k]);
         feeds.context = cat2(cond.context, unc.context); feeds.context_mask = cat2(cond.mask, unc.mask); feeds.pooled = cat2(cond.pooled, unc.pooled);
-        const o = (await den.run(feeds)).velocity.data; const m = x.length;
+        o = (await den.run(feeds)).velocity.data; const m = x.length;
         v = new Float32Array(m); for (let k = 0; k < m; k++) v[k] = o[m + k] + prof.guidance * (o[k] - o[m + k]);
       } else {
-        v = (await den.run({ ...one, x: T(x, [1, C, fl, h, w]), t: T(Float32Array.of(tg[i]), [1]) })).velocity.data;
+        o = v = (await den.run({ ...one, ...sc, x: T(x, [1, C, fl, h, w]), t: T(Float32Array.of(tg[i]), [1]) })).velocity.data;
       }
+      if (selfCond) { est = new Float32Array(o.length); for (let k = 0; k < o.length; k++) est[k] = x[k % x.length] - tg[i] * o[k]; }
       const dt = tg[i + 1] - tg[i]; const nx = new Float32Array(x.length);
       for (let k = 0; k < x.length; k++) nx[k] = x[k] + dt * v[k];
       x = nx;

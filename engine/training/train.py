@@ -64,7 +64,8 @@ DEN_CFG = dict(d=128, depth=5, heads=4, patch=2, tp=2)  # arch "dit"
 # arch "unet": the configuration of new runs; a checkpoint keeps its own ("cfg"; those without one are UNET_CFG_V1)
 UNET_CFG_V1 = dict(widths=(32, 64, 128), d_cond=128, heads=4, cross=(1,), tattn=(1,), mid_blocks=2)
 UNET_CFG = dict(widths=(32, 64, 128), d_cond=128, heads=4, cross=(0, 1), tattn=(1,), mid_blocks=2, extra_up=(0, 1),
-                cond_mlp=True)
+                cond_mlp=True, self_cond=True)
+SELF_COND_P = 0.5  # share of training steps that condition on the model's own (detached) first x0 estimate
 MOTION_W = 1.0  # weight of the frame-difference term of the denoiser loss
 DEN_LR = {"dit": 5e-4, "unet": 1e-3}
 UP4_CFG = dict(scale=4, w=(32, 32), k_last=3)
@@ -288,7 +289,12 @@ def den_loss(te, den, b, rng_t=None, t=None):
     cmask = (b["ids"] != 0).float()
     # the context frames are the model's own output at generation time: small noise makes it robust to that
     prev = b["prev"] + PREV_NOISE * torch.rand(B, 1, 1, 1, 1) * torch.randn_like(b["prev"]) * b["pv"].view(B, 1, 1, 1, 1)
-    x0p = den(xt, t, b["ft"], ctxv, cmask, pooled, prev, b["pt"], b["pv"])
+    sc = None
+    if getattr(den, "self_cond", False) and float(torch.rand(())) < SELF_COND_P:
+        with torch.no_grad():
+            sc = den(xt, t, b["ft"], ctxv.detach(), cmask, pooled.detach(), prev, b["pt"], b["pv"]).detach()
+    x0p = den(xt, t, b["ft"], ctxv, cmask, pooled, prev, b["pt"], b["pv"], sc) if sc is not None else \
+        den(xt, t, b["ft"], ctxv, cmask, pooled, prev, b["pt"], b["pv"])
     wgt = 1.0 + 8.0 * b["w"]
     loss = (((x0p - b["x0"]) ** 2) * wgt).mean()
     if MOTION_W and x0p.shape[2] > 1:
@@ -366,7 +372,7 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        decay = min(0.999, (1 + st["step"]) / (10 + st["step"]))
+        decay = min(ctx.args.ema, (1 + st["step"]) / (10 + st["step"]))
         ema_update(te_ema, te, decay)
         ema_update(den_ema, den, decay)
         st["step"] += 1
@@ -419,12 +425,15 @@ def teacher_sample(te, den, b, eps, steps, guidance, shift):
     vw = VelocityWrapper(den)
     x = eps.clone()
     tg = time_grid(steps, shift)
+    est = torch.zeros((2 * B,) + tuple(eps.shape[1:]))  # self-conditioning: each half's last x0 estimate
     for i in range(steps):
         t = torch.full((B,), tg[i])
-        v = vw(torch.cat([x, x]), torch.cat([t, t]), torch.cat([b["ft"]] * 2), torch.cat([ctxv, uctx]),
-               torch.cat([cmask, umask]), torch.cat([pooled, upooled]), torch.cat([b["prev"]] * 2),
-               torch.cat([b["pt"]] * 2), torch.cat([b["pv"]] * 2))
-        v = v[B:] + guidance * (v[:B] - v[B:])
+        xx = torch.cat([x, x])
+        vv = vw(xx, torch.cat([t, t]), torch.cat([b["ft"]] * 2), torch.cat([ctxv, uctx]),
+                torch.cat([cmask, umask]), torch.cat([pooled, upooled]), torch.cat([b["prev"]] * 2),
+                torch.cat([b["pt"]] * 2), torch.cat([b["pv"]] * 2), *((est,) if vw.self_cond else ()))
+        est = xx - tg[i] * vv
+        v = vv[B:] + guidance * (vv[:B] - vv[B:])
         x = x + (tg[i + 1] - tg[i]) * v
     return x
 
@@ -472,7 +481,11 @@ def stage_distill(ctx: Ctx, minutes: float, batch: int = 24):
         xt = (1 - tt) * b["x0"] + tt * b["eps"]
         with torch.no_grad():
             ctxv, pooled = te(b["ids"])
-        x0p = student(xt, t, b["ft"], ctxv, (b["ids"] != 0).float(), pooled, b["prev"], b["pt"], b["pv"])
+        sargs = (xt, t, b["ft"], ctxv, (b["ids"] != 0).float(), pooled, b["prev"], b["pt"], b["pv"])
+        if getattr(student, "self_cond", False) and float(torch.rand(())) < SELF_COND_P:
+            with torch.no_grad():
+                sargs = sargs + (student(*sargs).detach(),)
+        x0p = student(*sargs)
         loss = (((x0p - b["x0"]) ** 2) * (1 + 8 * b["w"])).mean()
         opt.zero_grad()
         loss.backward()
@@ -669,6 +682,7 @@ def main():
     ap.add_argument("--den-lr", type=float, default=0.0, help="peak learning rate (default per architecture)")
     ap.add_argument("--grow", action="store_true",
                     help="resume a UNet checkpoint of a smaller configuration as UNET_CFG (new modules start as identities)")
+    ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the denoiser (lower: a fine-tune shows sooner)")
     ap.add_argument("--den-reuse", type=int, default=2, help="steps per rendered batch")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
