@@ -136,7 +136,7 @@ if (bench) {
   const time = async (fn, n = 20) => { for (let i = 0; i < 3; i++) await fn(); const t = performance.now(); for (let i = 0; i < n; i++) await fn(); return (performance.now() - t) / n; };
   const { channels: C, width: w, height: h } = man.latent; const F = man.chunk.frames, K = man.chunk.context, L = tk.max_length;
   const rnd = (dims) => T(Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => Math.random()), dims);
-  const dfeeds = (B) => ({ x: rnd([B, C, F, h, w]), t: rnd([B]), frame_time: rnd([B, F]), context: rnd([B, L, 128]), context_mask: T(new Float32Array(B * L).fill(1), [B, L]), pooled: rnd([B, 128]), prev: rnd([B, C, K, h, w]), prev_time: rnd([B, K]), prev_valid: T(new Float32Array(B).fill(1), [B]) });
+  const dfeeds = (B) => ({ x: rnd([B, C, F, h, w]), t: rnd([B]), frame_time: rnd([B, F]), context: rnd([B, L, 128]), context_mask: T(new Float32Array(B * L).fill(1), [B, L]), pooled: rnd([B, 128]), prev: rnd([B, C, K, h, w]), prev_time: rnd([B, K]), prev_valid: T(new Float32Array(B).fill(1), [B]), ...(sess.final_denoiser.inputNames.includes('x0_self') ? { x0_self: rnd([B, C, F, h, w]) } : {}) });
   const r = {};
   for (const dn of ['preview_denoiser', 'final_denoiser']) for (const B of [1, 2]) { const f = dfeeds(B); r[`${dn} B=${B}`] = await time(() => sess[dn].run(f)); }
   const ids = T(BigInt64Array.from(tokenize('a red ball moves left').map(BigInt)), [1, L], 'int64');
