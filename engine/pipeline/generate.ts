@@ -220,14 +220,13 @@ async function velocity(model: EngineModel, denoiser: string, s: StepInput): Pro
     ...(s.estimate ? { x0_self: { data: s.estimate, dims: [B, s.C, s.f, s.h, s.w] } } : {}),
   };
   const out = (await model.sessions.run(denoiser, feeds)).velocity!.data;
+  const n = s.x.length;
   let estimate: Float32Array | null = null;
   if (s.estimate) {
     estimate = new Float32Array(out.length);
-    const n = s.x.length;
     for (let k = 0; k < out.length; k++) estimate[k] = s.x[k % n]! - s.t * out[k]!;
   }
   if (B === 1) return { v: out, estimate };
-  const n = s.x.length;
   const v = new Float32Array(n);
   for (let k = 0; k < n; k++) {
     const vc = out[k]!;

@@ -105,14 +105,14 @@ def generate(g: Graphs, prompts: list[str], seeds: list[int], n: int, profile: d
             t = torch.full((P,), tgrid[i], dtype=torch.float32)
             extra = (est,) if sc else ()
             if guidance != 1.0:
-                xx, tt = torch.cat([x, x]), torch.cat([t, t])
-                vv = den(xx, tt, torch.cat([ft, ft]), torch.cat([ctx, uctx]),
+                xx = torch.cat([x, x])
+                vv = den(xx, torch.cat([t, t]), torch.cat([ft, ft]), torch.cat([ctx, uctx]),
                          torch.cat([cmask, umask]), torch.cat([pooled, upooled]), torch.cat([prev, prev]),
                          torch.cat([ptime, ptime]), torch.cat([pvalid, pvalid]), *extra)
                 vc, vu = vv[:P], vv[P:]
                 v = vu + guidance * (vc - vu)
             else:
-                xx, tt = x, t
+                xx = x
                 vv = v = den(x, t, ft, ctx, cmask, pooled, prev, ptime, pvalid, *extra)
             if sc:  # each half of the batch conditions on its own estimate: x0 = x - t * v
                 est = xx - tgrid[i] * vv

@@ -293,8 +293,7 @@ def den_loss(te, den, b, rng_t=None, t=None):
     if getattr(den, "self_cond", False) and float(torch.rand(())) < SELF_COND_P:
         with torch.no_grad():
             sc = den(xt, t, b["ft"], ctxv.detach(), cmask, pooled.detach(), prev, b["pt"], b["pv"]).detach()
-    x0p = den(xt, t, b["ft"], ctxv, cmask, pooled, prev, b["pt"], b["pv"], sc) if sc is not None else \
-        den(xt, t, b["ft"], ctxv, cmask, pooled, prev, b["pt"], b["pv"])
+    x0p = den(xt, t, b["ft"], ctxv, cmask, pooled, prev, b["pt"], b["pv"], *(() if sc is None else (sc,)))
     wgt = 1.0 + 8.0 * b["w"]
     loss = (((x0p - b["x0"]) ** 2) * wgt).mean()
     if MOTION_W and x0p.shape[2] > 1:
@@ -417,7 +416,6 @@ def teacher_sample(te, den, b, eps, steps, guidance, shift):
     B = eps.shape[0]
     ctxv, pooled = te(b["ids"])
     cmask = (b["ids"] != 0).float()
-    uids = torch.tensor([W.Tokenizer(None or [], MAX_LEN).encode("")] * B) if False else None
     empty = torch.zeros_like(b["ids"])
     empty[:, 0], empty[:, 1] = 2, 3
     uctx, upooled = te(empty)

@@ -275,11 +275,11 @@ def _place(objs: list[dict], motion: str, speed: str, rng: np.random.Generator) 
         for i, o in enumerate(objs):
             e = ext[i]
             if n == 1:
-                y = _narrow(float(rng.uniform(e + 0.02, 1 - e - 0.02)), e + 0.02, 1 - e - 0.02)
+                y = _draw(rng, e + 0.02, 1 - e - 0.02)
             else:
                 y = (0.27 if i == 0 else 0.73) + float(rng.uniform(-0.03, 0.03))
             x_lo, x_hi = e + 0.02, W - e - 0.02 - d
-            x = _narrow(float(rng.uniform(x_lo, max(x_lo, x_hi))), x_lo, max(x_lo, x_hi))
+            x = _draw(rng, x_lo, max(x_lo, x_hi))
             o["x0"], o["y0"] = (x + d, y) if motion == "left" else (x, y)
     elif motion in ("up", "down"):
         d = P["move_v"][speed]
@@ -287,7 +287,7 @@ def _place(objs: list[dict], motion: str, speed: str, rng: np.random.Generator) 
         for i, o in enumerate(objs):
             e = ext[i]
             y_lo, y_hi = e + 0.01, 1 - e - 0.01 - d
-            y = _narrow(float(rng.uniform(y_lo, max(y_lo, y_hi))), y_lo, max(y_lo, y_hi))
+            y = _draw(rng, y_lo, max(y_lo, y_hi))
             o["x0"], o["y0"] = (xs[i], y + d) if motion == "up" else (xs[i], y)
     elif motion == "bounce":
         xs = _spread_x(n, ext, rng)
@@ -299,7 +299,7 @@ def _place(objs: list[dict], motion: str, speed: str, rng: np.random.Generator) 
         for i, o in enumerate(objs):
             e = ext_max[i]
             o["x0"] = xs[i]
-            o["y0"] = _narrow(float(rng.uniform(e + 0.01, max(e + 0.01, 1 - e - 0.01))), e + 0.01, max(e + 0.01, 1 - e - 0.01))
+            o["y0"] = _draw(rng, e + 0.01, max(e + 0.01, 1 - e - 0.01))
 
 
 def _narrow(v: float, lo: float, hi: float) -> float:
@@ -308,10 +308,14 @@ def _narrow(v: float, lo: float, hi: float) -> float:
     return mid + (v - mid) * POS_SPREAD
 
 
+def _draw(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return _narrow(float(rng.uniform(lo, hi)), lo, hi)
+
+
 def _spread_x(n: int, ext: list[float], rng: np.random.Generator) -> list[float]:
     W = ASPECT
     if n == 1:
-        return [_narrow(float(rng.uniform(ext[0] + 0.02, W - ext[0] - 0.02)), ext[0] + 0.02, W - ext[0] - 0.02)]
+        return [_draw(rng, ext[0] + 0.02, W - ext[0] - 0.02)]
     # two objects side by side with a gap (the draws as before; the layout pulled towards the two halves' middles)
     while True:
         a = float(rng.uniform(ext[0] + 0.02, W / 2 - 0.02))
