@@ -59,6 +59,8 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().url().optional(),
   /** Prefix of every Redis key and channel (one cluster per prefix; tests use one each). */
   REDIS_PREFIX: z.string().regex(/^[\w:.-]*$/).default('scenecast:'),
+  /** Scale-out: a room's stream entries are kept at least this long after a snapshot covers them (ms), for nodes that have not read them yet. */
+  STREAM_MIN_LIFETIME_MS: int(60_000),
   /** Scale-out: PostgreSQL for document snapshots (else DATA_DIR/snapshots). */
   DATABASE_URL: z.string().optional(),
   /** Where cached shots and finished clips go in scale-out (a directory every node and worker shares). */
@@ -96,7 +98,7 @@ export interface Config {
   suggestions: { burst: number; perMinute: number };
   roomCreation: { burst: number; perMinute: number };
   /** Set in scale-out mode. */
-  redis: { url: string; prefix: string } | null;
+  redis: { url: string; prefix: string; streamMinLifetimeMs: number } | null;
   databaseUrl: string | undefined;
   blobDir: string;
 }
@@ -125,7 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
     engine: { bundleDir: e.ENGINE_BUNDLE ? path.resolve(e.ENGINE_BUNDLE) : undefined, workers: e.ENGINE_WORKERS, threads: e.ENGINE_THREADS, device: e.ENGINE_DEVICE },
     preview: { debounceMs: e.PREVIEW_DEBOUNCE_MS, maxWaitMs: e.PREVIEW_MAX_WAIT_MS, jpegQuality: e.PREVIEW_JPEG_QUALITY },
-    redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX } : null,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, streamMinLifetimeMs: Math.max(1000, e.STREAM_MIN_LIFETIME_MS) } : null,
     databaseUrl: e.DATABASE_URL,
     blobDir: path.resolve(e.BLOB_DIR ?? path.join(e.DATA_DIR, 'blobs')),
     roomCreation: { burst: Math.max(1, e.ROOM_CREATE_BURST), perMinute: Math.max(1, e.ROOMS_PER_HOUR) / 60 },

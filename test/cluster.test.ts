@@ -141,7 +141,8 @@ describe('scale-out faults', () => {
 
   it('compacts a room into a snapshot, trims its stream, and loads it back from both', async () => {
     const cluster = await startCluster();
-    const [a, b] = await Promise.all([cluster.node({ COMPACT_BYTES: '200' }), cluster.node({ COMPACT_BYTES: '200' })]);
+    const fast = { COMPACT_BYTES: '200', STREAM_MIN_LIFETIME_MS: '1000' };
+    const [a, b] = await Promise.all([cluster.node(fast), cluster.node(fast)]);
     const room = await createRoom(a.url);
     const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
     const watcher = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
@@ -151,21 +152,56 @@ describe('scale-out faults', () => {
     for (const ch of text) promptOf(editor.doc).insert(promptOf(editor.doc).length, ch);
     const expected = `a red ball moves left${text}`;
     await until(watcher.doc, (d) => findShot(d, 's1') !== undefined && promptOf(d).toString() === expected);
+    editor.destroy();
+    watcher.destroy();
+    // Both nodes unload the idle room (ROOM_IDLE_MS=2000 here): the last compaction, and entries older than the
+    // stream's minimum lifetime that a snapshot covers are trimmed: far fewer entries than keystrokes remain.
     const redis = new Redis(REDIS_URL);
     try {
-      // Compaction ran (the log passed COMPACT_BYTES): the stream holds far fewer entries than keystrokes.
       await expect.poll(() => redis.xlen(`${cluster.prefix}doc:${room.room}`), { timeout: 10_000, interval: 100 }).toBeLessThan(text.length / 2);
     } finally {
       redis.disconnect();
     }
-    editor.destroy();
-    watcher.destroy();
-    // Both nodes unload the idle room (ROOM_IDLE_MS=2000 here), then load it again from the snapshot and stream tail.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Then each loads it again from the snapshot and the stream's tail.
     for (const node of [a, b]) {
       const scene = await (await fetch(`${node.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).json();
       expect(scene.shots[0].prompt).toBe(expected);
     }
+  }, 60_000);
+
+  it('a node that falls behind for longer than the stream keeps entries reloads the room instead of missing edits', async () => {
+    const cluster = await startCluster();
+    const fast = { COMPACT_BYTES: '200', STREAM_MIN_LIFETIME_MS: '1000' };
+    const [a, b] = await Promise.all([cluster.node(fast), cluster.node(fast)]);
+    const room = await createRoom(a.url);
+    const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
+    const watcher = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
+    await Promise.all([editor.synced, watcher.synced]);
+    await until(editor.doc, (d) => findShot(d, 's1') !== undefined);
+    await until(watcher.doc, (d) => findShot(d, 's1') !== undefined);
+    const type = (text: string) => {
+      for (const ch of text) promptOf(editor.doc).insert(promptOf(editor.doc).length, ch);
+    };
+    const promptOn = async (node: { url: string }) => (await (await fetch(`${node.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).json()).shots?.[0]?.prompt;
+    const first = ' while B is frozen a blue star spins on the grass';
+    const second = ' and A compacts meanwhile';
+    const expected = `a red ball moves left${first}${second}`;
+    const redis = new Redis(REDIS_URL);
+    b.child.kill('SIGSTOP');
+    try {
+      type(first);
+      await expect.poll(() => promptOn(a), { timeout: 10_000, interval: 100 }).toBe(`a red ball moves left${first}`);
+      // Past the stream's minimum lifetime, A's next compaction may trim what B has not read yet.
+      await new Promise((r) => setTimeout(r, 1500));
+      type(second);
+      await expect.poll(() => redis.xlen(`${cluster.prefix}doc:${room.room}`), { timeout: 10_000, interval: 100 }).toBeLessThanOrEqual(second.length);
+    } finally {
+      b.child.kill('SIGCONT');
+      redis.disconnect();
+    }
+    // B notices it was away too long, reloads the room from the snapshot, and its viewer resyncs.
+    await until(watcher.doc, (d) => findShot(d, 's1') !== undefined && promptOf(d).toString() === expected, 20_000);
+    expect(await promptOn(b)).toBe(expected);
   }, 60_000);
 
   it('rate limits hold across nodes (counted in Redis)', async () => {

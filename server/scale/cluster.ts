@@ -50,7 +50,7 @@ export async function connectCluster(config: Config, log: FastifyBaseLogger): Pr
   const adapterClient = new Redis(url, { maxRetriesPerRequest: null });
   adapterClient.on('error', () => {});
   log.info({ node: redis.nodeId, prefix, snapshots: config.databaseUrl ? 'postgresql' : 'folder' }, 'joined the cluster');
-  const store = new RedisDocumentStore(redis, snapshots);
+  const store = new RedisDocumentStore(redis, snapshots, { minLifetimeMs: config.redis!.streamMinLifetimeMs });
   const liveness = new NodeLiveness(redis);
   return {
     redis,

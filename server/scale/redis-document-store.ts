@@ -4,18 +4,26 @@
  * acknowledged once XADD returns, so it is in Redis before any client sees it. Every node reads
  * the streams of the rooms it holds (one blocking XREAD over all of them) and applies the entries
  * of other nodes. Compaction (one node at a time per room, under a Redis lock) writes the merged
- * state to the snapshot store with the stream id it covers, then trims the stream below that id.
- * A node loading a room reads the snapshot plus the stream after its id.
+ * state to the snapshot store with the stream id it covers, then trims the stream below that id,
+ * but never entries younger than `minLifetimeMs` (by Redis' clock, as y-redis does): another node
+ * may not have read them yet. A node that could not read a room's stream for half that long (a
+ * stall, a pause) may have missed trimmed entries: it reports the room lost (`onError`) and the
+ * room reloads. A node loading a room reads the snapshot plus the stream after its id, and reads
+ * again if a compaction replaced the snapshot meanwhile (its trim may have taken what it read from).
  */
 import type { Redis } from 'ioredis';
 import { ScenecastError } from '../../shared/errors.js';
 import type { DocumentStore, StoredDocument } from '../collab/store/document-store.js';
 import { guard, type RedisClients } from './redis-clients.js';
-import { compareStreamIds, type SnapshotStore } from './snapshot-store.js';
+import { compareStreamIds, type Snapshot, type SnapshotStore } from './snapshot-store.js';
 
 interface Watched {
   /** Id of the last entry delivered (or read at load). */
   lastId: string;
+  /** When (performance.now()) the last read that covered this room was sent: nothing it could miss was trimmed before. */
+  readSentAt: number;
+  /** Stream id the latest snapshot this node knows of covers (what it may trim below). */
+  covered: string;
   onUpdate: (update: Uint8Array) => void;
   onError: (error: Error) => void;
 }
@@ -38,6 +46,7 @@ export class RedisDocumentStore implements DocumentStore {
   constructor(
     private readonly redis: RedisClients,
     private readonly snapshots: SnapshotStore,
+    private readonly options: { minLifetimeMs: number } = { minLifetimeMs: 60_000 },
   ) {}
 
   #stream(room: string): string {
@@ -48,12 +57,26 @@ export class RedisDocumentStore implements DocumentStore {
     await this.snapshots.put(room, { state, streamId: '0-1' });
   }
 
-  async load(room: string): Promise<StoredDocument> {
-    const snapshot = await this.snapshots.get(room).catch((error: Error) => {
+  #snapshot(room: string): Promise<Snapshot | null> {
+    return this.snapshots.get(room).catch((error: Error) => {
       throw new ScenecastError('ROOM_STORAGE_ERROR', `room ${room}: the snapshot store failed: ${error.message}`);
     });
+  }
+
+  async load(room: string): Promise<StoredDocument> {
+    let snapshot = await this.#snapshot(room);
+    let entries: StreamEntries;
+    let readSentAt: number;
+    for (let attempt = 1; ; attempt++) {
+      readSentAt = performance.now();
+      entries = (await guard(this.redis.commands.xrangeBuffer(this.#stream(room), `(${snapshot?.streamId ?? '0-0'}`, '+'))) as unknown as StreamEntries;
+      // A compaction between the two reads stores its snapshot before it trims: the same snapshot means nothing was trimmed.
+      const now = await this.#snapshot(room);
+      if ((now?.streamId ?? null) === (snapshot?.streamId ?? null)) break;
+      if (attempt === 5) throw new ScenecastError('ROOM_STORAGE_ERROR', `room ${room}: compactions kept replacing the snapshot while it loaded`);
+      snapshot = now;
+    }
     const after = snapshot?.streamId ?? '0-0';
-    const entries = (await guard(this.redis.commands.xrangeBuffer(this.#stream(room), `(${after}`, '+'))) as unknown as StreamEntries;
     const updates: Uint8Array[] = snapshot ? [snapshot.state] : [];
     let bytes = 0;
     for (const [, fields] of entries) {
@@ -64,7 +87,7 @@ export class RedisDocumentStore implements DocumentStore {
     }
     if (updates.length === 0) throw new ScenecastError('ROOM_STORAGE_ERROR', `room ${room}: no snapshot and no updates`);
     const lastId = entries.length > 0 ? String(entries.at(-1)![0]) : after;
-    this.#watched.set(room, { lastId, onUpdate: () => {}, onError: () => {} });
+    this.#watched.set(room, { lastId, readSentAt, covered: after, onUpdate: () => {}, onError: () => {} });
     this.#bytes.set(room, bytes);
     return { updates, bytes, repairedBytes: 0 };
   }
@@ -87,6 +110,20 @@ export class RedisDocumentStore implements DocumentStore {
     return () => this.#watched.delete(room);
   }
 
+  /**
+   * Whether entries this room's reader has not seen could have been trimmed: only entries older
+   * than `minLifetimeMs` are, so a reader is safe while its reads follow each other more closely
+   * than that (half of it, for clock drift and the time a reply takes).
+   */
+  #mayHaveMissed(watched: Watched, now: number): boolean {
+    return now - watched.readSentAt > this.options.minLifetimeMs / 2;
+  }
+
+  #lost(room: string, watched: Watched, why: string): void {
+    this.#watched.delete(room);
+    watched.onError(new ScenecastError('STORE_UNAVAILABLE', `lost the Redis stream of ${room}: ${why}`));
+  }
+
   /** One blocking XREAD over every watched stream; rooms added meanwhile join within one block (100 ms). */
   async #readLoop(): Promise<void> {
     this.#reading = true;
@@ -94,15 +131,27 @@ export class RedisDocumentStore implements DocumentStore {
     while (!this.#closed && this.#watched.size > 0) {
       const rooms = [...this.#watched.keys()];
       const ids = rooms.map((r) => this.#watched.get(r)!.lastId);
+      const sentAt = performance.now();
       let result: [Buffer, StreamEntries][] | null;
       try {
         result = (await client.xreadBuffer('BLOCK', 100, 'STREAMS', ...rooms.map((r) => this.#stream(r)), ...ids)) as unknown as [Buffer, StreamEntries][] | null;
       } catch (error) {
         if (this.#closed) break;
         // The connection broke: updates may have been missed. Every room reloads from Redis.
-        for (const room of rooms) this.#watched.get(room)?.onError(new ScenecastError('STORE_UNAVAILABLE', `lost the Redis stream of ${room}: ${(error as Error).message}`));
+        for (const room of rooms) {
+          const watched = this.#watched.get(room);
+          if (watched) this.#lost(room, watched, (error as Error).message);
+        }
         await new Promise((r) => setTimeout(r, 100));
         continue;
+      }
+      // A reader that was away too long (this process paused, its event loop stalled) reloads those rooms.
+      const now = performance.now();
+      for (const room of rooms) {
+        const watched = this.#watched.get(room);
+        if (!watched) continue;
+        if (this.#mayHaveMissed(watched, now)) this.#lost(room, watched, `not read for ${Math.round(now - watched.readSentAt)} ms: entries may have been trimmed`);
+        else watched.readSentAt = sentAt;
       }
       for (const [key, entries] of result ?? []) {
         const room = String(key).slice(this.redis.key('doc', '').length);
@@ -137,9 +186,10 @@ export class RedisDocumentStore implements DocumentStore {
       const snapshot = { state: state(), streamId };
       await this.snapshots.put(room, snapshot);
       const stored = await this.snapshots.get(room);
-      if (stored && compareStreamIds(stored.streamId, '0-1') > 0) {
-        // Trim below what the stored snapshot covers (never below: a newer snapshot may be ahead).
-        await guard(this.redis.commands.xtrim(this.#stream(room), 'MINID', stored.streamId));
+      if (stored) {
+        // What the stored snapshot covers (never more: a newer snapshot of another node may be ahead).
+        if (compareStreamIds(stored.streamId, watched.covered) > 0) watched.covered = stored.streamId;
+        await this.#trim(room, watched.covered);
       }
       this.#bytes.set(room, Math.max(0, (this.#bytes.get(room) ?? 0) - counted));
       return true;
@@ -151,9 +201,21 @@ export class RedisDocumentStore implements DocumentStore {
     }
   }
 
+  /** Trims entries a snapshot covers and that are older than `minLifetimeMs` by Redis' clock. */
+  async #trim(room: string, covered: string): Promise<void> {
+    if (compareStreamIds(covered, '0-1') <= 0) return;
+    const [seconds, micros] = await guard(this.redis.commands.time());
+    const cutoff = `${Math.max(0, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - this.options.minLifetimeMs)}-0`;
+    const below = compareStreamIds(covered, cutoff) < 0 ? covered : cutoff;
+    await guard(this.redis.commands.xtrim(this.#stream(room), 'MINID', below));
+  }
+
+  /** Lets go of a room (after its last compaction), trimming what has aged out of its stream since. */
   async release(room: string): Promise<void> {
+    const watched = this.#watched.get(room);
     this.#watched.delete(room);
     this.#bytes.delete(room);
+    if (watched) await this.#trim(room, watched.covered).catch(() => {});
   }
 
   /** Entries waiting in a room's stream (metrics). */
