@@ -158,6 +158,20 @@ class TextEncoder(nn.Module):
         return ctx, pooled
 
 
+class CaptionProbe(nn.Module):
+    """Training only (never exported): linear read-outs of the scene's attributes from the pooled caption. Its loss
+    keeps every attribute the caption names apart in the text encoder's output; without it the encoder of run u4 had
+    folded "left" into "right", "up" into "down" and "grows" into "shrinks" (cosine 0.99 between their pooled
+    vectors), and the denoiser, seeing no difference, moved objects the way the noise happened to point."""
+
+    def __init__(self, d: int, sizes: dict[str, int]):
+        super().__init__()
+        self.heads = nn.ModuleDict({k: nn.Linear(d, n) for k, n in sizes.items()})
+
+    def forward(self, pooled):
+        return {k: h(pooled) for k, h in self.heads.items()}
+
+
 # ---------------------------------------------------------------------------------------------- denoiser
 class DiTBlock(nn.Module):
     def __init__(self, d, d_ctx, heads):

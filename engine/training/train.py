@@ -51,7 +51,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, HERE)
 import world as W  # noqa: E402
-from model import (Encoder, Decoder, NormDecoder, TextEncoder, Denoiser, UNetDenoiser, VelocityWrapper, Upscaler,  # noqa: E402
+from model import (CaptionProbe, Encoder, Decoder, NormDecoder, TextEncoder, Denoiser, UNetDenoiser, VelocityWrapper, Upscaler,  # noqa: E402
                    n_params)
 from generate import Graphs, generate  # noqa: E402
 
@@ -116,6 +116,44 @@ def _windows(n):
     return windows(n, CHUNK_F)
 
 
+# what the caption probe reads out of the pooled caption (CaptionProbe): single-label and multi-label attributes
+PROBE_SINGLE = {"motion": W.MOTIONS, "speed": W.SPEEDS, "count": [1, 2], "background": W.BG_NAMES}
+PROBE_MULTI = {"colours": W.COLOUR_NAMES, "shapes": W.SHAPES}
+PROBE_SIZES = {**{k: len(v) for k, v in PROBE_SINGLE.items()}, **{k: len(v) for k, v in PROBE_MULTI.items()}}
+PROBE_W = 0.1  # weight of the probe's loss next to the denoiser's
+
+
+def scene_attributes(scenes: list[dict], caps: list[str]) -> dict:
+    """Targets of the caption probe; -1 (ignored) where the caption is empty or does not say it (a still object's
+    speed)."""
+    out = {}
+    for k, names in PROBE_SINGLE.items():
+        vals = []
+        for sc, cap in zip(scenes, caps):
+            v = len(sc["objects"]) if k == "count" else sc[k]
+            said = bool(cap) and not (k == "speed" and sc["motion"] == "still")
+            vals.append(names.index(v) if said else -1)
+        out[k] = torch.tensor(vals, dtype=torch.int64)
+    for k, names in PROBE_MULTI.items():
+        key = "colour" if k == "colours" else "shape"
+        out[k] = torch.tensor([[float(any(o[key] == n for o in sc["objects"])) for n in names] for sc in scenes])
+    out["said"] = torch.tensor([1.0 if c else 0.0 for c in caps])
+    return out
+
+
+def probe_loss(probe, pooled, attrs) -> torch.Tensor:
+    logits = probe(pooled)
+    loss = pooled.new_zeros(())
+    for k in PROBE_SINGLE:
+        if (attrs[k] >= 0).any():
+            loss = loss + F.cross_entropy(logits[k], attrs[k], ignore_index=-1)
+    said = attrs["said"].view(-1, 1)
+    for k in PROBE_MULTI:
+        bce = F.binary_cross_entropy_with_logits(logits[k], attrs[k], reduction="none")
+        loss = loss + (bce * said).sum() / said.sum().clamp(min=1.0) / attrs[k].shape[1]
+    return loss
+
+
 def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
     """Renders B windows with the same frame count. Returns dict of tensors (latents normalised if enc given)."""
     rng = ctx.rng
@@ -132,9 +170,10 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
             else:
                 continue
         items.append((n, s, f))
-    frames, masks, prevs, ft, pt, pv, caps = [], [], [], [], [], [], []
+    frames, masks, prevs, ft, pt, pv, caps, scenes = [], [], [], [], [], [], [], []
     for (n, s, f) in items:
         sc = W.random_scene(rng, "train")
+        scenes.append(sc)
         taus = W.frame_times(n)
         idx = list(range(s, s + f))
         has_prev = s > 0
@@ -152,7 +191,8 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
     out = {"ft": torch.tensor(np.stack(ft), dtype=torch.float32),
            "pt": torch.tensor(np.stack(pt), dtype=torch.float32),
            "pv": torch.tensor(pv, dtype=torch.float32),
-           "ids": torch.tensor([ctx.tok.encode(c) for c in caps], dtype=torch.int64), "caps": caps}
+           "ids": torch.tensor([ctx.tok.encode(c) for c in caps], dtype=torch.int64), "caps": caps,
+           "attrs": scene_attributes(scenes, caps)}
     f = target_f
     # latents
     allf = []
@@ -278,7 +318,7 @@ def den_lr(base: float, step: int, elapsed_min: float, minutes: float) -> float:
     return base * warm * decay
 
 
-def den_loss(te, den, b, rng_t=None, t=None):
+def den_loss(te, den, b, rng_t=None, t=None, probe=None):
     B = b["x0"].shape[0]
     if t is None:
         t = torch.rand(B)
@@ -304,6 +344,8 @@ def den_loss(te, den, b, rng_t=None, t=None):
         d_t = b["x0"][:, :, 1:] - b["x0"][:, :, :-1]
         wd = 1.0 + 8.0 * torch.maximum(b["w"][:, :, 1:], b["w"][:, :, :-1])
         loss = loss + MOTION_W * (((d_p - d_t) ** 2) * wd).mean()
+    if probe is not None:
+        loss = loss + PROBE_W * probe_loss(probe, pooled, b["attrs"])
     return loss
 
 
@@ -327,6 +369,9 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
     base_lr = ctx.args.den_lr or DEN_LR[arch]
     opt = torch.optim.AdamW(params, lr=base_lr, weight_decay=0.01, betas=(0.9, 0.99))
     te_ema, den_ema = copy.deepcopy(te), copy.deepcopy(den)
+    # the caption probe (training only) has an optimizer of its own, so checkpoints from before it still resume
+    probe = CaptionProbe(D_TEXT, PROBE_SIZES)
+    popt = torch.optim.AdamW(probe.parameters(), lr=base_lr, weight_decay=0.01, betas=(0.9, 0.99))
     st = {"step": 0, "elapsed": 0.0, "clips": 0, "last_eval": 0.0}
     warm_from = 0  # the learning-rate warm-up starts again with a fresh optimizer
     if ck:
@@ -341,6 +386,8 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         else:
             warm_from = ck["state"]["step"]
         te_ema.load_state_dict(ck["te_ema"]), den_ema.load_state_dict(ck["den_ema"], strict=not grow)
+        if "probe" in ck:
+            probe.load_state_dict(ck["probe"]), popt.load_state_dict(ck["probe_opt"])
         st = ck["state"]
     log(f"[den] {arch}: text {n_params(te)} denoiser {n_params(den)} params, lr {base_lr}, resume step {st['step']} "
         f"elapsed {st['elapsed']/60:.1f} of {minutes} min")
@@ -353,7 +400,7 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         st["elapsed"] = time.time() - t0
         save({"te": te.state_dict(), "den": den.state_dict(), "opt": opt.state_dict(),
               "te_ema": te_ema.state_dict(), "den_ema": den_ema.state_dict(), "state": st, "arch": arch,
-              "cfg": cfg}, p)
+              "cfg": cfg, "probe": probe.state_dict(), "probe_opt": popt.state_dict()}, p)
 
     b = None
     while time.time() - t0 < minutes * 60:
@@ -364,13 +411,15 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
             b = make_batch(ctx, batch, enc, stats, flen=flen if flen is not None else CHUNK_F)
             st["clips"] += batch  # distinct training windows
         lr = den_lr(base_lr, st["step"] - warm_from, (time.time() - t0) / 60, minutes)
-        for g in opt.param_groups:
+        for g in opt.param_groups + popt.param_groups:
             g["lr"] = lr
-        loss = den_loss(te, den, b)
+        loss = den_loss(te, den, b, probe=probe)
         opt.zero_grad()
+        popt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
+        popt.step()
         decay = min(ctx.args.ema, (1 + st["step"]) / (10 + st["step"]))
         ema_update(te_ema, te, decay)
         ema_update(den_ema, den, decay)
