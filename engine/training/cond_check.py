@@ -25,7 +25,7 @@ enc, dec, stats = T.load_ae(ctx)
 te, den, st = T.load_den(ctx)
 nd = NormDecoder(dec, *stats).eval()
 PAIRS = [("moves left", "moves right"), ("moves up", "moves down"), ("grows", "shrinks"), ("spins", "stays still")]
-caps = [f"a red ball {w}" for pair in PAIRS for w in pair]
+caps = [f"a red {'star' if 'spins' in pair else 'ball'} {w}" for pair in PAIRS for w in pair]  # the world never spins a ball
 ids = torch.tensor([ctx.tok.encode(c) for c in caps])
 with torch.no_grad():
     _, pooled = te(ids)

@@ -56,13 +56,17 @@ def write_card(ctx, bundle: str, bundle_dir: str, bench: bool = True) -> None:
     mins = lambda s: f"{s['elapsed'] / 60:.1f} min" if s else "-"  # noqa: E731
     total_min = sum(s["elapsed"] for s in st.values() if s) / 60
     p = info["params"]
-    arch = torch.load(ctx.path("den.pt"), map_location="cpu").get("arch", "dit") if os.path.exists(ctx.path("den.pt")) else "dit"
+    den_ck = torch.load(ctx.path("den.pt"), map_location="cpu") if os.path.exists(ctx.path("den.pt")) else {}
+    arch = den_ck.get("arch", "dit")
+    probe = ("  plus a caption probe's loss (training only: linear read-outs of motion, speed, count, background, colours and\n"
+             "  shapes from the pooled caption, so the text encoder keeps every word the caption names apart),\n") if "probe" in den_ck else ""
     common = ("  Trained with flow matching (`x_t = (1-t) x0 + t eps`, uniform t) as an x0-predictor with an object-weighted loss\n"
-              "  (x9 on object cells) plus the same on frame differences, 10% caption dropout (for guidance), EMA 0.999; the exported graph returns\n"
+              "  (x9 on object cells) plus the same on frame differences,\n" + probe +
+              "  10% caption dropout (for guidance), an EMA of the weights (`--ema`, 0.999 unless the commands below say otherwise); the exported graph returns\n"
               "  `velocity = (x - x0_hat) / t`. Chunks of F=8 frames (dynamic 1..8) conditioned on the K=2 frames before them;\n"
               "  trained on random windows of shots of 1..300 frames, so shots of any length stay one take.")
     if arch == "unet":
-        u = T.den_cfg(torch.load(ctx.path("den.pt"), map_location="cpu"))
+        u = T.den_cfg(den_ck)
         lv = {0: "16x9", 1: "8x5"}
         at = lambda levels: " and ".join([lv[i] for i in sorted(levels)])  # noqa: E731
         extra = (f"; a second residual block after the up block at {at(u['extra_up'])}" if u.get("extra_up") else "")
