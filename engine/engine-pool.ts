@@ -214,6 +214,8 @@ export class EnginePool extends EventEmitter<EngineEvents> {
             wake = null;
             const item = items.shift()!;
             if (item.error) throw item.error;
+            // Frames the worker made before it heard of the abort are dropped: nothing comes after an abort.
+            if (signal?.aborted) throw abortError();
             if (item.done) return { done: true, value: undefined };
             return { done: false, value: item.frame! };
           },

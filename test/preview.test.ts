@@ -50,7 +50,10 @@ describe('live previews', () => {
   });
 
   it('rapid edits: only the latest revision completes, earlier ones end cancelled', async () => {
-    const { viewer, prompt, server } = await setup();
+    const { viewer, prompt, server, editor } = await setup();
+    // A long shot, so that its preview takes longer than typing the next word, however fast the model is.
+    findShot(editor.doc, 'two')!.set('duration', 10);
+    await viewer.done('two', Math.max(...viewer.states.map((s) => s.rev)));
     const before = Math.max(...viewer.states.map((s) => s.rev));
     const words = [' and', ' a', ' green', ' star', ' bounces', ' slowly'];
     let newest = before;
