@@ -25,6 +25,45 @@ async function createRoom(url: string): Promise<CreateRoomResponse> {
   return (await res.json()) as CreateRoomResponse;
 }
 
+/**
+ * Two nodes that compact after 200 bytes and keep stream entries 1 s: an editor on A, a viewer on B, both synced.
+ */
+async function editorOnAViewerOnB() {
+  const cluster = await startCluster();
+  const fast = { COMPACT_BYTES: '200', STREAM_MIN_LIFETIME_MS: '1000' };
+  const [a, b] = await Promise.all([cluster.node(fast), cluster.node(fast)]);
+  const room = await createRoom(a.url);
+  const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
+  const watcher = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
+  await Promise.all([editor.synced, watcher.synced]);
+  await until(editor.doc, (d) => findShot(d, 's1') !== undefined);
+  await until(watcher.doc, (d) => findShot(d, 's1') !== undefined);
+  return {
+    cluster,
+    a,
+    b,
+    room,
+    editor,
+    watcher,
+    /** Types at the end of the prompt, one keystroke (one update) per character. */
+    type(text: string) {
+      for (const ch of text) promptOf(editor.doc).insert(promptOf(editor.doc).length, ch);
+    },
+    /** The prompt as a node serves it over HTTP. */
+    async promptOn(node: { url: string }): Promise<string | undefined> {
+      return (await (await fetch(`${node.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).json()).shots?.[0]?.prompt;
+    },
+    async streamLength(): Promise<number> {
+      const redis = new Redis(REDIS_URL);
+      try {
+        return await redis.xlen(`${cluster.prefix}doc:${room.room}`);
+      } finally {
+        redis.disconnect();
+      }
+    },
+  };
+}
+
 describe('scale-out on Redis', () => {
   it('two nodes and one worker: an editor on A and a viewer on B converge, and B receives the worker’s preview frames', async () => {
     const cluster = await startCluster();
@@ -140,53 +179,25 @@ describe('scale-out faults', () => {
   }, 60_000);
 
   it('compacts a room into a snapshot, trims its stream, and loads it back from both', async () => {
-    const cluster = await startCluster();
-    const fast = { COMPACT_BYTES: '200', STREAM_MIN_LIFETIME_MS: '1000' };
-    const [a, b] = await Promise.all([cluster.node(fast), cluster.node(fast)]);
-    const room = await createRoom(a.url);
-    const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
-    const watcher = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
-    await Promise.all([editor.synced, watcher.synced]);
-    await until(editor.doc, (d) => findShot(d, 's1') !== undefined);
+    const { a, b, editor, watcher, type, promptOn, streamLength } = await editorOnAViewerOnB();
     const text = ' and then a blue star spins slowly on the grass under the sky';
-    for (const ch of text) promptOf(editor.doc).insert(promptOf(editor.doc).length, ch);
+    type(text);
     const expected = `a red ball moves left${text}`;
-    await until(watcher.doc, (d) => findShot(d, 's1') !== undefined && promptOf(d).toString() === expected);
+    await until(watcher.doc, (d) => promptOf(d).toString() === expected);
     editor.destroy();
     watcher.destroy();
     // Both nodes unload the idle room (ROOM_IDLE_MS=2000 here): the last compaction, and entries older than the
     // stream's minimum lifetime that a snapshot covers are trimmed: far fewer entries than keystrokes remain.
-    const redis = new Redis(REDIS_URL);
-    try {
-      await expect.poll(() => redis.xlen(`${cluster.prefix}doc:${room.room}`), { timeout: 10_000, interval: 100 }).toBeLessThan(text.length / 2);
-    } finally {
-      redis.disconnect();
-    }
+    await expect.poll(streamLength, { timeout: 10_000, interval: 100 }).toBeLessThan(text.length / 2);
     // Then each loads it again from the snapshot and the stream's tail.
-    for (const node of [a, b]) {
-      const scene = await (await fetch(`${node.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).json();
-      expect(scene.shots[0].prompt).toBe(expected);
-    }
+    for (const node of [a, b]) expect(await promptOn(node)).toBe(expected);
   }, 60_000);
 
   it('a node that falls behind for longer than the stream keeps entries reloads the room instead of missing edits', async () => {
-    const cluster = await startCluster();
-    const fast = { COMPACT_BYTES: '200', STREAM_MIN_LIFETIME_MS: '1000' };
-    const [a, b] = await Promise.all([cluster.node(fast), cluster.node(fast)]);
-    const room = await createRoom(a.url);
-    const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
-    const watcher = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
-    await Promise.all([editor.synced, watcher.synced]);
-    await until(editor.doc, (d) => findShot(d, 's1') !== undefined);
-    await until(watcher.doc, (d) => findShot(d, 's1') !== undefined);
-    const type = (text: string) => {
-      for (const ch of text) promptOf(editor.doc).insert(promptOf(editor.doc).length, ch);
-    };
-    const promptOn = async (node: { url: string }) => (await (await fetch(`${node.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).json()).shots?.[0]?.prompt;
+    const { a, b, watcher, type, promptOn, streamLength } = await editorOnAViewerOnB();
     const first = ' while B is frozen a blue star spins on the grass';
     const second = ' and A compacts meanwhile';
     const expected = `a red ball moves left${first}${second}`;
-    const redis = new Redis(REDIS_URL);
     b.child.kill('SIGSTOP');
     try {
       type(first);
@@ -194,10 +205,9 @@ describe('scale-out faults', () => {
       // Past the stream's minimum lifetime, A's next compaction may trim what B has not read yet.
       await new Promise((r) => setTimeout(r, 1500));
       type(second);
-      await expect.poll(() => redis.xlen(`${cluster.prefix}doc:${room.room}`), { timeout: 10_000, interval: 100 }).toBeLessThanOrEqual(second.length);
+      await expect.poll(streamLength, { timeout: 10_000, interval: 100 }).toBeLessThanOrEqual(second.length);
     } finally {
       b.child.kill('SIGCONT');
-      redis.disconnect();
     }
     // B notices it was away too long, reloads the room from the snapshot, and its viewer resyncs.
     await until(watcher.doc, (d) => findShot(d, 's1') !== undefined && promptOf(d).toString() === expected, 20_000);

@@ -118,8 +118,8 @@ def _windows(n):
 
 # what the caption probe reads out of the pooled caption (CaptionProbe): single-label and multi-label attributes
 PROBE_SINGLE = {"motion": W.MOTIONS, "speed": W.SPEEDS, "count": [1, 2], "background": W.BG_NAMES}
-PROBE_MULTI = {"colours": W.COLOUR_NAMES, "shapes": W.SHAPES}
-PROBE_SIZES = {**{k: len(v) for k, v in PROBE_SINGLE.items()}, **{k: len(v) for k, v in PROBE_MULTI.items()}}
+PROBE_MULTI = {"colours": ("colour", W.COLOUR_NAMES), "shapes": ("shape", W.SHAPES)}  # head -> (object key, names)
+PROBE_SIZES = {**{k: len(v) for k, v in PROBE_SINGLE.items()}, **{k: len(v) for k, (_, v) in PROBE_MULTI.items()}}
 PROBE_W = 0.1  # weight of the probe's loss next to the denoiser's
 
 
@@ -134,8 +134,7 @@ def scene_attributes(scenes: list[dict], caps: list[str]) -> dict:
             said = bool(cap) and not (k == "speed" and sc["motion"] == "still")
             vals.append(names.index(v) if said else -1)
         out[k] = torch.tensor(vals, dtype=torch.int64)
-    for k, names in PROBE_MULTI.items():
-        key = "colour" if k == "colours" else "shape"
+    for k, (key, names) in PROBE_MULTI.items():
         out[k] = torch.tensor([[float(any(o[key] == n for o in sc["objects"])) for n in names] for sc in scenes])
     out["said"] = torch.tensor([1.0 if c else 0.0 for c in caps])
     return out

@@ -57,24 +57,23 @@ export class RedisDocumentStore implements DocumentStore {
     await this.snapshots.put(room, { state, streamId: '0-1' });
   }
 
-  #snapshot(room: string): Promise<Snapshot | null> {
-    return this.snapshots.get(room).catch((error: Error) => {
+  #fromSnapshots<T>(room: string, read: Promise<T>): Promise<T> {
+    return read.catch((error: Error) => {
       throw new ScenecastError('ROOM_STORAGE_ERROR', `room ${room}: the snapshot store failed: ${error.message}`);
     });
   }
 
   async load(room: string): Promise<StoredDocument> {
-    let snapshot = await this.#snapshot(room);
-    let entries: StreamEntries;
-    let readSentAt: number;
+    let snapshot: Snapshot | null = null;
+    let entries: StreamEntries = [];
+    let readSentAt = 0;
     for (let attempt = 1; ; attempt++) {
+      snapshot = await this.#fromSnapshots(room, this.snapshots.get(room));
       readSentAt = performance.now();
       entries = (await guard(this.redis.commands.xrangeBuffer(this.#stream(room), `(${snapshot?.streamId ?? '0-0'}`, '+'))) as unknown as StreamEntries;
-      // A compaction between the two reads stores its snapshot before it trims: the same snapshot means nothing was trimmed.
-      const now = await this.#snapshot(room);
-      if ((now?.streamId ?? null) === (snapshot?.streamId ?? null)) break;
+      // A compaction stores its snapshot before it trims: the same snapshot id afterwards means nothing we read from was trimmed.
+      if ((await this.#fromSnapshots(room, this.snapshots.streamId(room))) === (snapshot?.streamId ?? null)) break;
       if (attempt === 5) throw new ScenecastError('ROOM_STORAGE_ERROR', `room ${room}: compactions kept replacing the snapshot while it loaded`);
-      snapshot = now;
     }
     const after = snapshot?.streamId ?? '0-0';
     const updates: Uint8Array[] = snapshot ? [snapshot.state] : [];

@@ -17,6 +17,8 @@ export interface Snapshot {
 
 export interface SnapshotStore {
   get(room: string): Promise<Snapshot | null>;
+  /** Only the stream id of the stored snapshot (null when there is none): cheaper than `get`. */
+  streamId(room: string): Promise<string | null>;
   /** Stores it unless the stored one is as new or newer; says whether it was stored. */
   put(room: string, snapshot: Snapshot): Promise<boolean>;
   /** Throws when the store cannot be reached (health check). */
@@ -54,6 +56,10 @@ export class FileSnapshotStore implements SnapshotStore {
     if (reading.status !== 'ok' || reading.payloads.length !== 2) throw new Error(`snapshot of ${room} is damaged`);
     const header = JSON.parse(Buffer.from(reading.payloads[0]!).toString('utf8')) as { streamId: string };
     return { streamId: header.streamId, state: reading.payloads[1]! };
+  }
+
+  async streamId(room: string): Promise<string | null> {
+    return (await this.get(room))?.streamId ?? null; // one small file: reading it whole costs no more than its header
   }
 
   async put(room: string, snapshot: Snapshot): Promise<boolean> {
@@ -111,6 +117,16 @@ export class PostgresSnapshotStore implements SnapshotStore {
     );
     const row = rows[0];
     return row ? { state: new Uint8Array(row.state), streamId: `${row.stream_ms}-${row.stream_seq}` } : null;
+  }
+
+  async streamId(room: string): Promise<string | null> {
+    await this.#init();
+    const { rows } = await this.#pool.query<{ stream_ms: string; stream_seq: string }>(
+      'SELECT stream_ms, stream_seq FROM scenecast_snapshots WHERE namespace = $1 AND room = $2',
+      [this.namespace, room],
+    );
+    const row = rows[0];
+    return row ? `${row.stream_ms}-${row.stream_seq}` : null;
   }
 
   async put(room: string, snapshot: Snapshot): Promise<boolean> {
