@@ -206,4 +206,29 @@ describe('the eval checker', () => {
     expect(report.clips.length).toBeGreaterThanOrEqual(10);
     expect(report.overall.attributesRight).toBeGreaterThanOrEqual(95);
   });
+
+  it('has held-out sets that are half English, half Chinese, and a parallel set with every scene in both', async () => {
+    interface Prompt { id: string; prompt: string; lang: string; seed: number; duration: number; fps: number; expected: unknown; tags: string[] }
+    const evalDir = path.join(import.meta.dirname, '..', 'engine', 'eval');
+    const heldout = (await readJson<{ prompts: Prompt[] }>(path.join(evalDir, 'heldout.json'))).prompts;
+    const parallel = (await readJson<{ prompts: Prompt[] }>(path.join(evalDir, 'heldout-parallel.json'))).prompts;
+    expect(heldout.length).toBeGreaterThanOrEqual(100);
+    expect(heldout.filter((p) => p.lang === 'en').length).toBe(heldout.length / 2);
+    // the originals are heldout.json's prompts, in order; each twin follows its original
+    expect(parallel.length).toBe(2 * heldout.length);
+    const tokenizer = new Tokenizer((await loadBundle(BUNDLE_DIR)).manifest.tokenizer);
+    for (let i = 0; i < heldout.length; i++) {
+      const original = parallel[2 * i]!;
+      const twin = parallel[2 * i + 1]!;
+      expect(original.prompt).toBe(heldout[i]!.prompt);
+      expect(original.tags).toContain('original');
+      expect(twin.tags).toContain('twin');
+      expect(twin.lang).toBe(original.lang === 'en' ? 'zh' : 'en');
+      expect([twin.seed, twin.duration, twin.fps, twin.expected]).toEqual([original.seed, original.duration, original.fps, original.expected]);
+      expect(twin.prompt).not.toBe(original.prompt);
+      expect(/[\u4e00-\u9fff]/.test(twin.prompt)).toBe(twin.lang === 'zh');
+      // every word of every prompt is in the model's vocabulary
+      for (const p of [original, twin]) expect(tokenizer.unknownWords(p.prompt), p.prompt).toEqual([]);
+    }
+  });
 });

@@ -1,7 +1,8 @@
-"""Eval data: engine/eval/world.json (world constants for the checker), engine/eval/heldout.json (held-out prompts)
-and ground-truth clip sets rendered by the world (to validate the checker; engine/eval/fixtures/ for its test).
+"""Eval data: engine/eval/world.json (world constants for the checker), engine/eval/heldout.json (held-out prompts),
+engine/eval/heldout-parallel.json (the same scenes in both languages) and ground-truth clip sets rendered by the world
+(to validate the checker; engine/eval/fixtures/ for its test).
 
-    /usr/bin/python3 engine/training/eval_sets.py world|heldout|gt [--n 300] [--out DIR]|fixture
+    /usr/bin/python3 engine/training/eval_sets.py world|heldout|parallel|gt [--n 300] [--out DIR]|fixture
 """
 from __future__ import annotations
 
@@ -52,6 +53,35 @@ def write_heldout(path=None):
     print(f"wrote {path}: {len(prompts)} prompts")
 
 
+def make_parallel(seed: int = 20261126):
+    """The held-out prompts and, for each, its twin: the same scene, seed, duration and fps captioned in the other
+    language (a held-out phrasing where the original has one). In heldout.json the two languages have different
+    scenes (English happens to draw more two-object and spinning scenes), so its per-language figures mix the
+    language with the scenes; here each scene is judged in both languages, and the gap is the language's alone."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for p in make_heldout():
+        other = "zh" if p["lang"] == "en" else "en"
+        text = W.caption(p["scene"], other, rng, heldout_template="template" in p["tags"])
+        out.append({**p, "tags": p["tags"] + ["original"]})
+        out.append({**p, "id": f"{p['id']}-{other}", "prompt": text, "lang": other, "tags": p["tags"] + ["twin"]})
+    return out
+
+
+def write_parallel(path=None):
+    path = path or os.path.join(REPO, "engine", "eval", "heldout-parallel.json")
+    prompts = make_parallel()
+    doc = {"description": "The held-out prompts of heldout.json (tag 'original') and, for each, the same scene, seed, "
+                          "duration and fps captioned in the other language (tag 'twin'): every scene is judged in "
+                          "both languages, so the per-language figures differ only by the language. Other tags as "
+                          "in heldout.json.",
+           "heldout_combos": W.HELDOUT_COMBOS, "prompts": prompts}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(f"wrote {path}: {len(prompts)} prompts")
+
+
 def render_gt(items):
     """[(item, frames uint8 [n,H,W,3])] of ground-truth renders."""
     out = []
@@ -76,7 +106,7 @@ def random_items(n, seed, lang_mix=True):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["world", "heldout", "gt", "fixture"])
+    ap.add_argument("what", choices=["world", "heldout", "parallel", "gt", "fixture"])
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--out", default="/tmp/gt/gt")
     args = ap.parse_args()
@@ -85,6 +115,8 @@ def main():
         W.write_world_json(os.path.join(REPO, "engine", "eval", "world.json"), W.build_vocab())
     elif args.what == "heldout":
         write_heldout()
+    elif args.what == "parallel":
+        write_parallel()
     elif args.what == "gt":
         write_clips(args.out, render_gt(random_items(args.n, 7)))
         print("wrote", args.out)

@@ -15,7 +15,7 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 ATTRS = ["background", "count", "colour", "shape", "motion", "speed"]
 
 
-def _table(summary: dict) -> str:
+def _table(summary: dict, tags: bool = True) -> str:
     head = "| profile | set | clips | " + " | ".join(ATTRS) + " | attributes right | all right |"
     sep = "|" + "---|" * (len(ATTRS) + 5)
     rows = [head, sep]
@@ -23,7 +23,7 @@ def _table(summary: dict) -> str:
         if not s:
             continue
         groups = [("all", s["overall"])] + [(f"lang={k}", v) for k, v in s["byLanguage"].items()] + \
-                 [(f"tag={k}", v) for k, v in s["byTag"].items()]
+                 ([(f"tag={k}", v) for k, v in s["byTag"].items()] if tags else [])
         for name, g in groups:
             pa = g["perAttribute"]
             rows.append(f"| {prof} | {name} | {g['clips']} | " + " | ".join(f"{pa[a]:.1f}" for a in ATTRS) +
@@ -42,6 +42,16 @@ def write_card(ctx, bundle: str, bundle_dir: str, bench: bool = True) -> None:
     info = json.load(open(os.path.join(ctx.run_dir, f"export-{bundle}.json")))
     ev_path = os.path.join(ctx.run_dir, f"eval-{bundle}.json")
     ev = json.load(open(ev_path)) if os.path.exists(ev_path) else {}
+    par_path = os.path.join(ctx.run_dir, f"eval-{bundle}-parallel.json")
+    par = json.load(open(par_path)) if os.path.exists(par_path) else {}
+    parallel = "" if not par else f"""
+The same scenes in both languages (`engine/eval/heldout-parallel.json`: the 112 prompts above and each scene's twin,
+captioned in the other language at the same seed, duration and fps; `train.py --stages parallel` or
+`npm run eval -- --set parallel`). Above, the two languages have different scenes (English drew more two-object and
+spinning scenes); here each scene is judged in both, so the per-language rows differ only by the language:
+
+{_table({k: v for k, v in par.items() if k in ('final', 'preview')}, tags=False)}
+"""
     r = subprocess.run(["node", "engine/training/ort_check.mjs", bundle_dir] + (["--bench"] if bench else []), cwd=REPO,
                        capture_output=True, text=True)
     bench = (r.stdout + r.stderr).strip()
@@ -60,6 +70,9 @@ def write_card(ctx, bundle: str, bundle_dir: str, bench: bool = True) -> None:
     arch = den_ck.get("arch", "dit")
     probe = ("  plus a caption probe's loss (training only: linear read-outs of motion, speed, count, background, colours and\n"
              "  shapes from the pooled caption, so the text encoder keeps every word the caption names apart),\n") if "probe" in den_ck else ""
+    if "shape_probe" in den_ck:
+        probe += (f"  plus a shape-map probe's loss (training only, weight {den_ck.get('shape_map_w', 0.1):g}: which shape covers each latent cell, read\n"
+                  "  from the denoiser's last 16x9 features, so the denoiser carries each object's shape where the object is),\n")
     common = ("  Trained with flow matching (`x_t = (1-t) x0 + t eps`, uniform t) as an x0-predictor with an object-weighted loss\n"
               "  (x9 on object cells) plus the same on frame differences,\n" + probe +
               "  10% caption dropout (for guidance), an EMA of the weights (`--ema`, 0.999 unless the commands below say otherwise); the exported graph returns\n"
@@ -136,7 +149,7 @@ training), generated per BUNDLE.md at each prompt's seed/duration/fps, base fram
 `engine/eval/check-clips.ts` (which scores 100% of the attributes on ground-truth renders of the world).
 
 {_table({k: v for k, v in ev.items() if k in ('final', 'preview')}) if ev else '(not run)'}
-
+{parallel}
 ## onnxruntime-node: parity with the fixtures and timings
 `node engine/training/ort_check.mjs {os.path.relpath(bundle_dir, REPO)} --bench` (2 intra-op threads, no spinning):
 ```

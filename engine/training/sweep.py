@@ -9,7 +9,7 @@ sys.path.insert(0, HERE)
 import train as T
 from generate import generate
 
-torch.set_num_threads(1)
+torch.set_num_threads(int(os.environ.get("THREADS", "1")))
 run, limit = sys.argv[1], int(sys.argv[2])
 ctx = T.Ctx(argparse.Namespace(run=run))
 items = json.load(open(os.path.join(T.REPO, "engine/eval/heldout.json"), encoding="utf-8"))["prompts"]

@@ -11,6 +11,8 @@ raising a budget and re-running continues training from the checkpoint):
   up       upscalers x4 (64x36 -> 256x144) and x5 (256x144 -> 1280x720)
   export   ONNX graphs + manifest + fixtures into engine/models/<bundle>/
   eval     held-out prompts -> clips -> engine/eval/check-clips.ts (the one checker)
+  parallel the held-out scenes in both languages (engine/eval/heldout-parallel.json, 224 prompts): the language gap
+           on the same scenes (not in the default stages; the card shows it when it was run)
 """
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, HERE)
 import world as W  # noqa: E402
-from model import (CaptionProbe, Encoder, Decoder, NormDecoder, TextEncoder, Denoiser, UNetDenoiser, VelocityWrapper, Upscaler,  # noqa: E402
+from model import (CaptionProbe, ShapeMapProbe, Encoder, Decoder, NormDecoder, TextEncoder, Denoiser, UNetDenoiser, VelocityWrapper, Upscaler,  # noqa: E402
                    n_params)
 from generate import Graphs, generate  # noqa: E402
 
@@ -75,6 +77,20 @@ PREV_NOISE = 0.1  # max std of the noise added to the clean context latents in t
 
 def log(*a):
     print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+DEV = torch.device("cpu")  # where the stages train: main() picks CUDA when it is there (--device)
+
+
+def to_dev(x):
+    """x on DEV: a tensor, or the tensors in a dict or list (anything else as it is)."""
+    if torch.is_tensor(x):
+        return x.to(DEV)
+    if isinstance(x, dict):
+        return {k: to_dev(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [to_dev(v) for v in x]
+    return x
 
 
 class Ctx:
@@ -121,6 +137,10 @@ PROBE_SINGLE = {"motion": W.MOTIONS, "speed": W.SPEEDS, "count": [1, 2], "backgr
 PROBE_MULTI = {"colours": ("colour", W.COLOUR_NAMES), "shapes": ("shape", W.SHAPES)}  # head -> (object key, names)
 PROBE_SIZES = {**{k: len(v) for k, v in PROBE_SINGLE.items()}, **{k: len(v) for k, (_, v) in PROBE_MULTI.items()}}
 PROBE_W = 0.1  # weight of the probe's loss next to the denoiser's
+# the shape-map probe (ShapeMapProbe): per latent cell, which shape covers it (0 = none, 1.. = W.SHAPES), read from
+# the denoiser's last 16x9 features; a cell is an object's when the object covers at least SHAPE_MAP_COVER of it
+SHAPE_MAP_COVER = 0.4
+SHAPE_MAP_OBJ_W = 4.0  # extra weight of object cells in its loss (they are a tenth of the frame)
 
 
 def scene_attributes(scenes: list[dict], caps: list[str]) -> dict:
@@ -153,6 +173,27 @@ def probe_loss(probe, pooled, attrs) -> torch.Tensor:
     return loss
 
 
+def shape_map(scene: dict, cover: np.ndarray) -> np.ndarray:
+    """Targets of the shape-map probe: per latent cell of each frame, 0 or 1 + the index in W.SHAPES of the object
+    covering most of it (when it covers at least SHAPE_MAP_COVER). cover: [n_objects, F, H, W] -> int64 [F, h, w]."""
+    n, f = cover.shape[0], cover.shape[1]
+    cells = cover.reshape(n, f, LAT_H, FRAME_H // LAT_H, LAT_W, FRAME_W // LAT_W).mean(axis=(3, 5))  # [n,F,h,w]
+    ids = np.array([1 + W.SHAPES.index(o["shape"]) for o in scene["objects"]])
+    best = cells.argmax(axis=0)
+    return np.where(cells.max(axis=0) >= SHAPE_MAP_COVER, ids[best], 0).astype(np.int64)
+
+
+def shape_map_loss(head, feats, target, K: int) -> torch.Tensor:
+    """Cross-entropy of the shape-map probe on the chunk frames (feats [B*T,ch,h,w] of all T = K + Fmax frames of
+    the denoiser; target [B,F,h,w]), object cells weighted SHAPE_MAP_OBJ_W more."""
+    B, f = target.shape[0], target.shape[1]
+    feats = feats.reshape(B, -1, *feats.shape[1:])[:, K:K + f].reshape(B * f, *feats.shape[1:])
+    tgt = target.reshape(B * f, *target.shape[2:])
+    ce = F.cross_entropy(head(feats), tgt, reduction="none")
+    w = 1.0 + SHAPE_MAP_OBJ_W * (tgt > 0).float()
+    return (ce * w).sum() / w.sum()
+
+
 def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
     """Renders B windows with the same frame count. Returns dict of tensors (latents normalised if enc given)."""
     rng = ctx.rng
@@ -169,7 +210,7 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
             else:
                 continue
         items.append((n, s, f))
-    frames, masks, prevs, ft, pt, pv, caps, scenes = [], [], [], [], [], [], [], []
+    frames, masks, prevs, ft, pt, pv, caps, scenes, shape_maps = [], [], [], [], [], [], [], [], []
     for (n, s, f) in items:
         sc = W.random_scene(rng, "train")
         scenes.append(sc)
@@ -177,9 +218,10 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
         idx = list(range(s, s + f))
         has_prev = s > 0
         pidx = [max(0, s - CHUNK_K + j) for j in range(CHUNK_K)] if has_prev else []
-        rgb, m = W.render(sc, taus[pidx + idx], FRAME_W, FRAME_H)
+        rgb, m, cover = W.render(sc, taus[pidx + idx], FRAME_W, FRAME_H, per_object=True)
         frames.append(rgb)
         masks.append(m)
+        shape_maps.append(shape_map(sc, cover[:, len(pidx):]))
         ft.append(taus[idx])
         pt.append(taus[pidx] if has_prev else np.zeros(CHUNK_K))
         pv.append(1.0 if has_prev else 0.0)
@@ -191,7 +233,7 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
            "pt": torch.tensor(np.stack(pt), dtype=torch.float32),
            "pv": torch.tensor(pv, dtype=torch.float32),
            "ids": torch.tensor([ctx.tok.encode(c) for c in caps], dtype=torch.int64), "caps": caps,
-           "attrs": scene_attributes(scenes, caps)}
+           "attrs": scene_attributes(scenes, caps), "shape_map": torch.from_numpy(np.stack(shape_maps))}
     f = target_f
     # latents
     allf = []
@@ -205,27 +247,27 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
     m = torch.from_numpy(np.stack(masks))  # [B,K+F,H,W]
     if enc is not None:
         with torch.no_grad():
-            z = enc(allf.reshape(-1, 3, FRAME_H, FRAME_W))
+            z = enc(allf.reshape(-1, 3, FRAME_H, FRAME_W).to(DEV))
             z = (z - stats[0].view(1, -1, 1, 1)) / stats[1].view(1, -1, 1, 1)
         z = z.view(B, CHUNK_K + f, LAT_C, LAT_H, LAT_W).permute(0, 2, 1, 3, 4)  # [B,C,T,h,w]
-        z[:, :, :CHUNK_K] *= out["pv"].view(B, 1, 1, 1, 1)
+        z[:, :, :CHUNK_K] *= out["pv"].to(DEV).view(B, 1, 1, 1, 1)
         out["prev"] = z[:, :, :CHUNK_K].contiguous()
         out["x0"] = z[:, :, CHUNK_K:].contiguous()
         mw = F.avg_pool2d(m[:, CHUNK_K:].reshape(-1, 1, FRAME_H, FRAME_W), 4)  # [B*F,1,9,16]
         out["w"] = mw.view(B, f, LAT_H, LAT_W).unsqueeze(1)
     out["rgb"], out["mask"] = allf, m
-    return out
+    return to_dev(out)
 
 
 # ---------------------------------------------------------------------------------------------- stage: ae
 def stage_ae(ctx: Ctx, minutes: float):
     p = ctx.path("ae.pt")
-    enc, dec = Encoder(LAT_C), Decoder(LAT_C)
+    enc, dec = Encoder(LAT_C).to(DEV), Decoder(LAT_C).to(DEV)
     opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=2e-3)
     st = {"step": 0, "elapsed": 0.0}
     ck = {}
     if os.path.exists(p):
-        ck = torch.load(p)
+        ck = torch.load(p, map_location="cpu")
         enc.load_state_dict(ck["enc"]), dec.load_state_dict(ck["dec"])
         if "opt" in ck:  # a slim checkpoint (checkpoints/) has no optimizer state: AdamW starts afresh
             opt.load_state_dict(ck["opt"])
@@ -245,8 +287,8 @@ def stage_ae(ctx: Ctx, minutes: float):
             rgb, m = W.render(sc, rng.uniform(0, 1, 4), FRAME_W, FRAME_H)
             frames.append(rgb)
             masks.append(m)
-        x = torch.from_numpy(np.concatenate(frames)).permute(0, 3, 1, 2)
-        m = torch.from_numpy(np.concatenate(masks)).unsqueeze(1)
+        x = torch.from_numpy(np.concatenate(frames)).permute(0, 3, 1, 2).to(DEV)
+        m = torch.from_numpy(np.concatenate(masks)).unsqueeze(1).to(DEV)
         prog = min(1.0, (time.time() - t0) / (minutes * 60))
         for g in opt.param_groups:  # linear decay to 10% over the stage's budget
             g["lr"] = 2e-3 * (1.0 - 0.9 * prog)
@@ -275,21 +317,21 @@ def stage_ae(ctx: Ctx, minutes: float):
         for _ in range(400):
             sc = W.random_scene(srng, "train")
             rgb, _ = W.render(sc, srng.uniform(0, 1, 8), FRAME_W, FRAME_H)
-            zs.append(enc(torch.from_numpy(rgb).permute(0, 3, 1, 2)))
+            zs.append(enc(torch.from_numpy(rgb).permute(0, 3, 1, 2).to(DEV)))
         zs = torch.cat(zs)
-        mean = zs.mean(dim=(0, 2, 3))
-        std = zs.std(dim=(0, 2, 3))
+        mean = zs.mean(dim=(0, 2, 3)).cpu()
+        std = zs.std(dim=(0, 2, 3)).cpu()
     save({"enc": enc.state_dict(), "dec": dec.state_dict(), "opt": opt.state_dict(), "state": st,
           "mean": mean, "std": std, "stats_v": 2}, p)
     log(f"[ae] done: step {st['step']}, latent mean {mean.numpy().round(3)} std {std.numpy().round(3)}")
 
 
-def load_ae(ctx):
-    ck = torch.load(ctx.path("ae.pt"))
+def load_ae(ctx, device="cpu"):
+    ck = torch.load(ctx.path("ae.pt"), map_location="cpu")
     enc, dec = Encoder(LAT_C), Decoder(LAT_C)
     enc.load_state_dict(ck["enc"]), dec.load_state_dict(ck["dec"])
     enc.eval(), dec.eval()
-    return enc, dec, (ck["mean"], ck["std"])
+    return enc.to(device), dec.to(device), (ck["mean"].to(device), ck["std"].to(device))
 
 
 # ---------------------------------------------------------------------------------------------- stage: den
@@ -317,22 +359,26 @@ def den_lr(base: float, step: int, elapsed_min: float, minutes: float) -> float:
     return base * warm * decay
 
 
-def den_loss(te, den, b, rng_t=None, t=None, probe=None):
+def den_loss(te, den, b, rng_t=None, t=None, probe=None, shape_head=None, shape_w=0.0):
     B = b["x0"].shape[0]
     if t is None:
-        t = torch.rand(B)
+        t = torch.rand(B, device=b["x0"].device)
     eps = torch.randn_like(b["x0"])
     tt = t.view(B, 1, 1, 1, 1)
     xt = (1 - tt) * b["x0"] + tt * eps
     ctxv, pooled = te(b["ids"])
     cmask = (b["ids"] != 0).float()
     # the context frames are the model's own output at generation time: small noise makes it robust to that
-    prev = b["prev"] + PREV_NOISE * torch.rand(B, 1, 1, 1, 1) * torch.randn_like(b["prev"]) * b["pv"].view(B, 1, 1, 1, 1)
+    prev = b["prev"] + PREV_NOISE * torch.rand(B, 1, 1, 1, 1, device=t.device) * torch.randn_like(b["prev"]) * b["pv"].view(B, 1, 1, 1, 1)
     sc = None
     if getattr(den, "self_cond", False) and float(torch.rand(())) < SELF_COND_P:
         with torch.no_grad():
             sc = den(xt, t, b["ft"], ctxv.detach(), cmask, pooled.detach(), prev, b["pt"], b["pv"]).detach()
+    feats = []
+    hook = den.nout.register_forward_pre_hook(lambda m, inp: feats.append(inp[0])) if shape_head is not None else None
     x0p = den(xt, t, b["ft"], ctxv, cmask, pooled, prev, b["pt"], b["pv"], *(() if sc is None else (sc,)))
+    if hook is not None:
+        hook.remove()
     wgt = 1.0 + 8.0 * b["w"]
     loss = (((x0p - b["x0"]) ** 2) * wgt).mean()
     if MOTION_W and x0p.shape[2] > 1:
@@ -345,6 +391,8 @@ def den_loss(te, den, b, rng_t=None, t=None, probe=None):
         loss = loss + MOTION_W * (((d_p - d_t) ** 2) * wd).mean()
     if probe is not None:
         loss = loss + PROBE_W * probe_loss(probe, pooled, b["attrs"])
+    if shape_head is not None and shape_w > 0:
+        loss = loss + shape_w * shape_map_loss(shape_head, feats[0], b["shape_map"], den.K)
     return loss
 
 
@@ -356,21 +404,26 @@ def ema_update(ema, model, decay):
 
 def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float = 0.0):
     p = ctx.path("den.pt")
-    enc, dec, stats = load_ae(ctx)
-    ck = torch.load(p) if os.path.exists(p) else None
+    enc, dec, stats = load_ae(ctx, DEV)
+    ck = torch.load(p, map_location="cpu") if os.path.exists(p) else None
     arch = ck.get("arch", "dit") if ck else ctx.args.den_arch  # a resumed run keeps its architecture
     cfg = den_cfg(ck) if ck else dict(UNET_CFG)
     grow = bool(ck) and arch == "unet" and getattr(ctx.args, "grow", False) and cfg != UNET_CFG
     if grow:  # the new modules start as identities, so the trained network is where it was
         cfg = dict(UNET_CFG)
-    te, den = new_text_den(ctx, arch, cfg)
+    te, den = (m.to(DEV) for m in new_text_den(ctx, arch, cfg))
     params = list(te.parameters()) + list(den.parameters())
     base_lr = ctx.args.den_lr or DEN_LR[arch]
     opt = torch.optim.AdamW(params, lr=base_lr, weight_decay=0.01, betas=(0.9, 0.99))
     te_ema, den_ema = copy.deepcopy(te), copy.deepcopy(den)
     # the caption probe (training only) has an optimizer of its own, so checkpoints from before it still resume
-    probe = CaptionProbe(D_TEXT, PROBE_SIZES)
+    probe = CaptionProbe(D_TEXT, PROBE_SIZES).to(DEV)
     popt = torch.optim.AdamW(probe.parameters(), lr=base_lr, weight_decay=0.01, betas=(0.9, 0.99))
+    # so has the shape-map probe (UNet only: it reads the last 16x9 features)
+    shape_w = ctx.args.shape_map_w if arch == "unet" else 0.0
+    shape_head = ShapeMapProbe(cfg["widths"][0], 1 + len(W.SHAPES)).to(DEV) if shape_w > 0 else None
+    sopt = torch.optim.AdamW(shape_head.parameters(), lr=base_lr, weight_decay=0.01, betas=(0.9, 0.99)) \
+        if shape_head is not None else None
     st = {"step": 0, "elapsed": 0.0, "clips": 0, "last_eval": 0.0}
     warm_from = 0  # the learning-rate warm-up starts again with a fresh optimizer
     if ck:
@@ -387,6 +440,8 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         te_ema.load_state_dict(ck["te_ema"]), den_ema.load_state_dict(ck["den_ema"], strict=not grow)
         if "probe" in ck:
             probe.load_state_dict(ck["probe"]), popt.load_state_dict(ck["probe_opt"])
+        if shape_head is not None and "shape_probe" in ck:
+            shape_head.load_state_dict(ck["shape_probe"]), sopt.load_state_dict(ck["shape_probe_opt"])
         st = ck["state"]
     log(f"[den] {arch}: text {n_params(te)} denoiser {n_params(den)} params, lr {base_lr}, resume step {st['step']} "
         f"elapsed {st['elapsed']/60:.1f} of {minutes} min")
@@ -399,7 +454,9 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         st["elapsed"] = time.time() - t0
         save({"te": te.state_dict(), "den": den.state_dict(), "opt": opt.state_dict(),
               "te_ema": te_ema.state_dict(), "den_ema": den_ema.state_dict(), "state": st, "arch": arch,
-              "cfg": cfg, "probe": probe.state_dict(), "probe_opt": popt.state_dict()}, p)
+              "cfg": cfg, "probe": probe.state_dict(), "probe_opt": popt.state_dict(),
+              **({"shape_probe": shape_head.state_dict(), "shape_probe_opt": sopt.state_dict(), "shape_map_w": shape_w}
+                 if shape_head is not None else {})}, p)
 
     b = None
     while time.time() - t0 < minutes * 60:
@@ -410,15 +467,16 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
             b = make_batch(ctx, batch, enc, stats, flen=flen if flen is not None else CHUNK_F)
             st["clips"] += batch  # distinct training windows
         lr = den_lr(base_lr, st["step"] - warm_from, (time.time() - t0) / 60, minutes)
-        for g in opt.param_groups + popt.param_groups:
+        heads = [popt] + ([sopt] if sopt is not None else [])
+        for g in [g for o in [opt] + heads for g in o.param_groups]:
             g["lr"] = lr
-        loss = den_loss(te, den, b, probe=probe)
-        opt.zero_grad()
-        popt.zero_grad()
+        loss = den_loss(te, den, b, probe=probe, shape_head=shape_head, shape_w=shape_w)
+        for o in [opt] + heads:
+            o.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        popt.step()
+        for o in [opt] + heads:
+            o.step()
         decay = min(ctx.args.ema, (1 + st["step"]) / (10 + st["step"]))
         ema_update(te_ema, te, decay)
         ema_update(den_ema, den, decay)
@@ -446,7 +504,7 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
 
 
 def load_den(ctx, ema=True):
-    ck = torch.load(ctx.path("den.pt"))
+    ck = torch.load(ctx.path("den.pt"), map_location="cpu")
     te, den = new_text_den(ctx, ck.get("arch", "dit"), den_cfg(ck))
     te.load_state_dict(ck["te_ema" if ema else "te"]), den.load_state_dict(ck["den_ema" if ema else "den"])
     te.eval(), den.eval()
@@ -455,7 +513,7 @@ def load_den(ctx, ema=True):
 
 # ---------------------------------------------------------------------------------------------- stage: distill
 PREVIEW = {"denoiser": "preview_denoiser", "sampler": "euler", "steps": 2, "guidance": 1.0, "shift": 1.0}
-FINAL = {"denoiser": "final_denoiser", "sampler": "euler", "steps": 10, "guidance": 3.0, "shift": 1.0}
+FINAL = {"denoiser": "final_denoiser", "sampler": "euler", "steps": 10, "guidance": 3.0, "shift": 2.0}
 
 
 @torch.no_grad()
@@ -471,9 +529,9 @@ def teacher_sample(te, den, b, eps, steps, guidance, shift):
     vw = VelocityWrapper(den)
     x = eps.clone()
     tg = time_grid(steps, shift)
-    est = torch.zeros((2 * B,) + tuple(eps.shape[1:]))  # self-conditioning: each half's last x0 estimate
+    est = eps.new_zeros((2 * B,) + tuple(eps.shape[1:]))  # self-conditioning: each half's last x0 estimate
     for i in range(steps):
-        t = torch.full((B,), tg[i])
+        t = eps.new_full((B,), tg[i])
         xx = torch.cat([x, x])
         vv = vw(xx, torch.cat([t, t]), torch.cat([b["ft"]] * 2), torch.cat([ctxv, uctx]),
                 torch.cat([cmask, umask]), torch.cat([pooled, upooled]), torch.cat([b["prev"]] * 2),
@@ -489,18 +547,19 @@ def stage_distill(ctx: Ctx, minutes: float, batch: int = 24):
     (initialised from the teacher's EMA) learns to jump along the straight line between them, so 1-4 Euler
     steps with guidance 1 reproduce the guided teacher."""
     p = ctx.path("distill.pt")
-    enc, dec, stats = load_ae(ctx)
+    enc, dec, stats = load_ae(ctx, DEV)
     te, teacher, _ = load_den(ctx)
+    te, teacher = te.to(DEV), teacher.to(DEV)
     student = copy.deepcopy(teacher).train()
     opt = torch.optim.AdamW(student.parameters(), lr=2e-4, weight_decay=0.0)
     st = {"step": 0, "elapsed": 0.0, "pairs": 0}
     pool = []
     if os.path.exists(p):
-        ck = torch.load(p)
+        ck = torch.load(p, map_location="cpu")
         student.load_state_dict(ck["student"])
         if "opt" in ck:
             opt.load_state_dict(ck["opt"])
-        st, pool = ck["state"], ck.get("pool", [])
+        st, pool = ck["state"], to_dev(ck.get("pool", []))
     log(f"[distill] resume step {st['step']}, {len(pool)} pair batches, elapsed {st['elapsed']/60:.1f} of {minutes}")
     t0 = time.time() - st["elapsed"]
     last_save = time.time()
@@ -520,9 +579,9 @@ def stage_distill(ctx: Ctx, minutes: float, batch: int = 24):
             st["pairs"] += eps.shape[0]
         b = pool[int(ctx.rng.integers(len(pool)))]
         B = b["eps"].shape[0]
-        r = torch.rand(B)
-        gi = torch.tensor([grid[int(i)] for i in ctx.rng.integers(0, len(grid), B)])
-        t = torch.where(r < 0.7, gi, torch.rand(B))
+        r = torch.rand(B, device=DEV)
+        gi = torch.tensor([grid[int(i)] for i in ctx.rng.integers(0, len(grid), B)], device=DEV)
+        t = torch.where(r < 0.7, gi, torch.rand(B, device=DEV))
         tt = t.view(B, 1, 1, 1, 1)
         xt = (1 - tt) * b["x0"] + tt * b["eps"]
         with torch.no_grad():
@@ -590,17 +649,17 @@ def up_pair(ctx, scale, in_w, in_h, batch):
     y = torch.from_numpy(np.stack(ys)).permute(0, 3, 1, 2)
     x = torch.cat([gauss_blur(x[i:i + 1], float(rng.uniform(0, 0.7))) for i in range(batch)])
     x = (x + torch.randn_like(x) * float(rng.uniform(0, 0.015))).clamp(0, 1)
-    return x, y
+    return x.to(DEV), y.to(DEV)
 
 
 def stage_up(ctx: Ctx, minutes: float):
     for name, cfg, in_w, in_h, bs in (("up4", UP4_CFG, 64, 36, 16), ("up5", UP5_CFG, 48, 32, 8)):
         p = ctx.path(f"{name}.pt")
-        net = Upscaler(cfg["scale"], cfg["w"], cfg["k_last"])
+        net = Upscaler(cfg["scale"], cfg["w"], cfg["k_last"]).to(DEV)
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         st = {"step": 0, "elapsed": 0.0}
         if os.path.exists(p):
-            ck = torch.load(p)
+            ck = torch.load(p, map_location="cpu")
             net.load_state_dict(ck["net"])
             if "opt" in ck:
                 opt.load_state_dict(ck["opt"])
@@ -629,7 +688,7 @@ def stage_up(ctx: Ctx, minutes: float):
 def load_up(ctx, name):
     cfg = UP4_CFG if name == "up4" else UP5_CFG
     net = Upscaler(cfg["scale"], cfg["w"], cfg["k_last"])
-    net.load_state_dict(torch.load(ctx.path(f"{name}.pt"))["net"])
+    net.load_state_dict(torch.load(ctx.path(f"{name}.pt"), map_location="cpu")["net"])
     return net.eval()
 
 
@@ -640,7 +699,7 @@ def build_graphs(ctx):
     dens = {"final_denoiser": VelocityWrapper(den).eval()}
     if os.path.exists(ctx.path("distill.pt")):
         stu = copy.deepcopy(den)
-        stu.load_state_dict(torch.load(ctx.path("distill.pt"))["student"])
+        stu.load_state_dict(torch.load(ctx.path("distill.pt"), map_location="cpu")["student"])
         dens["preview_denoiser"] = VelocityWrapper(stu.eval()).eval()
     else:
         log("[graphs] no distilled student: preview uses the teacher")
@@ -723,22 +782,32 @@ def main():
     ap.add_argument("--bundle", default="shapes-v1")
     ap.add_argument("--out-root", default=None, help="where bundles go (default engine/models; --quick: runs/<run>/models)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                    help="where the stages train (auto: CUDA when torch sees a GPU); eval and export run on the CPU")
     ap.add_argument("--den-arch", default="unet", choices=["unet", "dit"],
                     help="denoiser of a new run (a resumed run keeps its checkpoint's)")
     ap.add_argument("--den-lr", type=float, default=0.0, help="peak learning rate (default per architecture)")
     ap.add_argument("--grow", action="store_true",
                     help="resume a UNet checkpoint of a smaller configuration as UNET_CFG (new modules start as identities)")
+    ap.add_argument("--shape-map-w", type=float, default=0.1,
+                    help="weight of the shape-map probe's loss (0: off); the UNet denoiser only")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the denoiser (lower: a fine-tune shows sooner)")
     ap.add_argument("--den-reuse", type=int, default=2, help="steps per rendered batch")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    global DEV
+    DEV = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu")
+    if DEV.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     if args.quick:
         args.ae_min, args.den_min, args.distill_min, args.up_min = 0.6, 1.2, 0.6, 0.4
         if args.run == "main":
             args.run = "quick"
     ctx = Ctx(args)
     torch.manual_seed(int(ctx.rng.integers(2**31)))
-    log(f"[main] run {ctx.run_dir} stages {args.stages} quick={args.quick}")
+    log(f"[main] run {ctx.run_dir} stages {args.stages} quick={args.quick} device {DEV}"
+        + (f" ({torch.cuda.get_device_name(0)})" if DEV.type == "cuda" else ""))
     stages = args.stages.split(",")
     with open(os.path.join(ctx.run_dir, "commands.log"), "a") as f:
         f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + " ".join(["engine/training/train.py"] + sys.argv[1:]) + "\n")
@@ -762,6 +831,11 @@ def main():
     if "eval" in stages:
         res = run_eval(ctx, limit=(8 if args.quick else (args.eval_limit or None)), tag=f"{args.bundle}")
         with open(os.path.join(ctx.run_dir, f"eval-{args.bundle}.json"), "w") as f:
+            json.dump({k: v.get("summary") for k, v in res.items()}, f, indent=1)
+    if "parallel" in stages:
+        res = run_eval(ctx, limit=(8 if args.quick else None), tag=f"{args.bundle}-parallel",
+                       heldout_path=os.path.join(REPO, "engine", "eval", "heldout-parallel.json"))
+        with open(os.path.join(ctx.run_dir, f"eval-{args.bundle}-parallel.json"), "w") as f:
             json.dump({k: v.get("summary") for k, v in res.items()}, f, indent=1)
     if "card" in stages:
         import model_card
