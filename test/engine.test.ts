@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkSet, loadWorld } from '../engine/eval/check-clips.js';
+import { checkSet, formatBreakdown, loadWorld } from '../engine/eval/check-clips.js';
 import { BundleError, loadBundle } from '../engine/bundle/manifest.js';
 import type { EnginePool } from '../engine/engine-pool.js';
 import { cameraWindow } from '../engine/pipeline/camera.js';
@@ -205,6 +205,10 @@ describe('the eval checker', () => {
     const report = checkSet(loadWorld(), path.join(import.meta.dirname, '..', 'engine', 'eval', 'fixtures', 'ground-truth.json'));
     expect(report.clips.length).toBeGreaterThanOrEqual(10);
     expect(report.overall.attributesRight).toBeGreaterThanOrEqual(95);
+    // the breakdown of one-object clips: every shape asked for is the shape seen
+    const shapeRows = formatBreakdown(report).split('\n').filter((l) => /^\| (circle|square|triangle|star) \|/.test(l));
+    expect(shapeRows.length).toBeGreaterThan(0);
+    for (const row of shapeRows) expect(row).toMatch(/\| 100% \|$/);
   });
 
   it('has held-out sets that are half English, half Chinese, and a parallel set with every scene in both', async () => {

@@ -1,5 +1,7 @@
 // CLI of the shapes checker: per-attribute accuracy of a clip set.
-//   npx tsx engine/eval/check-clips.ts CLIPS.json [--json OUT.json] [--world engine/eval/world.json] [--verbose]
+//   npx tsx engine/eval/check-clips.ts CLIPS.json [--json OUT.json] [--world engine/eval/world.json] [--breakdown] [--verbose]
+// --breakdown: on one-object clips, the shape seen for each shape asked for and the accuracy per motion;
+// --verbose: that and a line per clip with a wrong attribute.
 // CLIPS.json (format "scenecast-clips-1", see engine/eval/README.md) names a .bin of uint8 RGB frames and, per clip,
 // its size, frame count, byte offset, language and expected attributes.
 import fs from 'node:fs';
@@ -69,16 +71,40 @@ export function formatTable(rep: Report): string {
     '\n(attrs right = mean share of background, count, colour, shape, motion right; speed is reported apart, over clips whose motion has a speed)';
 }
 
+/**
+ * Where shape and motion go wrong, on the one-object clips: the shape seen for each shape asked for, and the shape
+ * and motion accuracy for each motion asked for (a spinning outline and a shape are judged from the same pixels).
+ */
+export function formatBreakdown(rep: Report): string {
+  const single = rep.clips.filter((c) => c.expected.count === 1 && c.analysis.count === 1);
+  const shapes = [...new Set(single.map((c) => c.expected.objects[0]!.shape))].sort();
+  const seen = [...new Set(single.map((c) => c.analysis.objects[0]!.shape))].sort();
+  const lines = [`one-object clips: ${single.length} (count right); shape asked (rows) -> shape seen (columns)`, `| asked | ${seen.join(' | ')} | right |`];
+  for (const want of shapes) {
+    const rows = single.filter((c) => c.expected.objects[0]!.shape === want);
+    const n = (got: string) => rows.filter((c) => c.analysis.objects[0]!.shape === got).length;
+    lines.push(`| ${want} | ${seen.map(n).join(' | ')} | ${((100 * n(want)) / rows.length).toFixed(0)}% |`);
+  }
+  lines.push('', '| motion asked | clips | shape right | motion right |');
+  for (const motion of [...new Set(single.map((c) => c.expected.motion))].sort()) {
+    const rows = single.filter((c) => c.expected.motion === motion);
+    const pct = (k: 'shape' | 'motion') => `${((100 * rows.filter((c) => c.score[k]).length) / rows.length).toFixed(0)}%`;
+    lines.push(`| ${motion} | ${rows.length} | ${pct('shape')} | ${pct('motion')} |`);
+  }
+  return lines.join('\n');
+}
+
 function main(argv: string[]): void {
   const file = argv.find((a) => !a.startsWith('--') && argv[argv.indexOf(a) - 1] !== '--json' && argv[argv.indexOf(a) - 1] !== '--world');
   if (!file) {
-    console.error('usage: check-clips.ts CLIPS.json [--json OUT.json] [--world world.json] [--verbose]');
+    console.error('usage: check-clips.ts CLIPS.json [--json OUT.json] [--world world.json] [--breakdown] [--verbose]');
     process.exit(2);
   }
   const opt = (k: string) => { const i = argv.indexOf(k); return i >= 0 ? argv[i + 1] : undefined; };
   const world = loadWorld(opt('--world'));
   const rep = checkSet(world, file);
   console.log(formatTable(rep));
+  if (argv.includes('--verbose') || argv.includes('--breakdown')) console.log(`\n${formatBreakdown(rep)}\n`);
   if (argv.includes('--verbose')) {
     for (const c of rep.clips) {
       const bad = [...ATTRIBUTES].filter((k) => !c.score[k]);
