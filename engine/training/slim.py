@@ -5,7 +5,8 @@ engine/training/checkpoints/, since runs/ is not kept across machines).
     /usr/bin/python3 engine/training/slim.py restore RUN [NEW]   # checkpoints/RUN.pt -> runs/NEW (default RUN)/*.pt
 
 Kept: the autoencoder, the EMA text encoder + denoiser (resumed as both the trained and the EMA weights), the
-upscalers, each stage's state (step, elapsed minutes). Left out: optimizer states (AdamW starts afresh, with its
+training-only probes' heads (small; their optimizers start afresh), the upscalers, each stage's state (step,
+elapsed minutes). Left out: optimizer states (AdamW starts afresh, with its
 warm-up), the distilled student and its pair pool (distillation is redone from the resumed teacher). About 10 MB.
 After a restore, the usual train.py command with a larger --den-min goes on where the run stopped."""
 from __future__ import annotations
@@ -33,7 +34,8 @@ def save(run: str) -> str:
     den = _load(os.path.join(rd, "den.pt"))
     if den is not None:
         out["den"] = {"te_ema": den["te_ema"], "den_ema": den["den_ema"], "state": den["state"],
-                      "arch": den.get("arch", "dit"), "cfg": den.get("cfg")}
+                      "arch": den.get("arch", "dit"), "cfg": den.get("cfg"),
+                      **{k: den[k] for k in ("probe", "shape_probe", "shape_map_w") if k in den}}
     for name in ("up4", "up5"):
         up = _load(os.path.join(rd, f"{name}.pt"))
         if up is not None:
@@ -66,7 +68,8 @@ def restore(run: str, new: str | None = None) -> None:
     if "den" in src:
         d = src["den"]
         put("den", {"te": d["te_ema"], "den": d["den_ema"], "te_ema": d["te_ema"], "den_ema": d["den_ema"],
-                    "state": d["state"], "arch": d["arch"], "cfg": d.get("cfg")})
+                    "state": d["state"], "arch": d["arch"], "cfg": d.get("cfg"),
+                    **{k: d[k] for k in ("probe", "shape_probe", "shape_map_w") if k in d}})
     for name in ("up4", "up5"):
         if name in src:
             put(name, src[name])

@@ -438,10 +438,15 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         else:
             warm_from = ck["state"]["step"]
         te_ema.load_state_dict(ck["te_ema"]), den_ema.load_state_dict(ck["den_ema"], strict=not grow)
+        # the probes' heads (a slim checkpoint keeps them without their optimizers)
         if "probe" in ck:
-            probe.load_state_dict(ck["probe"]), popt.load_state_dict(ck["probe_opt"])
+            probe.load_state_dict(ck["probe"])
+            if "probe_opt" in ck:
+                popt.load_state_dict(ck["probe_opt"])
         if shape_head is not None and "shape_probe" in ck:
-            shape_head.load_state_dict(ck["shape_probe"]), sopt.load_state_dict(ck["shape_probe_opt"])
+            shape_head.load_state_dict(ck["shape_probe"])
+            if "shape_probe_opt" in ck:
+                sopt.load_state_dict(ck["shape_probe_opt"])
         st = ck["state"]
     log(f"[den] {arch}: text {n_params(te)} denoiser {n_params(den)} params, lr {base_lr}, resume step {st['step']} "
         f"elapsed {st['elapsed']/60:.1f} of {minutes} min")
@@ -789,7 +794,7 @@ def main():
     ap.add_argument("--den-lr", type=float, default=0.0, help="peak learning rate (default per architecture)")
     ap.add_argument("--grow", action="store_true",
                     help="resume a UNet checkpoint of a smaller configuration as UNET_CFG (new modules start as identities)")
-    ap.add_argument("--shape-map-w", type=float, default=0.1,
+    ap.add_argument("--shape-map-w", type=float, default=0.0,
                     help="weight of the shape-map probe's loss (0: off); the UNet denoiser only")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the denoiser (lower: a fine-tune shows sooner)")
     ap.add_argument("--den-reuse", type=int, default=2, help="steps per rendered batch")
