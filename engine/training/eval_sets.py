@@ -39,20 +39,6 @@ def make_heldout(n_per_lang: int = 56, seed: int = 20261125):
     return prompts
 
 
-def write_heldout(path=None):
-    path = path or os.path.join(REPO, "engine", "eval", "heldout.json")
-    prompts = make_heldout()
-    doc = {"description": "Held-out eval prompts of the shapes world: half English, half Chinese. tags: 'combo' = a "
-                          "colour x shape combination never seen in training, 'template' = a caption phrasing never "
-                          "seen in training, 'seen' = seen combinations and phrasings (new prompts). 'scene' is the "
-                          "world's ground-truth scene (only for rendering ground-truth clips).",
-           "heldout_combos": W.HELDOUT_COMBOS, "prompts": prompts}
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, ensure_ascii=False, indent=1)
-        f.write("\n")
-    print(f"wrote {path}: {len(prompts)} prompts")
-
-
 def make_parallel(seed: int = 20261126):
     """The held-out prompts and, for each, its twin: the same scene, seed, duration and fps captioned in the other
     language (a held-out phrasing where the original has one). In heldout.json the two languages have different
@@ -68,18 +54,32 @@ def make_parallel(seed: int = 20261126):
     return out
 
 
-def write_parallel(path=None):
-    path = path or os.path.join(REPO, "engine", "eval", "heldout-parallel.json")
-    prompts = make_parallel()
-    doc = {"description": "The held-out prompts of heldout.json (tag 'original') and, for each, the same scene, seed, "
-                          "duration and fps captioned in the other language (tag 'twin'): every scene is judged in "
-                          "both languages, so the per-language figures differ only by the language. Other tags as "
-                          "in heldout.json.",
-           "heldout_combos": W.HELDOUT_COMBOS, "prompts": prompts}
+HELDOUT_DESCRIPTION = ("Held-out eval prompts of the shapes world: half English, half Chinese. tags: 'combo' = a "
+                       "colour x shape combination never seen in training, 'template' = a caption phrasing never "
+                       "seen in training, 'seen' = seen combinations and phrasings (new prompts). 'scene' is the "
+                       "world's ground-truth scene (only for rendering ground-truth clips).")
+PARALLEL_DESCRIPTION = ("The held-out prompts of heldout.json (tag 'original') and, for each, the same scene, seed, "
+                        "duration and fps captioned in the other language (tag 'twin'): every scene is judged in "
+                        "both languages, so the per-language figures differ only by the language. Other tags as "
+                        "in heldout.json.")
+
+
+def write_prompts(name: str, description: str, prompts: list[dict]) -> None:
+    """engine/eval/<name>: a prompt set for the eval (run-eval.ts, train.py --stages eval|parallel)."""
+    path = os.path.join(REPO, "engine", "eval", name)
+    doc = {"description": description, "heldout_combos": W.HELDOUT_COMBOS, "prompts": prompts}
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False, indent=1)
         f.write("\n")
     print(f"wrote {path}: {len(prompts)} prompts")
+
+
+def write_heldout():
+    write_prompts("heldout.json", HELDOUT_DESCRIPTION, make_heldout())
+
+
+def write_parallel():
+    write_prompts("heldout-parallel.json", PARALLEL_DESCRIPTION, make_parallel())
 
 
 def render_gt(items):

@@ -820,6 +820,7 @@ def main():
         import eval_sets
         W.write_world_json(os.path.join(REPO, "engine", "eval", "world.json"), W.build_vocab())
         eval_sets.write_heldout()
+        eval_sets.write_parallel()
     if "ae" in stages:
         stage_ae(ctx, args.ae_min)
     if "den" in stages:
