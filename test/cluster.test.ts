@@ -25,13 +25,16 @@ async function createRoom(url: string): Promise<CreateRoomResponse> {
   return (await res.json()) as CreateRoomResponse;
 }
 
+/** Compaction after 200 bytes of log, stream entries trimmable after 1 s. */
+const FAST_COMPACTION = { COMPACT_BYTES: '200', STREAM_MIN_LIFETIME_MS: '1000' };
+
 /**
- * Two nodes that compact after 200 bytes and keep stream entries 1 s: an editor on A, a viewer on B, both synced.
+ * Two nodes started with `env` (and an engine worker when asked): an editor on A, a viewer on B, both synced.
  */
-async function editorOnAViewerOnB() {
+async function editorOnAViewerOnB(env: Record<string, string> = {}, options: { worker?: boolean } = {}) {
   const cluster = await startCluster();
-  const fast = { COMPACT_BYTES: '200', STREAM_MIN_LIFETIME_MS: '1000' };
-  const [a, b] = await Promise.all([cluster.node(fast), cluster.node(fast)]);
+  const [a, b] = await Promise.all([cluster.node(env), cluster.node(env)]);
+  if (options.worker) await cluster.worker();
   const room = await createRoom(a.url);
   const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
   const watcher = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
@@ -66,16 +69,7 @@ async function editorOnAViewerOnB() {
 
 describe('scale-out on Redis', () => {
   it('two nodes and one worker: an editor on A and a viewer on B converge, and B receives the worker’s preview frames', async () => {
-    const cluster = await startCluster();
-    const [a, b] = await Promise.all([cluster.node(), cluster.node()]);
-    await cluster.worker();
-    const room = await createRoom(a.url);
-
-    const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
-    const viewer = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
-    await Promise.all([editor.synced, viewer.synced]);
-    await until(editor.doc, (d) => findShot(d, 's1') !== undefined);
-    await until(viewer.doc, (d) => findShot(d, 's1') !== undefined);
+    const { a, b, room, editor, watcher: viewer } = await editorOnAViewerOnB({}, { worker: true });
     const frames = new PreviewRecorder(connectSocket(b.url, room.tokens.viewer));
     await frames.done('s1'); // the preview made when the room opened
 
@@ -179,7 +173,7 @@ describe('scale-out faults', () => {
   }, 60_000);
 
   it('compacts a room into a snapshot, trims its stream, and loads it back from both', async () => {
-    const { a, b, editor, watcher, type, promptOn, streamLength } = await editorOnAViewerOnB();
+    const { a, b, editor, watcher, type, promptOn, streamLength } = await editorOnAViewerOnB(FAST_COMPACTION);
     const text = ' and then a blue star spins slowly on the grass under the sky';
     type(text);
     const expected = `a red ball moves left${text}`;
@@ -194,7 +188,7 @@ describe('scale-out faults', () => {
   }, 60_000);
 
   it('a node that falls behind for longer than the stream keeps entries reloads the room instead of missing edits', async () => {
-    const { a, b, watcher, type, promptOn, streamLength } = await editorOnAViewerOnB();
+    const { a, b, watcher, type, promptOn, streamLength } = await editorOnAViewerOnB(FAST_COMPACTION);
     const first = ' while B is frozen a blue star spins on the grass';
     const second = ' and A compacts meanwhile';
     const expected = `a red ball moves left${first}${second}`;
