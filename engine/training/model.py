@@ -172,20 +172,6 @@ class CaptionProbe(nn.Module):
         return {k: h(pooled) for k, h in self.heads.items()}
 
 
-class ShapeMapProbe(nn.Module):
-    """Training only (never exported): reads, at every latent cell of every chunk frame, which shape covers it
-    (background or one of the world's shapes) from the denoiser's last 16x9 features (a 1x1-conv MLP). Its loss asks
-    the denoiser to carry the shape of each object in its features where the object is, also at high noise, where
-    it can only come from the caption: the CaptionProbe's idea, one step further into the network."""
-
-    def __init__(self, ch: int, n_classes: int, hidden: int = 64):
-        super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(ch, hidden, 1), nn.SiLU(), nn.Conv2d(hidden, n_classes, 1))
-
-    def forward(self, feats):  # [N,ch,h,w] -> [N,n_classes,h,w]
-        return self.net(feats)
-
-
 # ---------------------------------------------------------------------------------------------- denoiser
 class DiTBlock(nn.Module):
     def __init__(self, d, d_ctx, heads):

@@ -70,9 +70,6 @@ spinning scenes); here each scene is judged in both, so the per-language rows di
     arch = den_ck.get("arch", "dit")
     probe = ("  plus a caption probe's loss (training only: linear read-outs of motion, speed, count, background, colours and\n"
              "  shapes from the pooled caption, so the text encoder keeps every word the caption names apart),\n") if "probe" in den_ck else ""
-    if "shape_probe" in den_ck:
-        probe += (f"  plus a shape-map probe's loss (training only, weight {den_ck.get('shape_map_w', 0.1):g}: which shape covers each latent cell, read\n"
-                  "  from the denoiser's last 16x9 features, so the denoiser carries each object's shape where the object is),\n")
     common = ("  Trained with flow matching (`x_t = (1-t) x0 + t eps`, uniform t) as an x0-predictor with an object-weighted loss\n"
               "  (x9 on object cells) plus the same on frame differences,\n" + probe +
               "  10% caption dropout (for guidance), an EMA of the weights (`--ema`, 0.999 unless the commands below say otherwise); the exported graph returns\n"

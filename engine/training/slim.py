@@ -5,7 +5,7 @@ engine/training/checkpoints/, since runs/ is not kept across machines).
     /usr/bin/python3 engine/training/slim.py restore RUN [NEW]   # checkpoints/RUN.pt -> runs/NEW (default RUN)/*.pt
 
 Kept: the autoencoder, the EMA text encoder + denoiser (resumed as both the trained and the EMA weights), the
-training-only probes' heads (small; their optimizers start afresh), the upscalers, each stage's state (step,
+training-only caption probe's heads (small; its optimizer starts afresh), the upscalers, each stage's state (step,
 elapsed minutes). Left out: optimizer states (AdamW starts afresh, with its
 warm-up), the distilled student and its pair pool (distillation is redone from the resumed teacher). About 10 MB.
 After a restore, the usual train.py command with a larger --den-min goes on where the run stopped."""
@@ -35,7 +35,7 @@ def save(run: str) -> str:
     if den is not None:
         out["den"] = {"te_ema": den["te_ema"], "den_ema": den["den_ema"], "state": den["state"],
                       "arch": den.get("arch", "dit"), "cfg": den.get("cfg"),
-                      **{k: den[k] for k in ("probe", "shape_probe", "shape_map_w") if k in den}}
+                      **({"probe": den["probe"]} if "probe" in den else {})}
     for name in ("up4", "up5"):
         up = _load(os.path.join(rd, f"{name}.pt"))
         if up is not None:
@@ -69,7 +69,7 @@ def restore(run: str, new: str | None = None) -> None:
         d = src["den"]
         put("den", {"te": d["te_ema"], "den": d["den_ema"], "te_ema": d["te_ema"], "den_ema": d["den_ema"],
                     "state": d["state"], "arch": d["arch"], "cfg": d.get("cfg"),
-                    **{k: d[k] for k in ("probe", "shape_probe", "shape_map_w") if k in d}})
+                    **({"probe": d["probe"]} if "probe" in d else {})})
     for name in ("up4", "up5"):
         if name in src:
             put(name, src[name])

@@ -53,7 +53,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, HERE)
 import world as W  # noqa: E402
-from model import (CaptionProbe, ShapeMapProbe, Encoder, Decoder, NormDecoder, TextEncoder, Denoiser, UNetDenoiser, VelocityWrapper, Upscaler,  # noqa: E402
+from model import (CaptionProbe, Encoder, Decoder, NormDecoder, TextEncoder, Denoiser, UNetDenoiser, VelocityWrapper, Upscaler,  # noqa: E402
                    n_params)
 from generate import Graphs, generate  # noqa: E402
 
@@ -137,10 +137,6 @@ PROBE_SINGLE = {"motion": W.MOTIONS, "speed": W.SPEEDS, "count": [1, 2], "backgr
 PROBE_MULTI = {"colours": ("colour", W.COLOUR_NAMES), "shapes": ("shape", W.SHAPES)}  # head -> (object key, names)
 PROBE_SIZES = {**{k: len(v) for k, v in PROBE_SINGLE.items()}, **{k: len(v) for k, (_, v) in PROBE_MULTI.items()}}
 PROBE_W = 0.1  # weight of the probe's loss next to the denoiser's
-# the shape-map probe (ShapeMapProbe): per latent cell, which shape covers it (0 = none, 1.. = W.SHAPES), read from
-# the denoiser's last 16x9 features; a cell is an object's when the object covers at least SHAPE_MAP_COVER of it
-SHAPE_MAP_COVER = 0.4
-SHAPE_MAP_OBJ_W = 4.0  # extra weight of object cells in its loss (they are a tenth of the frame)
 
 
 def scene_attributes(scenes: list[dict], caps: list[str]) -> dict:
@@ -173,27 +169,6 @@ def probe_loss(probe, pooled, attrs) -> torch.Tensor:
     return loss
 
 
-def shape_map(scene: dict, cover: np.ndarray) -> np.ndarray:
-    """Targets of the shape-map probe: per latent cell of each frame, 0 or 1 + the index in W.SHAPES of the object
-    covering most of it (when it covers at least SHAPE_MAP_COVER). cover: [n_objects, F, H, W] -> int64 [F, h, w]."""
-    n, f = cover.shape[0], cover.shape[1]
-    cells = cover.reshape(n, f, LAT_H, FRAME_H // LAT_H, LAT_W, FRAME_W // LAT_W).mean(axis=(3, 5))  # [n,F,h,w]
-    ids = np.array([1 + W.SHAPES.index(o["shape"]) for o in scene["objects"]])
-    best = cells.argmax(axis=0)
-    return np.where(cells.max(axis=0) >= SHAPE_MAP_COVER, ids[best], 0).astype(np.int64)
-
-
-def shape_map_loss(head, feats, target, K: int) -> torch.Tensor:
-    """Cross-entropy of the shape-map probe on the chunk frames (feats [B*T,ch,h,w] of all T = K + Fmax frames of
-    the denoiser; target [B,F,h,w]), object cells weighted SHAPE_MAP_OBJ_W more."""
-    B, f = target.shape[0], target.shape[1]
-    feats = feats.reshape(B, -1, *feats.shape[1:])[:, K:K + f].reshape(B * f, *feats.shape[1:])
-    tgt = target.reshape(B * f, *target.shape[2:])
-    ce = F.cross_entropy(head(feats), tgt, reduction="none")
-    w = 1.0 + SHAPE_MAP_OBJ_W * (tgt > 0).float()
-    return (ce * w).sum() / w.sum()
-
-
 def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
     """Renders B windows with the same frame count. Returns dict of tensors (latents normalised if enc given)."""
     rng = ctx.rng
@@ -210,7 +185,7 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
             else:
                 continue
         items.append((n, s, f))
-    frames, masks, prevs, ft, pt, pv, caps, scenes, shape_maps = [], [], [], [], [], [], [], [], []
+    frames, masks, prevs, ft, pt, pv, caps, scenes = [], [], [], [], [], [], [], []
     for (n, s, f) in items:
         sc = W.random_scene(rng, "train")
         scenes.append(sc)
@@ -218,10 +193,9 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
         idx = list(range(s, s + f))
         has_prev = s > 0
         pidx = [max(0, s - CHUNK_K + j) for j in range(CHUNK_K)] if has_prev else []
-        rgb, m, cover = W.render(sc, taus[pidx + idx], FRAME_W, FRAME_H, per_object=True)
+        rgb, m = W.render(sc, taus[pidx + idx], FRAME_W, FRAME_H)
         frames.append(rgb)
         masks.append(m)
-        shape_maps.append(shape_map(sc, cover[:, len(pidx):]))
         ft.append(taus[idx])
         pt.append(taus[pidx] if has_prev else np.zeros(CHUNK_K))
         pv.append(1.0 if has_prev else 0.0)
@@ -233,7 +207,7 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
            "pt": torch.tensor(np.stack(pt), dtype=torch.float32),
            "pv": torch.tensor(pv, dtype=torch.float32),
            "ids": torch.tensor([ctx.tok.encode(c) for c in caps], dtype=torch.int64), "caps": caps,
-           "attrs": scene_attributes(scenes, caps), "shape_map": torch.from_numpy(np.stack(shape_maps))}
+           "attrs": scene_attributes(scenes, caps)}
     f = target_f
     # latents
     allf = []
@@ -359,7 +333,7 @@ def den_lr(base: float, step: int, elapsed_min: float, minutes: float) -> float:
     return base * warm * decay
 
 
-def den_loss(te, den, b, rng_t=None, t=None, probe=None, shape_head=None, shape_w=0.0):
+def den_loss(te, den, b, rng_t=None, t=None, probe=None):
     B = b["x0"].shape[0]
     if t is None:
         t = torch.rand(B, device=b["x0"].device)
@@ -374,11 +348,7 @@ def den_loss(te, den, b, rng_t=None, t=None, probe=None, shape_head=None, shape_
     if getattr(den, "self_cond", False) and float(torch.rand(())) < SELF_COND_P:
         with torch.no_grad():
             sc = den(xt, t, b["ft"], ctxv.detach(), cmask, pooled.detach(), prev, b["pt"], b["pv"]).detach()
-    feats = []
-    hook = den.nout.register_forward_pre_hook(lambda m, inp: feats.append(inp[0])) if shape_head is not None else None
     x0p = den(xt, t, b["ft"], ctxv, cmask, pooled, prev, b["pt"], b["pv"], *(() if sc is None else (sc,)))
-    if hook is not None:
-        hook.remove()
     wgt = 1.0 + 8.0 * b["w"]
     loss = (((x0p - b["x0"]) ** 2) * wgt).mean()
     if MOTION_W and x0p.shape[2] > 1:
@@ -391,8 +361,6 @@ def den_loss(te, den, b, rng_t=None, t=None, probe=None, shape_head=None, shape_
         loss = loss + MOTION_W * (((d_p - d_t) ** 2) * wd).mean()
     if probe is not None:
         loss = loss + PROBE_W * probe_loss(probe, pooled, b["attrs"])
-    if shape_head is not None and shape_w > 0:
-        loss = loss + shape_w * shape_map_loss(shape_head, feats[0], b["shape_map"], den.K)
     return loss
 
 
@@ -419,11 +387,6 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
     # the caption probe (training only) has an optimizer of its own, so checkpoints from before it still resume
     probe = CaptionProbe(D_TEXT, PROBE_SIZES).to(DEV)
     popt = torch.optim.AdamW(probe.parameters(), lr=base_lr, weight_decay=0.01, betas=(0.9, 0.99))
-    # so has the shape-map probe (UNet only: it reads the last 16x9 features)
-    shape_w = ctx.args.shape_map_w if arch == "unet" else 0.0
-    shape_head = ShapeMapProbe(cfg["widths"][0], 1 + len(W.SHAPES)).to(DEV) if shape_w > 0 else None
-    sopt = torch.optim.AdamW(shape_head.parameters(), lr=base_lr, weight_decay=0.01, betas=(0.9, 0.99)) \
-        if shape_head is not None else None
     st = {"step": 0, "elapsed": 0.0, "clips": 0, "last_eval": 0.0}
     warm_from = 0  # the learning-rate warm-up starts again with a fresh optimizer
     if ck:
@@ -438,15 +401,10 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         else:
             warm_from = ck["state"]["step"]
         te_ema.load_state_dict(ck["te_ema"]), den_ema.load_state_dict(ck["den_ema"], strict=not grow)
-        # the probes' heads (a slim checkpoint keeps them without their optimizers)
-        if "probe" in ck:
+        if "probe" in ck:  # a slim checkpoint keeps the probe's heads without their optimizer
             probe.load_state_dict(ck["probe"])
             if "probe_opt" in ck:
                 popt.load_state_dict(ck["probe_opt"])
-        if shape_head is not None and "shape_probe" in ck:
-            shape_head.load_state_dict(ck["shape_probe"])
-            if "shape_probe_opt" in ck:
-                sopt.load_state_dict(ck["shape_probe_opt"])
         st = ck["state"]
     log(f"[den] {arch}: text {n_params(te)} denoiser {n_params(den)} params, lr {base_lr}, resume step {st['step']} "
         f"elapsed {st['elapsed']/60:.1f} of {minutes} min")
@@ -459,9 +417,7 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         st["elapsed"] = time.time() - t0
         save({"te": te.state_dict(), "den": den.state_dict(), "opt": opt.state_dict(),
               "te_ema": te_ema.state_dict(), "den_ema": den_ema.state_dict(), "state": st, "arch": arch,
-              "cfg": cfg, "probe": probe.state_dict(), "probe_opt": popt.state_dict(),
-              **({"shape_probe": shape_head.state_dict(), "shape_probe_opt": sopt.state_dict(), "shape_map_w": shape_w}
-                 if shape_head is not None else {})}, p)
+              "cfg": cfg, "probe": probe.state_dict(), "probe_opt": popt.state_dict()}, p)
 
     b = None
     while time.time() - t0 < minutes * 60:
@@ -472,16 +428,15 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
             b = make_batch(ctx, batch, enc, stats, flen=flen if flen is not None else CHUNK_F)
             st["clips"] += batch  # distinct training windows
         lr = den_lr(base_lr, st["step"] - warm_from, (time.time() - t0) / 60, minutes)
-        heads = [popt] + ([sopt] if sopt is not None else [])
-        for g in [g for o in [opt] + heads for g in o.param_groups]:
+        for g in opt.param_groups + popt.param_groups:
             g["lr"] = lr
-        loss = den_loss(te, den, b, probe=probe, shape_head=shape_head, shape_w=shape_w)
-        for o in [opt] + heads:
-            o.zero_grad()
+        loss = den_loss(te, den, b, probe=probe)
+        opt.zero_grad()
+        popt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
-        for o in [opt] + heads:
-            o.step()
+        opt.step()
+        popt.step()
         decay = min(ctx.args.ema, (1 + st["step"]) / (10 + st["step"]))
         ema_update(te_ema, te, decay)
         ema_update(den_ema, den, decay)
@@ -794,8 +749,6 @@ def main():
     ap.add_argument("--den-lr", type=float, default=0.0, help="peak learning rate (default per architecture)")
     ap.add_argument("--grow", action="store_true",
                     help="resume a UNet checkpoint of a smaller configuration as UNET_CFG (new modules start as identities)")
-    ap.add_argument("--shape-map-w", type=float, default=0.0,
-                    help="weight of the shape-map probe's loss (0: off); the UNet denoiser only")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the denoiser (lower: a fine-tune shows sooner)")
     ap.add_argument("--den-reuse", type=int, default=2, help="steps per rendered batch")
     args = ap.parse_args()

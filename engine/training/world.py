@@ -400,13 +400,10 @@ def background_image(bg: str, ys: np.ndarray) -> np.ndarray:
     return top * (1 - t) + bot * t
 
 
-def render(scene: dict, taus, width: int, height: int, view=(0.0, 0.0, ASPECT, 1.0), jitter=(0.0, 0.0),
-           per_object: bool = False):
+def render(scene: dict, taus, width: int, height: int, view=(0.0, 0.0, ASPECT, 1.0), jitter=(0.0, 0.0)):
     """Frames at times taus. view = (x0, y0, x1, y1) region of the world mapped onto the width x height grid
     (the whole frame by default; a sub-region renders a crop at higher resolution). jitter shifts the sampling
-    grid by a fraction of a pixel. Returns (rgb float32 [T,H,W,3] in [0,1], mask float32 [T,H,W] object coverage),
-    and with per_object also each object's visible coverage float32 [n_objects,T,H,W] (what later objects cover of
-    it removed)."""
+    grid by a fraction of a pixel. Returns (rgb float32 [T,H,W,3] in [0,1], mask float32 [T,H,W] object coverage)."""
     taus = np.atleast_1d(np.asarray(taus, np.float64))
     x0, y0, x1, y1 = view
     px_size = (y1 - y0) / height  # world units per pixel (square pixels)
@@ -417,7 +414,6 @@ def render(scene: dict, taus, width: int, height: int, view=(0.0, 0.0, ASPECT, 1
     T = len(taus)
     img = np.broadcast_to(bgimg, (T, height, width, 3)).copy()
     mask = np.zeros((T, height, width))
-    cover = []
     for o in scene["objects"]:
         ox, oy, R, ang = object_state(scene, o, taus)
         col = np.asarray(COLOURS[o["colour"]], np.float64) / 255.0
@@ -431,10 +427,6 @@ def render(scene: dict, taus, width: int, height: int, view=(0.0, 0.0, ASPECT, 1
         alpha = np.clip(0.5 - d / px_size, 0.0, 1.0)
         img = img * (1 - alpha[..., None]) + col * alpha[..., None]
         mask = np.maximum(mask, alpha)
-        if per_object:
-            cover = [c * (1 - alpha) for c in cover] + [alpha]
-    if per_object:
-        return img.astype(np.float32), mask.astype(np.float32), np.asarray(cover, np.float32)
     return img.astype(np.float32), mask.astype(np.float32)
 
 
