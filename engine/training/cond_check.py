@@ -3,52 +3,30 @@ grows/shrinks, ...): how alike the text encoder's pooled vectors are (cosine), a
 object in the first and last frame of a one-window shot (same noise for every caption). A model that ignores the
 word shows the same positions for both captions of a pair.
     /usr/bin/python3 engine/training/cond_check.py RUN [SEEDS]"""
-import argparse
-import os
 import sys
 
 import numpy as np
-import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import train as T  # noqa: E402
-import world as W  # noqa: E402
-from model import NormDecoder  # noqa: E402
+from probe_run import Teacher, colour_mask, T
 
-torch.set_num_threads(1)
 if len(sys.argv) < 2:
     raise SystemExit(__doc__)
-ctx = T.Ctx(argparse.Namespace(run=sys.argv[1]))
+tc = Teacher(sys.argv[1])
 seeds = int(sys.argv[2]) if len(sys.argv) > 2 else 4
-enc, dec, stats = T.load_ae(ctx)
-te, den, st = T.load_den(ctx)
-nd = NormDecoder(dec, *stats).eval()
 PAIRS = [("moves left", "moves right"), ("moves up", "moves down"), ("grows", "shrinks"), ("spins", "stays still")]
 caps = [f"a red {'star' if 'spins' in pair else 'ball'} {w}" for pair in PAIRS for w in pair]  # the world never spins a ball
-ids = torch.tensor([ctx.tok.encode(c) for c in caps])
-with torch.no_grad():
-    _, pooled = te(ids)
-pn = torch.nn.functional.normalize(pooled, dim=-1)
-print(f"den step {st['step']}, {st['elapsed'] / 60:.1f} min")
-print("pooled caption cosine: " + ", ".join(f"{a}/{b} {float(pn[2 * i] @ pn[2 * i + 1]):.3f}" for i, (a, b) in enumerate(PAIRS)))
+cos = tc.pooled_cosine(caps)
+print(tc.header())
+print("pooled caption cosine: " + ", ".join(f"{a}/{b} {float(cos[2 * i, 2 * i + 1]):.3f}" for i, (a, b) in enumerate(PAIRS)))
 
-n, B = 8, len(caps)
-b = {"ids": ids, "ft": torch.tensor(np.stack([W.frame_times(n)] * B), dtype=torch.float32),
-     "prev": torch.zeros(B, T.LAT_C, T.CHUNK_K, T.LAT_H, T.LAT_W), "pt": torch.zeros(B, T.CHUNK_K), "pv": torch.zeros(B)}
-rgb = np.array(W.COLOURS["red"]) / 255.0
+n = 8
 moves = {c: [] for c in caps}
 for seed in range(seeds):
-    torch.manual_seed(seed)
-    eps = torch.randn(1, T.LAT_C, n, T.LAT_H, T.LAT_W).repeat(B, 1, 1, 1, 1)
-    x = T.teacher_sample(te, den, b, eps, 10, 3.0, 1.0)
-    with torch.no_grad():
-        fr = nd(x.permute(0, 2, 1, 3, 4).reshape(-1, T.LAT_C, T.LAT_H, T.LAT_W)).reshape(B, n, 3, T.FRAME_H, T.FRAME_W)
-    fr = fr.permute(0, 1, 3, 4, 2).numpy()
+    fr = tc.frames(caps, seed, n)
     for i, c in enumerate(caps):
         pos = []
         for f in (0, n - 1):
-            obj = np.abs(fr[i, f] - rgb).max(-1) < 0.25
+            obj = colour_mask(fr[i, f], "red")
             ys, xs = np.nonzero(obj)
             pos.append((xs.mean() / T.FRAME_H, ys.mean() / T.FRAME_H, obj.sum()) if len(xs) else (np.nan, np.nan, 0))
         (x0, y0, a0), (x1, y1, a1) = pos

@@ -135,7 +135,12 @@ def _windows(n):
 # what the caption probe reads out of the pooled caption (CaptionProbe): single-label and multi-label attributes
 PROBE_SINGLE = {"motion": W.MOTIONS, "speed": W.SPEEDS, "count": [1, 2], "background": W.BG_NAMES}
 PROBE_MULTI = {"colours": ("colour", W.COLOUR_NAMES), "shapes": ("shape", W.SHAPES)}  # head -> (object key, names)
-PROBE_SIZES = {**{k: len(v) for k, v in PROBE_SINGLE.items()}, **{k: len(v) for k, (_, v) in PROBE_MULTI.items()}}
+# in reading order: the first and the second object's colour and shape (the world lays two objects out in the order
+# they are named, so the caption must say which is which, not only which colours and shapes there are)
+PROBE_ORDERED = {f"{key}{i + 1}": (i, key, names) for i in range(2) for key, names in
+                 (("colour", W.COLOUR_NAMES), ("shape", W.SHAPES))}
+PROBE_SIZES = {**{k: len(v) for k, v in PROBE_SINGLE.items()}, **{k: len(v) for k, (_, v) in PROBE_MULTI.items()},
+               **{k: len(v) for k, (_, _, v) in PROBE_ORDERED.items()}}
 PROBE_W = 0.1  # weight of the probe's loss next to the denoiser's
 
 
@@ -152,6 +157,9 @@ def scene_attributes(scenes: list[dict], caps: list[str]) -> dict:
         out[k] = torch.tensor(vals, dtype=torch.int64)
     for k, (key, names) in PROBE_MULTI.items():
         out[k] = torch.tensor([[float(any(o[key] == n for o in sc["objects"])) for n in names] for sc in scenes])
+    for k, (i, key, names) in PROBE_ORDERED.items():
+        out[k] = torch.tensor([names.index(sc["objects"][i][key]) if cap and i < len(sc["objects"]) else -1
+                               for sc, cap in zip(scenes, caps)], dtype=torch.int64)
     out["said"] = torch.tensor([1.0 if c else 0.0 for c in caps])
     return out
 
@@ -159,7 +167,7 @@ def scene_attributes(scenes: list[dict], caps: list[str]) -> dict:
 def probe_loss(probe, pooled, attrs) -> torch.Tensor:
     logits = probe(pooled)
     loss = pooled.new_zeros(())
-    for k in PROBE_SINGLE:
+    for k in (*PROBE_SINGLE, *PROBE_ORDERED):
         if (attrs[k] >= 0).any():
             loss = loss + F.cross_entropy(logits[k], attrs[k], ignore_index=-1)
     said = attrs["said"].view(-1, 1)
@@ -187,7 +195,8 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
         items.append((n, s, f))
     frames, masks, prevs, ft, pt, pv, caps, scenes = [], [], [], [], [], [], [], []
     for (n, s, f) in items:
-        sc = W.random_scene(rng, "train")
+        share = getattr(ctx.args, "two_objects", None)
+        sc = W.random_scene(rng, "train", n_objects=None if share is None else (2 if rng.random() < share else 1))
         scenes.append(sc)
         taus = W.frame_times(n)
         idx = list(range(s, s + f))
@@ -402,8 +411,8 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
             warm_from = ck["state"]["step"]
         te_ema.load_state_dict(ck["te_ema"]), den_ema.load_state_dict(ck["den_ema"], strict=not grow)
         if "probe" in ck:  # a slim checkpoint keeps the probe's heads without their optimizer
-            probe.load_state_dict(ck["probe"])
-            if "probe_opt" in ck:
+            r = probe.load_state_dict(ck["probe"], strict=False)  # heads added since start afresh
+            if "probe_opt" in ck and not r.missing_keys:
                 popt.load_state_dict(ck["probe_opt"])
         st = ck["state"]
     log(f"[den] {arch}: text {n_params(te)} denoiser {n_params(den)} params, lr {base_lr}, resume step {st['step']} "
@@ -746,6 +755,8 @@ def main():
                     help="where the stages train (auto: CUDA when torch sees a GPU); eval and export run on the CPU")
     ap.add_argument("--den-arch", default="unet", choices=["unet", "dit"],
                     help="denoiser of a new run (a resumed run keeps its checkpoint's)")
+    ap.add_argument("--two-objects", type=float, default=None,
+                    help="share of two-object scenes in the training windows (default: the world's, 0.3)")
     ap.add_argument("--den-lr", type=float, default=0.0, help="peak learning rate (default per architecture)")
     ap.add_argument("--grow", action="store_true",
                     help="resume a UNet checkpoint of a smaller configuration as UNET_CFG (new modules start as identities)")
