@@ -100,8 +100,9 @@ spinning scenes); here each scene is judged in both, so the per-language rows di
 A small bilingual (English / Chinese) text-to-video flow-matching model of the synthetic shapes world
 (`engine/training/world.py`): one or two objects (circle/ball, square/box, triangle, star; 7 colours) on one of 5
 backgrounds, moving left/right/up/down, bouncing, spinning, growing, shrinking or staying still, slowly or quickly.
-In the world two objects are laid out in the order the caption names them (the first on the left, or on top when they move left
-or right); a spinning shape always turns the same way. Camera moves are applied by the engine after decoding, not by the model. Contract: `engine/BUNDLE.md`.
+In the world two objects are laid out in the order the caption names them (the first on the left, or on top when
+they move left or right); a spinning shape always turns the same way. Camera moves are applied by the engine after
+decoding, not by the model. Contract: `engine/BUNDLE.md`.
 
 ## Files and size
 | file | bytes |

@@ -194,8 +194,8 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
                 continue
         items.append((n, s, f))
     frames, masks, prevs, ft, pt, pv, caps, scenes = [], [], [], [], [], [], [], []
+    share = getattr(ctx.args, "two_objects", None)
     for (n, s, f) in items:
-        share = getattr(ctx.args, "two_objects", None)
         sc = W.random_scene(rng, "train", n_objects=None if share is None else (2 if rng.random() < share else 1))
         scenes.append(sc)
         taus = W.frame_times(n)

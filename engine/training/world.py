@@ -255,8 +255,8 @@ def random_scene(rng: np.random.Generator, split: str = "train", n_objects: int 
                 break
     objs = [dict(o) for o in objs]
     _place(objs, motion, speed, rng)
-    return {"background": bg, "motion": motion, "speed": speed, "objects": objs,
-            "spin_dir": 1.0 + 0.0 * rng.random()}  # always the same way (the draw kept: later draws stay as they were)
+    rng.random()  # was: which way a spin turns (the draw kept, so later draws stay as they were)
+    return {"background": bg, "motion": motion, "speed": speed, "objects": objs, "spin_dir": 1.0}
 
 
 def _place(objs: list[dict], motion: str, speed: str, rng: np.random.Generator) -> None:
