@@ -145,8 +145,8 @@ PROBE_W = 0.1  # weight of the probe's loss next to the denoiser's
 
 
 def scene_attributes(scenes: list[dict], caps: list[str]) -> dict:
-    """Targets of the caption probe; -1 (ignored) where the caption is empty or does not say it (a still object's
-    speed)."""
+    """Targets of the caption probe (numpy, so a render worker can send them); -1 (ignored) where the caption is
+    empty or does not say it (a still object's speed)."""
     out = {}
     for k, names in PROBE_SINGLE.items():
         vals = []
@@ -154,13 +154,14 @@ def scene_attributes(scenes: list[dict], caps: list[str]) -> dict:
             v = len(sc["objects"]) if k == "count" else sc[k]
             said = bool(cap) and not (k == "speed" and sc["motion"] == "still")
             vals.append(names.index(v) if said else -1)
-        out[k] = torch.tensor(vals, dtype=torch.int64)
+        out[k] = np.array(vals, dtype=np.int64)
     for k, (key, names) in PROBE_MULTI.items():
-        out[k] = torch.tensor([[float(any(o[key] == n for o in sc["objects"])) for n in names] for sc in scenes])
+        out[k] = np.array([[float(any(o[key] == n for o in sc["objects"])) for n in names] for sc in scenes],
+                          dtype=np.float32)
     for k, (i, key, names) in PROBE_ORDERED.items():
-        out[k] = torch.tensor([names.index(sc["objects"][i][key]) if cap and i < len(sc["objects"]) else -1
-                               for sc, cap in zip(scenes, caps)], dtype=torch.int64)
-    out["said"] = torch.tensor([1.0 if c else 0.0 for c in caps])
+        out[k] = np.array([names.index(sc["objects"][i][key]) if cap and i < len(sc["objects"]) else -1
+                           for sc, cap in zip(scenes, caps)], dtype=np.int64)
+    out["said"] = np.array([1.0 if c else 0.0 for c in caps], dtype=np.float32)
     return out
 
 
@@ -177,9 +178,14 @@ def probe_loss(probe, pooled, attrs) -> torch.Tensor:
     return loss
 
 
-def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
-    """Renders B windows with the same frame count. Returns dict of tensors (latents normalised if enc given)."""
-    rng = ctx.rng
+def draw_flen(rng) -> int:
+    """The frame count of a denoiser batch: mostly full windows, sometimes a short shot's 1..7 frames."""
+    return CHUNK_F if rng.random() < 0.85 else int(rng.integers(1, CHUNK_F))
+
+
+def render_windows(rng, tok, B: int, flen=None, two_objects=None) -> dict:
+    """B random training windows with the same frame count, rendered (numpy only: a render worker sends it).
+    rgb [B,K+F,3,H,W] and mask [B,K+F,H,W] hold K zero context frames where a window starts its shot."""
     items = []
     target_f = flen
     while len(items) < B:
@@ -193,16 +199,18 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
             else:
                 continue
         items.append((n, s, f))
-    frames, masks, prevs, ft, pt, pv, caps, scenes = [], [], [], [], [], [], [], []
-    share = getattr(ctx.args, "two_objects", None)
+    frames, masks, ft, pt, pv, caps, scenes = [], [], [], [], [], [], []
     for (n, s, f) in items:
-        sc = W.random_scene(rng, "train", n_objects=None if share is None else (2 if rng.random() < share else 1))
+        sc = W.random_scene(rng, "train", n_objects=None if two_objects is None else (2 if rng.random() < two_objects else 1))
         scenes.append(sc)
         taus = W.frame_times(n)
         idx = list(range(s, s + f))
         has_prev = s > 0
         pidx = [max(0, s - CHUNK_K + j) for j in range(CHUNK_K)] if has_prev else []
         rgb, m = W.render(sc, taus[pidx + idx], FRAME_W, FRAME_H)
+        if not has_prev:
+            rgb = np.concatenate([np.zeros((CHUNK_K,) + rgb.shape[1:], np.float32), rgb])
+            m = np.concatenate([np.zeros((CHUNK_K,) + m.shape[1:], np.float32), m])
         frames.append(rgb)
         masks.append(m)
         ft.append(taus[idx])
@@ -212,22 +220,21 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
             caps.append("")
         else:
             caps.append(W.caption(sc, "en" if rng.random() < 0.5 else "zh", rng))
-    out = {"ft": torch.tensor(np.stack(ft), dtype=torch.float32),
-           "pt": torch.tensor(np.stack(pt), dtype=torch.float32),
-           "pv": torch.tensor(pv, dtype=torch.float32),
-           "ids": torch.tensor([ctx.tok.encode(c) for c in caps], dtype=torch.int64), "caps": caps,
-           "attrs": scene_attributes(scenes, caps)}
-    f = target_f
-    # latents
-    allf = []
-    for i, (n, s, ff) in enumerate(items):
-        fr = frames[i]
-        if out["pv"][i] == 0:
-            fr = np.concatenate([np.zeros((CHUNK_K,) + fr.shape[1:], np.float32), fr])
-            masks[i] = np.concatenate([np.zeros((CHUNK_K,) + masks[i].shape[1:], np.float32), masks[i]])
-        allf.append(fr)
-    allf = torch.from_numpy(np.stack(allf)).permute(0, 1, 4, 2, 3)  # [B,K+F,3,H,W]
-    m = torch.from_numpy(np.stack(masks))  # [B,K+F,H,W]
+    return {"ft": np.stack(ft).astype(np.float32), "pt": np.stack(pt).astype(np.float32),
+            "pv": np.array(pv, dtype=np.float32), "ids": np.array([tok.encode(c) for c in caps], dtype=np.int64),
+            "caps": caps, "attrs": scene_attributes(scenes, caps),
+            "rgb": np.ascontiguousarray(np.stack(frames).transpose(0, 1, 4, 2, 3)), "mask": np.stack(masks)}
+
+
+def encode_windows(raw: dict, enc=None, stats=None) -> dict:
+    """Rendered windows (render_windows) as tensors on DEV, with their normalised latents when enc is given."""
+    out = {k: torch.from_numpy(np.asarray(raw[k], dtype=np.float32)) for k in ("ft", "pt", "pv")}
+    out["ids"] = torch.from_numpy(raw["ids"])
+    out["caps"] = raw["caps"]
+    out["attrs"] = {k: torch.from_numpy(v) for k, v in raw["attrs"].items()}
+    allf = torch.from_numpy(np.asarray(raw["rgb"], dtype=np.float32))  # [B,K+F,3,H,W]
+    m = torch.from_numpy(np.asarray(raw["mask"], dtype=np.float32))  # [B,K+F,H,W]
+    B, f = allf.shape[0], allf.shape[1] - CHUNK_K
     if enc is not None:
         with torch.no_grad():
             z = enc(allf.reshape(-1, 3, FRAME_H, FRAME_W).to(DEV))
@@ -236,10 +243,15 @@ def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
         z[:, :, :CHUNK_K] *= out["pv"].to(DEV).view(B, 1, 1, 1, 1)
         out["prev"] = z[:, :, :CHUNK_K].contiguous()
         out["x0"] = z[:, :, CHUNK_K:].contiguous()
-        mw = F.avg_pool2d(m[:, CHUNK_K:].reshape(-1, 1, FRAME_H, FRAME_W), 4)  # [B*F,1,9,16]
+        mw = F.avg_pool2d(m[:, CHUNK_K:].reshape(-1, 1, FRAME_H, FRAME_W).to(DEV), 4)  # [B*F,1,9,16]
         out["w"] = mw.view(B, f, LAT_H, LAT_W).unsqueeze(1)
     out["rgb"], out["mask"] = allf, m
     return to_dev(out)
+
+
+def make_batch(ctx: Ctx, B: int, enc=None, stats=None, flen=None):
+    """Renders B windows with the same frame count. Returns dict of tensors (latents normalised if enc given)."""
+    return encode_windows(render_windows(ctx.rng, ctx.tok, B, flen, getattr(ctx.args, "two_objects", None)), enc, stats)
 
 
 # ---------------------------------------------------------------------------------------------- stage: ae
@@ -415,8 +427,17 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
             if "probe_opt" in ck and not r.missing_keys:
                 popt.load_state_dict(ck["probe_opt"])
         st = ck["state"]
-    log(f"[den] {arch}: text {n_params(te)} denoiser {n_params(den)} params, lr {base_lr}, resume step {st['step']} "
-        f"elapsed {st['elapsed']/60:.1f} of {minutes} min")
+    # --den-more M: M minutes more from where the run stands, with the learning-rate schedule over these M minutes
+    # (a run moved to a faster machine would otherwise resume deep in the decay of its old budget)
+    sched_from = st["elapsed"] / 60 if ctx.args.den_more else 0.0
+    if ctx.args.den_more:
+        minutes = sched_from + ctx.args.den_more
+    log(f"[den] {arch}: text {n_params(te)} denoiser {n_params(den)} params, lr {base_lr}, batch {batch}, resume step "
+        f"{st['step']} elapsed {st['elapsed']/60:.1f} of {minutes:.1f} min")
+    pool = None
+    if ctx.args.render_workers:
+        from render_pool import RenderPool
+        pool = RenderPool(ctx.args.render_workers, batch, int(ctx.rng.integers(2**63)), ctx.args.two_objects)
     t0 = time.time() - st["elapsed"]
     last_save = time.time()
     losses = []
@@ -433,10 +454,12 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         # each rendered + encoded batch (encoding costs about half a step) serves `reuse` steps, with fresh noise
         # and noise levels each time
         if b is None or st["step"] % max(1, ctx.args.den_reuse) == 0:
-            flen = None if ctx.rng.random() < 0.85 else int(ctx.rng.integers(1, CHUNK_F))
-            b = make_batch(ctx, batch, enc, stats, flen=flen if flen is not None else CHUNK_F)
+            if pool is not None:
+                b = encode_windows(pool.next(), enc, stats)
+            else:
+                b = make_batch(ctx, batch, enc, stats, flen=draw_flen(ctx.rng))
             st["clips"] += batch  # distinct training windows
-        lr = den_lr(base_lr, st["step"] - warm_from, (time.time() - t0) / 60, minutes)
+        lr = den_lr(base_lr, st["step"] - warm_from, (time.time() - t0) / 60 - sched_from, minutes - sched_from)
         for g in opt.param_groups + popt.param_groups:
             g["lr"] = lr
         loss = den_loss(te, den, b, probe=probe)
@@ -457,7 +480,7 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
                 f"{50 * batch / el:.1f} windows/s trained elapsed {(time.time() - t0)/60:.1f} min")
             losses = []
             tl = time.time()
-        if time.time() - last_save > 600:
+        if time.time() - last_save > 60 * ctx.args.ckpt_every_min:
             checkpoint()
             last_save = time.time()
             if eval_every_min and (time.time() - t0) / 60 - st["last_eval"] >= eval_every_min:
@@ -469,6 +492,8 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
                     log(f"[den] periodic eval failed: {e!r}")
                 t0 += 0  # eval time counts towards the budget
     checkpoint()
+    if pool is not None:
+        pool.close()
     log(f"[den] done: step {st['step']} clips {st['clips']}")
 
 
@@ -536,8 +561,7 @@ def stage_distill(ctx: Ctx, minutes: float, batch: int = 24):
     while time.time() - t0 < minutes * 60:
         # grow the pair pool (about 1/3 of the time), train on it the rest
         if len(pool) < (1 if ctx.args.quick else 4) or (st["step"] % 6 == 0 and len(pool) < 400):
-            flen = CHUNK_F if ctx.rng.random() < 0.85 else int(ctx.rng.integers(1, CHUNK_F))
-            b = make_batch(ctx, batch, enc, stats, flen=flen)
+            b = make_batch(ctx, batch, enc, stats, flen=draw_flen(ctx.rng))
             keep = [i for i, c in enumerate(b["caps"]) if c != ""]
             b = {k: (v[keep] if torch.is_tensor(v) else [v[i] for i in keep]) for k, v in b.items()
                  if k in ("ids", "ft", "pt", "pv", "prev", "x0", "w", "caps")}
@@ -762,6 +786,13 @@ def main():
                     help="resume a UNet checkpoint of a smaller configuration as UNET_CFG (new modules start as identities)")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the denoiser (lower: a fine-tune shows sooner)")
     ap.add_argument("--den-reuse", type=int, default=2, help="steps per rendered batch")
+    ap.add_argument("--den-batch", type=int, default=32, help="denoiser training windows per step (--quick: 8)")
+    ap.add_argument("--den-more", type=float, default=0.0,
+                    help="train the denoiser this many minutes more than it has, the learning-rate schedule over them "
+                         "(instead of --den-min)")
+    ap.add_argument("--render-workers", type=int, default=0,
+                    help="processes that render the denoiser's training windows ahead (0: in the training process)")
+    ap.add_argument("--ckpt-every-min", type=float, default=10.0, help="denoiser checkpoint interval")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     global DEV
@@ -788,7 +819,7 @@ def main():
     if "ae" in stages:
         stage_ae(ctx, args.ae_min)
     if "den" in stages:
-        stage_den(ctx, args.den_min, batch=8 if args.quick else 32, eval_every_min=args.eval_every_min)
+        stage_den(ctx, args.den_min, batch=8 if args.quick else args.den_batch, eval_every_min=args.eval_every_min)
     if "distill" in stages:
         stage_distill(ctx, args.distill_min, batch=8 if args.quick else 24)
     if "up" in stages:

@@ -1,0 +1,56 @@
+"""Render workers for the denoiser's training windows: on a GPU the single-process renderer (about 40 ms per batch of
+32 windows on one core) would leave the GPU idle most of the time, so processes render batches ahead while the main
+process encodes and trains. Each batch comes from its own seed, so the stream of batches does not depend on which
+worker is fast. Only numpy crosses the process boundary (no shared-memory tensors), frames as float16."""
+from __future__ import annotations
+
+import collections
+import multiprocessing as mp
+
+import numpy as np
+
+_TOK = None  # each worker's tokenizer (world.Tokenizer), built once
+_TWO_OBJECTS = None
+
+
+def _init(two_objects):
+    global _TOK, _TWO_OBJECTS
+    import train as T
+    _TOK = T.W.Tokenizer(T.W.build_vocab(), T.MAX_LEN)
+    _TWO_OBJECTS = two_objects
+
+
+def _job(job):
+    import train as T
+    seed, batch = job
+    rng = np.random.default_rng(seed)
+    raw = T.render_windows(rng, _TOK, batch, T.draw_flen(rng), _TWO_OBJECTS)
+    # half the bytes through the pipe; frames and coverage are in [0, 1], where float16 is within 2.5e-4
+    raw["rgb"], raw["mask"] = raw["rgb"].astype(np.float16), raw["mask"].astype(np.float16)
+    return raw
+
+
+class RenderPool:
+    """`next()` gives the next rendered batch (train.render_windows' dict); `ahead` batches are rendered in advance."""
+
+    def __init__(self, workers: int, batch: int, seed: int, two_objects=None, ahead: int | None = None):
+        # spawn, not fork: the parent may already hold CUDA and OpenMP threads
+        self.pool = mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(two_objects,))
+        self.batch = batch
+        self.seeds = np.random.SeedSequence(seed)
+        self.pending: collections.deque = collections.deque()
+        for _ in range(ahead or 2 * workers):
+            self._submit()
+
+    def _submit(self):
+        seed = int(self.seeds.spawn(1)[0].generate_state(1)[0])
+        self.pending.append(self.pool.apply_async(_job, ((seed, self.batch),)))
+
+    def next(self) -> dict:
+        raw = self.pending.popleft().get()
+        self._submit()
+        return raw
+
+    def close(self):
+        self.pool.terminate()
+        self.pool.join()
