@@ -9,14 +9,14 @@ import { REDIS_URL, startCluster } from './helpers/cluster.js';
 import { startProxy } from './helpers/tcp-proxy.js';
 import { PreviewRecorder } from './helpers/preview-recorder.js';
 import { decodeAll, probe } from './helpers/media.js';
-import { tempDir } from './helpers/server.js';
+import { fetchWithin, tempDir, within } from './helpers/server.js';
 import { connectSocket, nextEvent } from './helpers/socket-client.js';
 import { connectYjs, until } from './helpers/yjs-client.js';
 
 const promptOf = (doc: Y.Doc) => findShot(doc, 's1')!.get('prompt') as Y.Text;
 
 async function createRoom(url: string): Promise<CreateRoomResponse> {
-  const res = await fetch(`${url}/api/rooms`, {
+  const res = await fetchWithin(`${url}/api/rooms`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ scene: { fps: 8, shots: [{ id: 's1', prompt: 'a red ball moves left', duration: 1 }] } }),
@@ -38,7 +38,7 @@ async function editorOnAViewerOnB(env: Record<string, string> = {}, options: { w
   const room = await createRoom(a.url);
   const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
   const watcher = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
-  await Promise.all([editor.synced, watcher.synced]);
+  await within('first sync of the editor on A and the viewer on B', 20_000, Promise.all([editor.synced, watcher.synced]));
   await until(editor.doc, (d) => findShot(d, 's1') !== undefined);
   await until(watcher.doc, (d) => findShot(d, 's1') !== undefined);
   return {
@@ -54,7 +54,7 @@ async function editorOnAViewerOnB(env: Record<string, string> = {}, options: { w
     },
     /** The prompt as a node serves it over HTTP. */
     async promptOn(node: { url: string }): Promise<string | undefined> {
-      return (await (await fetch(`${node.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).json()).shots?.[0]?.prompt;
+      return (await (await fetchWithin(`${node.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).json()).shots?.[0]?.prompt;
     },
     async streamLength(): Promise<number> {
       const redis = new Redis(REDIS_URL);
@@ -225,29 +225,48 @@ describe('scale-out faults', () => {
     const room = await createRoom(a.url);
     const editor = connectYjs(a.wsUrl, room.room, room.tokens.editor);
     const observer = connectYjs(b.wsUrl, room.room, room.tokens.viewer);
-    await Promise.all([editor.synced, observer.synced]);
-    await until(observer.doc, (d) => findShot(d, 's1') !== undefined);
-    await until(editor.doc, (d) => findShot(d, 's1') !== undefined);
+    await within('first sync of the editor on A and the observer on B', 20_000, Promise.all([editor.synced, observer.synced]));
+    await until(observer.doc, (d) => findShot(d, 's1') !== undefined, 10_000, 'the shot on B');
+    await until(editor.doc, (d) => findShot(d, 's1') !== undefined, 10_000, 'the shot on A');
     promptOf(editor.doc).insert(promptOf(editor.doc).length, ' before');
-    await until(observer.doc, (d) => promptOf(d).toString().endsWith(' before'));
+    await until(observer.doc, (d) => promptOf(d).toString().endsWith(' before'), 10_000, "' before' on B");
 
     proxy.cut();
     const started = performance.now();
-    const refused = await fetch(`${a.url}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const refused = await fetchWithin(`${a.url}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(refused.status).toBe(503);
     expect((await refused.json()).error.code).toBe('STORE_UNAVAILABLE');
     expect(performance.now() - started).toBeLessThan(5000);
-    const health = await fetch(`${a.url}/healthz`);
+    const health = await fetchWithin(`${a.url}/healthz`);
     expect(health.status).toBe(503);
     // Typed during the outage: it cannot be stored, so it is not acknowledged; the editor keeps it.
     promptOf(editor.doc).insert(promptOf(editor.doc).length, ' during');
 
     proxy.restore();
-    await until(observer.doc, (d) => promptOf(d).toString() === 'a red ball moves left before during', 30_000);
+    await until(observer.doc, (d) => promptOf(d).toString() === 'a red ball moves left before during', 30_000, "' during' on B after Redis is back");
     promptOf(editor.doc).insert(promptOf(editor.doc).length, ' after');
-    await until(observer.doc, (d) => promptOf(d).toString() === 'a red ball moves left before during after', 30_000);
-    await expect.poll(async () => (await fetch(`${a.url}/healthz`)).status, { timeout: 10_000, interval: 200 }).toBe(200);
+    await until(observer.doc, (d) => promptOf(d).toString() === 'a red ball moves left before during after', 30_000, "' after' on B");
+    await expect.poll(async () => (await fetchWithin(`${a.url}/healthz`, {}, 2000)).status, { timeout: 10_000, interval: 200 }).toBe(200);
   }, 120_000);
+
+  it('Redis drops while a request’s command is on its way: the request still answers 503 within seconds, then the node recovers', async () => {
+    const proxy = await startProxy('127.0.0.1', 6379);
+    const cluster = await startCluster({ redisUrl: proxy.url });
+    const a = await cluster.node();
+    // The connection drops the moment POST /api/rooms sends its first command (the rate limit): no reply will come
+    // on that connection, and Redis stays away until the request has answered.
+    const dropped = proxy.cutWhenSent(`${cluster.prefix}rate:rooms:`);
+    const started = performance.now();
+    const refused = await fetchWithin(`${a.url}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    await within('the cut with the command in flight', 1000, dropped);
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).error.code).toBe('STORE_UNAVAILABLE');
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect((await fetchWithin(`${a.url}/healthz`)).status).toBe(503);
+    proxy.restore();
+    await expect.poll(async () => (await fetchWithin(`${a.url}/healthz`, {}, 2000)).status, { timeout: 10_000, interval: 200 }).toBe(200);
+    await createRoom(a.url);
+  }, 60_000);
 });
 
 describe('scale-out renders', () => {

@@ -2,10 +2,20 @@
  * The Redis connections of one process in scale-out mode, and its key naming. Commands fail fast
  * while Redis is unreachable (no offline queue), so requests answer 503 STORE_UNAVAILABLE instead
  * of hanging; ioredis reconnects on its own and the callers resync.
+ *
+ * "No offline queue" only covers commands sent once the drop is known. A command already written
+ * when the connection drops (or sent to a Redis that stopped answering) is kept by ioredis and sent
+ * again after the reconnect, whatever enableOfflineQueue and maxRetriesPerRequest say: its caller
+ * would wait for the whole outage. So every command of the fail-fast connections has a deadline
+ * (COMMAND_TIMEOUT_MS), and one that was in flight at a drop is not sent again later: its caller has
+ * been told it failed, and nothing it did not get an answer for happens behind its back.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ScenecastError } from '../../shared/errors.js';
+
+/** Longest wait for the reply to one command on the fail-fast connections (then STORE_UNAVAILABLE). */
+export const COMMAND_TIMEOUT_MS = 2000;
 
 export class RedisClients {
   /** Ordinary commands. */
@@ -29,9 +39,12 @@ export class RedisClients {
       // Reconnect quickly (tests cut connections); at most every 1 s.
       retryStrategy: (times) => Math.min(50 * 2 ** times, 1000),
     };
-    this.commands = new Redis(url, base);
+    const failFast: RedisOptions = { ...base, commandTimeout: COMMAND_TIMEOUT_MS, autoResendUnfulfilledCommands: false };
+    this.commands = new Redis(url, failFast);
+    // These two wait out an outage instead: the reader's XREAD is sent again after a reconnect (it reads on from the
+    // last id it got), and the subscriber subscribes again.
     this.blocking = new Redis(url, { ...base, enableOfflineQueue: true, maxRetriesPerRequest: null });
-    this.publisher = new Redis(url, base);
+    this.publisher = new Redis(url, failFast);
     this.subscriber = new Redis(url, { ...base, enableOfflineQueue: true, maxRetriesPerRequest: null });
     for (const client of [this.commands, this.blocking, this.publisher, this.subscriber]) client.on('error', () => {});
   }

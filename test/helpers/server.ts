@@ -33,6 +33,31 @@ export function onCleanup(fn: () => Promise<void> | void): void {
   cleanups.push(async () => fn());
 }
 
+/**
+ * `promise`, or a rejection naming `what` once `ms` pass first: a step that never ends fails the test
+ * with its name instead of running into the test's own timeout.
+ */
+export function within<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
+  const error = new Error(`${what}: not done within ${ms} ms`); // made here, so its stack points at the caller
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** fetch() with a deadline (answer and body): a request the server never answers fails naming it. */
+export async function fetchWithin(url: string, init: RequestInit = {}, ms = 10_000): Promise<Response> {
+  const what = `${init.method ?? 'GET'} ${new URL(url).pathname}`;
+  const error = new Error(`${what}: no answer within ${ms} ms`);
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(ms) });
+  } catch (cause) {
+    if ((cause as Error).name === 'TimeoutError') throw error;
+    throw cause;
+  }
+}
+
 export async function tempDir(prefix = 'scenecast-test-'): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   onCleanup(() => rm(dir, { recursive: true, force: true }));

@@ -11,11 +11,22 @@ export interface Proxy {
   url: string;
   cut(): void;
   restore(): void;
+  /**
+   * Cuts the moment a client sends bytes that contain `marker`, before they reach the server: the
+   * command that carried them is in flight when the connection drops (its reply never comes).
+   * Resolves once it cut.
+   */
+  cutWhenSent(marker: string): Promise<void>;
 }
 
 export async function startProxy(targetHost: string, targetPort: number): Promise<Proxy> {
   const sockets = new Set<net.Socket>();
   let open = true;
+  let trigger: { marker: Buffer; fire: () => void } | null = null;
+  const cut = () => {
+    open = false;
+    for (const s of sockets) s.destroy();
+  };
   const server = net.createServer((client) => {
     if (!open) {
       client.destroy();
@@ -27,7 +38,17 @@ export async function startProxy(targetHost: string, targetPort: number): Promis
       s.on('close', () => sockets.delete(s));
       s.on('error', () => {});
     }
-    client.pipe(upstream);
+    client.on('data', (chunk: Buffer) => {
+      if (trigger && chunk.includes(trigger.marker)) {
+        const { fire } = trigger;
+        trigger = null;
+        cut();
+        fire();
+        return;
+      }
+      if (!upstream.write(chunk)) client.pause();
+    });
+    upstream.on('drain', () => client.resume());
     upstream.pipe(client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
@@ -41,12 +62,14 @@ export async function startProxy(targetHost: string, targetPort: number): Promis
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    cut() {
-      open = false;
-      for (const s of sockets) s.destroy();
-    },
+    cut,
     restore() {
       open = true;
+    },
+    cutWhenSent(marker) {
+      return new Promise<void>((resolve) => {
+        trigger = { marker: Buffer.from(marker), fire: resolve };
+      });
     },
   };
 }

@@ -52,13 +52,17 @@ export function connectYjs(wsUrl: string, room: string, token: string | null, op
   return client;
 }
 
-/** Resolves when `predicate(doc)` holds, checking after every update of the doc. */
-export function until(doc: Y.Doc, predicate: (doc: Y.Doc) => boolean, timeoutMs = 10_000): Promise<void> {
+/**
+ * Resolves when `predicate(doc)` holds, checking after every update of the doc; rejects after
+ * `timeoutMs` with an error that names `what` (when given) and points at the caller.
+ */
+export function until(doc: Y.Doc, predicate: (doc: Y.Doc) => boolean, timeoutMs = 10_000, what?: string): Promise<void> {
+  const error = new Error(`timed out waiting for the document${what ? ` (${what})` : ''} after ${timeoutMs} ms`);
   return new Promise((resolve, reject) => {
     if (predicate(doc)) return resolve();
     const timer = setTimeout(() => {
       doc.off('update', check);
-      reject(new Error('timed out waiting for the document'));
+      reject(error);
     }, timeoutMs);
     const check = () => {
       if (!predicate(doc)) return;
