@@ -132,8 +132,9 @@ decoding, not by the model. Contract: `engine/BUNDLE.md`.
 ```
 
 ## Training
-Machine: {cpu or platform.processor()} ({os.cpu_count()} cores), no GPU, Debian PyTorch {torch.__version__} with
-OpenBLAS, 2 threads. Stage times: autoencoder {mins(st['ae'])}, text encoder + denoiser {mins(st['den'])}
+This card (export, eval, timings) was made on {cpu or platform.processor()} ({os.cpu_count()} cores), Debian PyTorch
+{torch.__version__} with OpenBLAS, 2 threads; the lineage below says on which machines each run trained (2 CPU cores
+unless it names a GPU). Stage times on all of them: autoencoder {mins(st['ae'])}, text encoder + denoiser {mins(st['den'])}
 ({st['den']['step'] if st['den'] else 0} steps, {st['den']['clips'] if st['den'] else 0:,} training windows),
 distillation {mins(st['distill'])}, upscalers {mins(st['up4'])} + {mins(st['up5'])}; total {total_min:.0f} min.
 Commands (run `{os.path.relpath(ctx.run_dir, REPO)}`):
