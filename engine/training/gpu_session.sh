@@ -17,7 +17,7 @@ mkdir -p "$OUT_DIR"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 "$PY" -c "import torch, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__, 'cuda', torch.cuda.is_available())"
 "$PY" engine/training/slim.py restore "$RUN" "$NEW"
-workers=$(( $(nproc) - 2 ))
+cores=$(nproc); workers=$(( cores > 2 ? cores - 2 : 0 ))  # render workers: the cores the trainer leaves
 "$PY" engine/training/train.py --run "$NEW" --stages den --device "${DEVICE:-cuda}" --threads 4 --den-more "$MINUTES" \
   --render-workers "$workers" --ckpt-every-min 2 "$@" 2>&1 | tee "$OUT_DIR/den.log"
 "$PY" engine/training/slim.py save "$NEW"

@@ -9,22 +9,20 @@ import multiprocessing as mp
 
 import numpy as np
 
-_TOK = None  # each worker's tokenizer (world.Tokenizer), built once
-_TWO_OBJECTS = None
+_W = None  # each worker's setting: the train module, the trainer's tokenizer, the two-object share
 
 
-def _init(two_objects):
-    global _TOK, _TWO_OBJECTS
-    import train as T
-    _TOK = T.W.Tokenizer(T.W.build_vocab(), T.MAX_LEN)
-    _TWO_OBJECTS = two_objects
+def _init(tok, two_objects):
+    global _W
+    import train
+    _W = (train, tok, two_objects)
 
 
 def _job(job):
-    import train as T
+    train, tok, two_objects = _W
     seed, batch = job
     rng = np.random.default_rng(seed)
-    raw = T.render_windows(rng, _TOK, batch, T.draw_flen(rng), _TWO_OBJECTS)
+    raw = train.render_windows(rng, tok, batch, train.draw_flen(rng), two_objects)
     # half the bytes through the pipe; frames and coverage are in [0, 1], where float16 is within 2.5e-4
     raw["rgb"], raw["mask"] = raw["rgb"].astype(np.float16), raw["mask"].astype(np.float16)
     return raw
@@ -33,9 +31,9 @@ def _job(job):
 class RenderPool:
     """`next()` gives the next rendered batch (train.render_windows' dict); `ahead` batches are rendered in advance."""
 
-    def __init__(self, workers: int, batch: int, seed: int, two_objects=None, ahead: int | None = None):
+    def __init__(self, workers: int, batch: int, seed: int, tok, two_objects=None, ahead: int | None = None):
         # spawn, not fork: the parent may already hold CUDA and OpenMP threads
-        self.pool = mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(two_objects,))
+        self.pool = mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(tok, two_objects))
         self.batch = batch
         self.seeds = np.random.SeedSequence(seed)
         self.pending: collections.deque = collections.deque()

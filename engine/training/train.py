@@ -429,15 +429,16 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         st = ck["state"]
     # --den-more M: M minutes more from where the run stands, with the learning-rate schedule over these M minutes
     # (a run moved to a faster machine would otherwise resume deep in the decay of its old budget)
-    sched_from = st["elapsed"] / 60 if ctx.args.den_more else 0.0
+    sched_from = 0.0
     if ctx.args.den_more:
+        sched_from = st["elapsed"] / 60
         minutes = sched_from + ctx.args.den_more
     log(f"[den] {arch}: text {n_params(te)} denoiser {n_params(den)} params, lr {base_lr}, batch {batch}, resume step "
         f"{st['step']} elapsed {st['elapsed']/60:.1f} of {minutes:.1f} min")
     pool = None
     if ctx.args.render_workers:
         from render_pool import RenderPool
-        pool = RenderPool(ctx.args.render_workers, batch, int(ctx.rng.integers(2**63)), ctx.args.two_objects)
+        pool = RenderPool(ctx.args.render_workers, batch, int(ctx.rng.integers(2**63)), ctx.tok, ctx.args.two_objects)
     t0 = time.time() - st["elapsed"]
     last_save = time.time()
     losses = []
