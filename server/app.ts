@@ -80,6 +80,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     log,
     compactBytes: config.compactBytes,
     awarenessRate: config.awarenessRate,
+    awarenessMaxBytes: config.awarenessMaxBytes,
+    maxDocBytes: config.maxDocBytes,
     coalesceMs: config.coalesceMs,
     maxLoaded: config.maxRoomsLoaded,
     idleMs: config.roomIdleMs,

@@ -33,6 +33,14 @@ const EnvSchema = z.object({
   AWARENESS_RATE: int(10),
   /** Outgoing bytes buffered for one Yjs connection before it is closed as too slow (1013). */
   MAX_BUFFERED_BYTES: int(8 * 1024 * 1024),
+  /** Largest a room's document may grow (bytes); the update that would pass it is refused (close 4413) and not stored. */
+  MAX_DOC_BYTES: int(4 * 1024 * 1024),
+  /** Largest awareness state one client may publish (bytes of JSON); bigger ones are dropped. */
+  AWARENESS_MAX_BYTES: int(4096),
+  /** Open WebSocket and Socket.IO connections per client address on one node; more get 429 / close 4429. */
+  MAX_CONNECTIONS_PER_IP: int(200),
+  /** Behind a reverse proxy: `true` (trust X-Forwarded-For), a hop count, or addresses/CIDRs to trust. Default: the socket's address. */
+  TRUST_PROXY: z.string().optional(),
   /** Model bundle folder (default engine/models/shapes-v1). */
   ENGINE_BUNDLE: z.string().optional(),
   /** Engine worker threads; 0 turns the engine off (no previews or renders). Default: 2 (1 on one core). */
@@ -65,14 +73,22 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().optional(),
   /** Where cached shots and finished clips go in scale-out (a directory every node and worker shares). */
   BLOB_DIR: z.string().optional(),
-  /** Renders run at once. */
-  RENDER_CONCURRENCY: int(1),
+  /** Renders in progress at once (at most one per room); they share the engine shot by shot, rooms in turn. */
+  RENDER_CONCURRENCY: int(4),
+  /** Renders a room may have waiting behind its running one; more get 429 RENDER_QUEUE_FULL. */
+  RENDER_ROOM_QUEUE: int(2),
+  /** Renders waiting or running on the whole service (all rooms); more get 429 RENDER_QUEUE_FULL. */
+  RENDER_QUEUE_MAX: int(32),
+  /** Frames one render may make (sum over its shots of duration × fps); more get 422 RENDER_TOO_LONG. */
+  MAX_RENDER_FRAMES: int(2400),
   /** Shots of one render generated at once (2 uses both engine workers; previews then wait longer). */
   RENDER_SHOT_PARALLELISM: int(1),
   /** Bytes of encoded shots kept for fast re-renders. */
   SHOT_CACHE_BYTES: int(2 * 1024 ** 3),
   /** Hours a finished render is kept before it is removed. */
   RENDER_TTL_HOURS: z.coerce.number().positive().default(24),
+  /** Bytes of finished renders kept in all; the oldest go first beyond it. */
+  RENDERS_MAX_BYTES: int(5 * 1024 ** 3),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -92,9 +108,14 @@ export interface Config {
   awarenessRate: number;
   coalesceMs: number;
   maxBufferedBytes: number;
+  maxDocBytes: number;
+  awarenessMaxBytes: number;
+  maxConnectionsPerIp: number;
+  /** Fastify's trustProxy setting (false: the socket's address is the client's). */
+  trustProxy: boolean | number | string;
   engine: { bundleDir: string | undefined; workers: number | undefined; threads: number | undefined; device: 'cpu' | 'cuda' };
   preview: { debounceMs: number; maxWaitMs: number; jpegQuality: number };
-  render: { concurrency: number; parallel: number; cacheBytes: number; ttlMs: number };
+  render: { concurrency: number; parallel: number; cacheBytes: number; ttlMs: number; roomQueue: number; queueMax: number; maxFrames: number; maxBytes: number };
   suggestions: { burst: number; perMinute: number };
   roomCreation: { burst: number; perMinute: number };
   /** Set in scale-out mode. */
@@ -125,6 +146,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     awarenessRate: Math.max(1, e.AWARENESS_RATE),
     coalesceMs: e.FANOUT_COALESCE_MS,
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
+    maxDocBytes: Math.max(64 * 1024, e.MAX_DOC_BYTES),
+    awarenessMaxBytes: Math.max(256, e.AWARENESS_MAX_BYTES),
+    maxConnectionsPerIp: Math.max(1, e.MAX_CONNECTIONS_PER_IP),
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
     engine: { bundleDir: e.ENGINE_BUNDLE ? path.resolve(e.ENGINE_BUNDLE) : undefined, workers: e.ENGINE_WORKERS, threads: e.ENGINE_THREADS, device: e.ENGINE_DEVICE },
     preview: { debounceMs: e.PREVIEW_DEBOUNCE_MS, maxWaitMs: e.PREVIEW_MAX_WAIT_MS, jpegQuality: e.PREVIEW_JPEG_QUALITY },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, streamMinLifetimeMs: Math.max(1000, e.STREAM_MIN_LIFETIME_MS) } : null,
@@ -132,7 +157,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     blobDir: path.resolve(e.BLOB_DIR ?? path.join(e.DATA_DIR, 'blobs')),
     roomCreation: { burst: Math.max(1, e.ROOM_CREATE_BURST), perMinute: Math.max(1, e.ROOMS_PER_HOUR) / 60 },
     suggestions: { burst: Math.max(1, e.SUGGESTION_BURST), perMinute: Math.max(1, e.SUGGESTIONS_PER_MINUTE) },
-    render: { concurrency: Math.max(1, e.RENDER_CONCURRENCY), parallel: Math.max(1, e.RENDER_SHOT_PARALLELISM), cacheBytes: e.SHOT_CACHE_BYTES, ttlMs: e.RENDER_TTL_HOURS * 3_600_000 },
+    render: {
+      concurrency: Math.max(1, e.RENDER_CONCURRENCY),
+      parallel: Math.max(1, e.RENDER_SHOT_PARALLELISM),
+      cacheBytes: e.SHOT_CACHE_BYTES,
+      ttlMs: e.RENDER_TTL_HOURS * 3_600_000,
+      roomQueue: e.RENDER_ROOM_QUEUE,
+      queueMax: Math.max(1, e.RENDER_QUEUE_MAX),
+      maxFrames: Math.max(1, e.MAX_RENDER_FRAMES),
+      maxBytes: e.RENDERS_MAX_BYTES,
+    },
     ...overrides,
   };
+}
+
+/** TRUST_PROXY as Fastify takes it: unset/false → false, true → true, a number → hops, else addresses. */
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
 }

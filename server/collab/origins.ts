@@ -1,3 +1,5 @@
+import type { Role } from '../../shared/protocol.js';
+
 /**
  * Transaction origins: who made a change to a room's Y.Doc. User edits carry their connection
  * (a Peer) as origin; the others use these markers. Only user edits feed the preview debounce.
@@ -16,6 +18,8 @@ export const ORIGIN = {
 /** What a room needs from a connection, whatever the transport. */
 export interface Peer {
   readonly label: string;
+  /** The role of the connection's token (what others are shown, whatever the client claims). */
+  readonly role: Role;
   readonly canWrite: boolean;
   send(data: Uint8Array): void;
   close(code: number, reason: string): void;

@@ -27,6 +27,10 @@ export interface RoomDeps {
   coalesceMs: number;
   /** Scale-out: awareness shared with the other server processes of the room. */
   awarenessBus?: (room: string) => AwarenessBus;
+  /** Largest the document may grow (bytes, default 4 MiB): the update that would pass it is refused (close 4413), nothing of it stored. */
+  maxDocBytes?: number;
+  /** Largest awareness state one client may publish (bytes of JSON, default 4096). */
+  awarenessMaxBytes?: number;
 }
 
 export interface RoomEvents {
