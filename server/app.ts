@@ -19,6 +19,9 @@ import { opsRoutes } from './http/ops-routes.js';
 import { staticRoutes } from './http/static-routes.js';
 import { roomRoutes } from './http/room-routes.js';
 import { createMetrics } from './metrics.js';
+import { clientAddress } from './net/client-address.js';
+import { ConnectionLimiter } from './net/connection-limiter.js';
+import { UpgradeRouter } from './net/upgrade-router.js';
 import { FrameCache } from './preview/frame-cache.js';
 import { FrameFanout } from './preview/frame-fanout.js';
 import { LocalPreviewQueue } from './preview/local-preview-queue.js';
@@ -55,6 +58,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }) },
     },
     bodyLimit: 256 * 1024,
+    trustProxy: config.trustProxy,
   });
   const log = app.log;
   const roomsDir = path.join(config.dataDir, 'rooms');
@@ -87,6 +91,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     idleMs: config.roomIdleMs,
     ...(cluster ? { awarenessBus: awarenessBusFor(cluster) } : {}),
   });
+  const addressOf = clientAddress(config.trustProxy);
+  const limiter = new ConnectionLimiter(config.maxConnectionsPerIp);
   const collab = new CollabEndpoint({
     rooms,
     tokens,
@@ -94,8 +100,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     log,
     maxMessageBytes: config.maxMessageBytes,
     maxBufferedBytes: config.maxBufferedBytes,
+    limiter,
+    addressOf,
   });
-  collab.attach(app.server);
 
   // Embedded: the engine runs here. Scale-out: engine worker processes (`npm run worker`) run it.
   const ownsEngine = deps.engine === undefined;
@@ -113,8 +120,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       void preview?.onJoin(socket);
     },
     onLeave: (socket) => relay?.leave(socket.data.room),
+    limiter,
+    addressOf,
     ...(cluster ? { adapter: clusterAdapter(cluster) } : {}),
   });
+  // Every WebSocket upgrade goes through one router: each endpoint its path, anything else an HTTP error.
+  const upgrades = new UpgradeRouter();
+  upgrades.route('/yjs/', (req, socket, head, url) => collab.handleUpgrade(req, socket, head, url));
+  upgrades.route(realtime.upgradePath, (req, socket, head, url) => realtime.handleUpgrade(req, socket, head, url));
+  upgrades.attach(app.server);
   const fanout = new FrameFanout(realtime.io, metrics);
   const moderation = deps.moderation ? { moderation: deps.moderation } : {};
   const previewTiming = { debounceMs: config.preview.debounceMs, maxWaitMs: config.preview.maxWaitMs };
@@ -175,17 +189,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.decorate('scenecast', ctx);
 
   registerErrorHandling(app);
-  const limiter = (name: string, limit: { burst: number; perMinute: number }) =>
+  const rateLimiter = (name: string, limit: { burst: number; perMinute: number }) =>
     cluster ? rateLimiterFor(cluster, name, limit.burst, limit.perMinute) : new MemoryRateLimiter(limit.burst, limit.perMinute);
-  roomRoutes(app, ctx, limiter('rooms', config.roomCreation));
+  roomRoutes(app, ctx, rateLimiter('rooms', config.roomCreation));
   renderRoutes(app, ctx, () => renders);
-  suggestionRoutes(app, ctx, limiter('suggestions', config.suggestions));
+  suggestionRoutes(app, ctx, rateLimiter('suggestions', config.suggestions));
   app.get('/api/templates', async () => ({ templates: TEMPLATES }));
   await staticRoutes(app);
   opsRoutes(app, ctx);
 
   // Shutdown in reverse order of the data flow; each step runs even if one before it failed.
   app.addHook('preClose', async () => {
+    upgrades.close();
     collab.close();
     await preview?.close();
     await renders?.close();

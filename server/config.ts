@@ -39,7 +39,7 @@ const EnvSchema = z.object({
   AWARENESS_MAX_BYTES: int(4096),
   /** Open WebSocket and Socket.IO connections per client address on one node; more get 429 / close 4429. */
   MAX_CONNECTIONS_PER_IP: int(200),
-  /** Behind a reverse proxy: `true` (trust X-Forwarded-For), a hop count, or addresses/CIDRs to trust. Default: the socket's address. */
+  /** Behind a reverse proxy: `true` (trust X-Forwarded-For from anyone) or the proxies' addresses/CIDRs (`loopback`, `10.0.0.0/8`, …). Default: the socket's address. */
   TRUST_PROXY: z.string().optional(),
   /** Model bundle folder (default engine/models/shapes-v1). */
   ENGINE_BUNDLE: z.string().optional(),
@@ -112,7 +112,7 @@ export interface Config {
   awarenessMaxBytes: number;
   maxConnectionsPerIp: number;
   /** Fastify's trustProxy setting (false: the socket's address is the client's). */
-  trustProxy: boolean | number | string;
+  trustProxy: boolean | string;
   engine: { bundleDir: string | undefined; workers: number | undefined; threads: number | undefined; device: 'cpu' | 'cuda' };
   preview: { debounceMs: number; maxWaitMs: number; jpegQuality: number };
   render: { concurrency: number; parallel: number; cacheBytes: number; ttlMs: number; roomQueue: number; queueMax: number; maxFrames: number; maxBytes: number };
@@ -171,10 +171,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   };
 }
 
-/** TRUST_PROXY as Fastify takes it: unset/false → false, true → true, a number → hops, else addresses. */
-function parseTrustProxy(value: string | undefined): boolean | number | string {
+/** TRUST_PROXY as Fastify takes it: unset/false → false, true → true, else a comma-separated list of addresses. */
+function parseTrustProxy(value: string | undefined): boolean | string {
   if (value === undefined || value === '' || value === 'false') return false;
   if (value === 'true') return true;
-  if (/^\d+$/.test(value)) return Number(value);
   return value;
 }

@@ -1,9 +1,10 @@
 /**
  * ws://HOST/yjs/:room?token=… : the y-websocket protocol over `ws`. Stages of a connection:
- *   upgrade → check token (4401/4403) → load room (4404/4503/4500) → join → messages → leave.
+ *   upgrade (400 for an undecodable path) → per-address limit (4429) → check token (4401/4403)
+ *   → load room (4404/4503/4500) → join → messages → leave.
  * Messages that arrive while the room loads are queued and handled in order afterwards.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -11,6 +12,9 @@ import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
 import { CLOSE, canWrite, type Role } from '../../shared/protocol.js';
 import { tokenFrom, type TokenSigner } from '../auth/tokens.js';
 import type { Metrics } from '../metrics.js';
+import type { AddressOf } from '../net/client-address.js';
+import type { ConnectionLimiter } from '../net/connection-limiter.js';
+import { refuseUpgrade } from '../net/upgrade-router.js';
 import { KEEPALIVE, MalformedMessage } from './messages.js';
 import type { Peer } from './origins.js';
 import type { Room } from './room.js';
@@ -23,6 +27,9 @@ export interface CollabEndpointOptions {
   log: FastifyBaseLogger;
   maxMessageBytes: number;
   maxBufferedBytes: number;
+  /** Connections per client address (shared with Socket.IO). */
+  limiter: ConnectionLimiter;
+  addressOf: AddressOf;
   /** Ping interval (ms); a connection that misses a pong is dropped. Default 30 s. */
   pingMs?: number;
   /** A peer that was sent nothing for this long gets a no-op message (the client's watchdog wants one every 30 s). */
@@ -84,7 +91,6 @@ export class CollabEndpoint {
   readonly #wss: WebSocketServer;
   readonly #peers = new Set<WsPeer>();
   readonly #timer: NodeJS.Timeout;
-  #server: Server | null = null;
   #closed = false;
 
   constructor(options: CollabEndpointOptions) {
@@ -116,25 +122,35 @@ export class CollabEndpoint {
     }
   }
 
-  /** Takes over upgrades of /yjs/… on `server`; other paths are left to other listeners. */
-  attach(server: Server): void {
-    this.#server = server;
-    server.on('upgrade', this.#onUpgrade);
-  }
-
-  #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (!url.pathname.startsWith('/yjs/')) return;
+  /** Serves an upgrade of /yjs/… (the app's upgrade router hands them over). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
     if (this.#closed) {
-      socket.destroy();
+      refuseUpgrade(socket, 'SHUTTING_DOWN');
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => void this.#onConnection(ws, req, url));
-  };
+    let roomId: string;
+    try {
+      roomId = decodeURIComponent(url.pathname.slice('/yjs/'.length)).replace(/\/$/, '');
+    } catch {
+      refuseUpgrade(socket, 'INVALID_PARAMS', 'The room in the path is not valid percent-encoding');
+      return;
+    }
+    const address = this.#options.addressOf(req);
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      // Over the limit: upgraded only to say why with a close code the stock client reports.
+      if (!this.#options.limiter.allows(address)) {
+        this.#options.metrics.wsClosed.inc({ code: String(CLOSE.TOO_MANY_CONNECTIONS) });
+        ws.close(CLOSE.TOO_MANY_CONNECTIONS, reasonText('TOO_MANY_CONNECTIONS', `at most ${this.#options.limiter.max} connections per address`));
+        return;
+      }
+      const release = this.#options.limiter.open(address);
+      ws.once('close', release);
+      void this.#onConnection(ws, req, url, roomId);
+    });
+  }
 
-  async #onConnection(ws: WebSocket, req: IncomingMessage, url: URL): Promise<void> {
+  async #onConnection(ws: WebSocket, req: IncomingMessage, url: URL, roomId: string): Promise<void> {
     const { rooms, tokens, metrics, log } = this.#options;
-    const roomId = decodeURIComponent(url.pathname.slice('/yjs/'.length)).replace(/\/$/, '');
     const queued: Buffer[] = [];
     let room: Room | null = null;
     let peer: WsPeer | null = null;
@@ -211,7 +227,6 @@ export class CollabEndpoint {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    this.#server?.off('upgrade', this.#onUpgrade);
     for (const peer of this.#peers) peer.close(CLOSE.GOING_AWAY, 'server shutting down');
     this.#wss.close();
   }

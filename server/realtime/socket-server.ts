@@ -3,13 +3,17 @@
  * each socket joins its room, and the room hears how many editors, viewers and overlays are in.
  * Previews and renders are emitted to the room from their own modules through `io`.
  */
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { ScenecastError } from '../../shared/errors.js';
 import type { ClientToServerEvents, Presence, ServerToClientEvents, SocketData } from '../../shared/protocol.js';
 import type { TokenSigner } from '../auth/tokens.js';
 import type { Metrics } from '../metrics.js';
+import type { AddressOf } from '../net/client-address.js';
+import type { ConnectionLimiter } from '../net/connection-limiter.js';
+import { refuseUpgrade } from '../net/upgrade-router.js';
 import type { RoomDirectory } from '../rooms/directory.js';
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -17,6 +21,10 @@ export type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record
 
 export interface SocketServer {
   io: Io;
+  /** Path prefix of Socket.IO's upgrades (for the app's upgrade router). */
+  upgradePath: string;
+  /** Serves a WebSocket upgrade of Socket.IO (the app's upgrade router hands them over). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void;
   /** Disconnects every socket and stops. Idempotent. */
   close(): Promise<void>;
 }
@@ -32,19 +40,43 @@ export interface SocketServerOptions {
   onLeave?: (socket: IoSocket) => void;
   /** Scale-out: the Socket.IO adapter that spans the nodes (the Redis streams adapter). */
   adapter?: ServerOptions['adapter'];
+  /** Connections per client address (shared with the Yjs endpoint). */
+  limiter: ConnectionLimiter;
+  addressOf: AddressOf;
 }
 
 /** Socket.IO room name of a scenecast room. */
 export const ioRoom = (room: string): string => `room:${room}`;
 
 export function createSocketServer(server: HttpServer, options: SocketServerOptions): SocketServer {
-  const { tokens, directory, metrics, log } = options;
+  const { tokens, directory, metrics, log, limiter, addressOf } = options;
+  const before = new Set(server.listeners('upgrade'));
   const io: Io = new Server(server, {
     serveClient: false,
     destroyUpgrade: false,
     maxHttpBufferSize: 64 * 1024,
+    // A new connection (either transport) over the per-address limit is refused at the handshake.
+    allowRequest: (req, callback) => {
+      const allowed = limiter.allows(addressOf(req));
+      callback(allowed ? null : 'TOO_MANY_CONNECTIONS', allowed);
+    },
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });
+  // The app's upgrade router owns the `upgrade` event (it answers paths nobody serves); Socket.IO's
+  // own listener is taken off and its upgrades are handed over through handleUpgrade below.
+  for (const listener of server.listeners('upgrade')) if (!before.has(listener)) server.off('upgrade', listener as (...args: unknown[]) => void);
+  io.engine.on('connection', (raw: { request: IncomingMessage; once(event: 'close', fn: () => void): void }) => {
+    raw.once('close', limiter.open(addressOf(raw.request)));
+  });
+  const upgradePath = `${io.path().replace(/\/$/, '')}/`;
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void => {
+    // A new connection (no session id yet) over the limit: a plain 429 before any upgrade.
+    if (!url.searchParams.has('sid') && !limiter.allows(addressOf(req))) {
+      refuseUpgrade(socket, 'TOO_MANY_CONNECTIONS', `At most ${limiter.max} connections per address`, { 'Retry-After': 10 });
+      return;
+    }
+    io.engine.handleUpgrade(req, socket, head);
+  };
 
   io.use((socket, next) => {
     const auth = socket.handshake.auth as { token?: unknown };
@@ -106,5 +138,5 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     })();
     return closing;
   };
-  return { io, close };
+  return { io, upgradePath, handleUpgrade, close };
 }
