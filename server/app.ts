@@ -14,7 +14,7 @@ import { CollabEndpoint } from './collab/endpoint.js';
 import { RoomManager } from './collab/room-manager.js';
 import { FileDocumentStore } from './collab/store/file-document-store.js';
 import type { Config } from './config.js';
-import { registerErrorHandling } from './http/errors.js';
+import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { staticRoutes } from './http/static-routes.js';
 import { roomRoutes } from './http/room-routes.js';
@@ -59,6 +59,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     },
     bodyLimit: 256 * 1024,
     trustProxy: config.trustProxy,
+    frameworkErrors,
   });
   const log = app.log;
   const roomsDir = path.join(config.dataDir, 'rooms');

@@ -6,7 +6,7 @@
  * Reading never throws: a shot that does not validate is skipped and reported with its codes.
  */
 import * as Y from 'yjs';
-import { DEFAULTS, LIMITS, SceneSchema, validateShot, type Scene, type SceneInput, type SceneIssue, type Shot, type ShotInput } from './scene.js';
+import { DEFAULTS, LIMITS, SceneSchema, codeOfIssue, validateShot, type Scene, type SceneInput, type SceneIssue, type Shot, type ShotInput } from './scene.js';
 
 export interface SkippedShot {
   index: number;
@@ -59,7 +59,10 @@ export function readScene(doc: Y.Doc): SceneReading {
     for (const key of ['title', 'fps', 'template', 'seed'] as const) {
       const one = SceneSchema.safeParse({ [key]: meta.get(key) ?? fallback[key] });
       if (one.success) (base as Record<string, unknown>)[key] = one.data[key];
-      else metaIssues.push({ code: 'SCENE_INVALID', path: key, message: `${key}: invalid value, default used` });
+      else {
+        const code = one.error.issues[0] ? codeOfIssue(one.error.issues[0]) : 'SCENE_INVALID';
+        metaIssues.push({ code, path: key, message: `${key}: ${one.error.issues[0]?.message ?? 'invalid value'}, default used` });
+      }
     }
   }
 

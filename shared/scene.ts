@@ -3,7 +3,11 @@
  * (see scene-doc.ts). Limits live here so server, client and engine agree on them.
  */
 import { z } from 'zod';
+import { CAMERA_MOVES } from './camera.js';
 import type { ErrorCode } from './errors.js';
+import { isTemplateId } from './templates.js';
+
+export { CAMERA_MOVES, type CameraMove } from './camera.js';
 
 export const LIMITS = {
   titleChars: 200,
@@ -15,9 +19,6 @@ export const LIMITS = {
   maxFps: 30,
   maxSeed: 0xffff_ffff,
 } as const;
-
-export const CAMERA_MOVES = ['static', 'pan-left', 'pan-right', 'pan-up', 'pan-down', 'zoom-in', 'zoom-out'] as const;
-export type CameraMove = (typeof CAMERA_MOVES)[number];
 
 export const DEFAULTS = { title: 'Untitled scene', fps: 16, template: 'none', duration: 2, camera: 'static' } as const;
 
@@ -36,7 +37,11 @@ export const SceneSchema = z
   .object({
     title: z.string().max(LIMITS.titleChars).default(DEFAULTS.title),
     fps: z.number().int().min(LIMITS.minFps).max(LIMITS.maxFps).default(DEFAULTS.fps),
-    template: z.string().regex(/^[a-z0-9-]{1,40}$/).default(DEFAULTS.template),
+    template: z
+      .string()
+      .regex(/^[a-z0-9-]{1,40}$/)
+      .refine(isTemplateId, { message: 'no template has this id', params: { scenecast: 'TEMPLATE_UNKNOWN' } })
+      .default(DEFAULTS.template),
     seed: seed.default(0),
     shots: z.array(ShotSchema).max(LIMITS.maxShots).default([]),
   })
@@ -79,7 +84,7 @@ const FIELD_CODES: Record<string, ErrorCode> = {
 };
 
 /** Maps a zod issue to the registered code for the field it is about. */
-function codeFor(issue: z.core.$ZodIssue): ErrorCode {
+export function codeOfIssue(issue: z.core.$ZodIssue): ErrorCode {
   const params = (issue as { params?: { scenecast?: ErrorCode } }).params;
   if (params?.scenecast) return params.scenecast;
   const path = issue.path;
@@ -95,7 +100,7 @@ function codeFor(issue: z.core.$ZodIssue): ErrorCode {
 function toIssues(error: z.ZodError, prefix: (string | number)[] = []): SceneIssue[] {
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path].map(String).join('.');
-    return { code: codeFor({ ...issue, path: [...prefix, ...issue.path] } as z.core.$ZodIssue), path, message: `${path || 'scene'}: ${issue.message}` };
+    return { code: codeOfIssue({ ...issue, path: [...prefix, ...issue.path] } as z.core.$ZodIssue), path, message: `${path || 'scene'}: ${issue.message}` };
   });
 }
 

@@ -3,7 +3,7 @@
  * negative prompt, sampler settings and a default camera. The engine computes each template's
  * conditioning once; the client lists them in its picker.
  */
-import type { CameraMove } from './scene.js';
+import type { CameraMove } from './camera.js';
 
 export interface Template {
   id: string;
@@ -67,4 +67,8 @@ export const TEMPLATES: readonly Template[] = [
   },
 ];
 
+/** Whether `id` names a template (scenes with any other id are refused with TEMPLATE_UNKNOWN). */
+export const isTemplateId = (id: string): boolean => TEMPLATES.some((t) => t.id === id);
+
+/** The template `id` (validated scenes only name known ones; the default otherwise). */
 export const templateById = (id: string): Template => TEMPLATES.find((t) => t.id === id) ?? TEMPLATES[0]!;

@@ -1,7 +1,9 @@
 /**
- * One error shape for every HTTP failure: `{"error": {"code", "message", "details"?}}`.
+ * One error shape for every HTTP failure: `{"error": {"code", "message", "details"?}}`, Fastify's
+ * own failures included (routing errors come through `frameworkErrors`, the rest through the
+ * error handler; anything unknown is INTERNAL).
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -10,7 +12,15 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_BODY',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_BODY',
   FST_ERR_VALIDATION: 'INVALID_BODY',
+  FST_ERR_BAD_URL: 'INVALID_PARAMS',
+  FST_ERR_MAX_PARAM_LENGTH: 'INVALID_PARAMS',
 };
+
+/** Fastify's `frameworkErrors` option: errors raised while routing, before any handler runs. */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const scenecast = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new ScenecastError('INVALID_PARAMS', 'A path parameter is longer than the server accepts') : toScenecastError(error);
+  void reply.status(scenecast.status).send(scenecast.toBody());
+}
 
 export function toScenecastError(error: unknown): ScenecastError {
   if (error instanceof ScenecastError) return error;

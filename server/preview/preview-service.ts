@@ -133,7 +133,8 @@ export class PreviewService {
     const editAt = watched.editAt;
     watched.edited = new Set();
     watched.editAt = null;
-    const { scene, skipped } = readScene(room.doc);
+    const { scene, skipped, metaIssues } = readScene(room.doc);
+    const unknownTemplate = metaIssues.find((issue) => issue.code === 'TEMPLATE_UNKNOWN');
     const { bundleHash, queue, store } = this.#o;
 
     const present = new Set([...scene.shots.map((s) => s.id), ...skipped.flatMap((s) => (s.id ? [s.id] : []))]);
@@ -159,6 +160,11 @@ export class PreviewService {
       if (lastKey.get(shot.id) === key) continue;
       if (!shot.prompt.trim()) {
         this.#refuse(watched, shot.id, 'SHOT_PROMPT_EMPTY', 'Type a prompt to see a preview', `empty:${key}`);
+        continue;
+      }
+      if (unknownTemplate) {
+        // Never previewed with another template than the one asked for.
+        this.#refuse(watched, shot.id, 'TEMPLATE_UNKNOWN', unknownTemplate.message, `template:${key}`);
         continue;
       }
       const verdict = await this.#o.moderation(`${shot.prompt}\n${shot.negative ?? ''}`);

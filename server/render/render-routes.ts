@@ -63,6 +63,8 @@ export function renderRoutes(app: FastifyInstance, ctx: AppContext, renders: () 
       scene = validated.value;
     } else {
       const reading = await ctx.rooms.with(room, (loaded) => readScene(loaded.doc));
+      const unknownTemplate = reading.metaIssues.find((issue) => issue.code === 'TEMPLATE_UNKNOWN');
+      if (unknownTemplate) throw new ScenecastError('TEMPLATE_UNKNOWN', `The scene's template is unknown: ${unknownTemplate.message}`);
       const bad = reading.skipped[0];
       if (bad) throw new ScenecastError(bad.issues[0]!.code, `Shot ${bad.id ?? `#${bad.index + 1}`} cannot be rendered: ${bad.issues[0]!.message}`, { skipped: reading.skipped });
       scene = reading.scene;
