@@ -3,11 +3,15 @@
  * stream entry it covers. A snapshot only ever replaces an older one (by stream id), so two nodes
  * compacting at once can never move the stored state backwards. PostgreSQL (DATABASE_URL) or a
  * shared folder.
+ *
+ * A snapshot file is a v2 frame file (frames.ts) of two frames: JSON {streamId}, then the state.
+ * Files written in v1 before are still read (decodeFrames tells the formats apart); a node of an
+ * older version reads a v2 file as damaged, so upgrade every node before the first new snapshot.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { decodeFrames, encodeFrame } from '../collab/store/frames.js';
+import { decodeFrames, encodeFile } from '../collab/store/frames.js';
 
 export interface Snapshot {
   state: Uint8Array;
@@ -67,7 +71,7 @@ export class FileSnapshotStore implements SnapshotStore {
     if (current && compareStreamIds(current.streamId, snapshot.streamId) >= 0) return false;
     await mkdir(this.dir, { recursive: true });
     const tmp = `${this.#file(room)}.${process.pid}.tmp`;
-    await writeFile(tmp, Buffer.concat([encodeFrame(Buffer.from(JSON.stringify({ streamId: snapshot.streamId }))), encodeFrame(snapshot.state)]), { flush: true });
+    await writeFile(tmp, encodeFile([Buffer.from(JSON.stringify({ streamId: snapshot.streamId })), snapshot.state]), { flush: true });
     await rename(tmp, this.#file(room));
     return true;
   }

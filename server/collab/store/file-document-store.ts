@@ -2,22 +2,37 @@
  * Embedded document store: one folder per room under DATA_DIR/rooms/<room>/:
  *
  *   snapshot.<g>.bin   the whole document as one frame; covers every log with generation < g
- *   log.<g>.bin        updates appended since, one frame each (frames.ts)
+ *   log.<g>.bin        updates appended since, one frame each
+ *
+ * Both are frame files (frames.ts): v2 (file magic, a checksum over each frame's length) is the
+ * only format written; v1 files, from before v2, are still read but never written to again.
  *
  * Promise: an update is written with write(2) before `append` returns (so it survives the
  * process being killed), and `append`'s promise resolves after fdatasync (group commit: one
  * fdatasync covers every append that came in while the previous one ran). With fsync 'never'
  * it resolves after write(2) only. Compaction switches appends to log.<g+1> and writes
  * snapshot.<g+1> next to the old files; the old ones go only after the new snapshot is durable,
- * so a crash at any point leaves a readable, complete set (a replayed update is a no-op).
+ * so a crash at any point leaves a readable, complete set (a replayed update is a no-op). A new
+ * log gets its magic, fdatasync'ed, and its name, the folder fsync'ed, before the first append.
+ *
+ * Loading: every file is read and checked before anything on disk changes. Only an interrupted
+ * write at the end of the NEWEST log (never acknowledged: acknowledgement follows fdatasync) is
+ * repaired: its bytes are copied to log.<g>.bin.torn-<ms>, then the log is truncated, both
+ * durably. Any other damage throws ROOM_STORAGE_ERROR and leaves every file as it was.
+ *
+ * Migration from v1: a v1 snapshot or log is read as it is; when the newest log is v1, appends
+ * go to a new v2 log.<g+1>.bin instead (load order is by generation, so the set stays complete
+ * whenever a crash comes: before the new log has its magic it is empty or zero-filled, which
+ * reads as an empty or torn newest log). The bytes of v1 files count as log bytes, so the room's
+ * next compaction (at the latest when it is unloaded) replaces them with a v2 snapshot.
  */
 import fs from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ScenecastError } from '../../../shared/errors.js';
 import type { DocumentStore, StoredDocument } from './document-store.js';
-import { decodeFrames, encodeFrame } from './frames.js';
+import { decodeFrames, encodeFile, encodeFrame, FILE_HEADER, FILE_MAGIC, type FrameFormat } from './frames.js';
 
 export interface FileDocumentStoreOptions {
   /** The folder holding one sub-folder per room. */
@@ -49,7 +64,9 @@ class RoomLog {
   append(frame: Buffer, fsync: boolean): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     try {
-      fs.writeSync(this.fd, frame);
+      // A short write would leave a partial frame with later ones after it: stop appending instead.
+      const written = fs.writeSync(this.fd, frame);
+      if (written !== frame.length) throw new Error(`short write to the log: ${written} of ${frame.length} bytes`);
     } catch (error) {
       this.failed = error as Error;
       return Promise.reject(this.failed);
@@ -87,6 +104,7 @@ class RoomLog {
 
 const openFd = promisify(fs.open);
 const fstat = promisify(fs.fstat);
+const fdatasync = promisify(fs.fdatasync);
 
 const SNAPSHOT = /^snapshot\.(\d+)\.bin$/;
 const LOG = /^log\.(\d+)\.bin$/;
@@ -111,7 +129,7 @@ export class FileDocumentStore implements DocumentStore {
   async create(room: string, state: Uint8Array): Promise<void> {
     const dir = this.#roomDir(room);
     await mkdir(dir, { recursive: true });
-    await this.#writeDurably(path.join(dir, 'snapshot.1.bin'), encodeFrame(state));
+    await this.#writeDurably(path.join(dir, 'snapshot.1.bin'), encodeFile([state]));
   }
 
   async load(room: string): Promise<StoredDocument> {
@@ -125,9 +143,6 @@ export class FileDocumentStore implements DocumentStore {
     } catch (error) {
       return fail('cannot list the room folder', error);
     }
-    // A snapshot that was being written when the process died is incomplete: drop it.
-    await Promise.all(names.filter((n) => n.endsWith('.tmp')).map((n) => rm(path.join(dir, n), { force: true })));
-
     const generationOf = (re: RegExp) => (name: string) => Number(re.exec(name)?.[1] ?? -1);
     const snapshots = names.filter((n) => SNAPSHOT.test(n)).map(generationOf(SNAPSHOT)).sort((a, b) => b - a);
     const newestSnapshot = snapshots[0] ?? 0;
@@ -137,38 +152,75 @@ export class FileDocumentStore implements DocumentStore {
       .filter((g) => g >= newestSnapshot)
       .sort((a, b) => a - b);
 
+    // 1. Read and check the whole set; nothing on disk changes before it is known to be good.
     const updates: Uint8Array[] = [];
     let bytes = 0;
-    let repairedBytes = 0;
+    let v1Bytes = 0;
+    let torn: { name: string; file: Buffer; goodBytes: number } | null = null;
+    let newestFormat: FrameFormat = 'v2';
     if (snapshots.length > 0) {
       const file = await readFile(path.join(dir, `snapshot.${newestSnapshot}.bin`)).catch((error) => fail('cannot read the snapshot', error));
       const reading = decodeFrames(file);
       if (reading.status !== 'ok' || reading.payloads.length !== 1) fail('the snapshot is damaged');
       updates.push(...reading.payloads);
       bytes += file.length;
+      if (reading.format === 'v1') v1Bytes += file.length;
     }
     for (const [i, generation] of logs.entries()) {
       const name = path.join(dir, `log.${generation}.bin`);
       const file = await readFile(name).catch((error) => fail(`cannot read log ${generation}`, error));
       const reading = decodeFrames(file);
       if (reading.status === 'corrupt') fail(`log ${generation} is damaged (${reading.reason})`);
+      let kept = file.length;
       if (reading.status === 'torn') {
         // Only the newest log can end in an interrupted write; in an older one it is damage.
         if (i !== logs.length - 1) fail(`log ${generation} ends early`);
-        repairedBytes = file.length - reading.goodBytes;
-        await writeFile(`${name}.torn-${Date.now()}`, file.subarray(reading.goodBytes));
-        await truncate(name, reading.goodBytes);
-        this.#onRepair(room, `log ${generation}: set aside ${repairedBytes} bytes of an interrupted write`);
+        torn = { name, file, goodBytes: reading.goodBytes };
+        kept = reading.goodBytes;
       }
       updates.push(...reading.payloads);
-      bytes += file.length - repairedBytes;
+      bytes += kept;
+      if (reading.format === 'v1') v1Bytes += kept;
+      newestFormat = reading.format;
     }
     if (updates.length === 0) fail('no snapshot and no log');
 
-    const generation = Math.max(newestSnapshot, logs.at(-1) ?? 0, 1);
-    const log = await this.#openLog(room, generation);
+    // 2. The set is good: drop what an interrupted snapshot left, set an interrupted write aside, open the log.
+    const newestLog = logs.at(-1);
+    // v1 files are read-only: when the newest log is one, appends go to a new v2 log after it.
+    const generation = newestLog === undefined ? Math.max(newestSnapshot, 1) : newestFormat === 'v2' ? newestLog : newestLog + 1;
+    let log: RoomLog;
+    try {
+      await Promise.all(names.filter((n) => n.endsWith('.tmp')).map((n) => rm(path.join(dir, n), { force: true })));
+      if (torn) await this.#setAside(torn.name, torn.file, torn.goodBytes);
+      log = await this.#openLog(room, generation);
+    } catch (error) {
+      return fail('cannot repair or open the log', error);
+    }
+    const repairedBytes = torn ? torn.file.length - torn.goodBytes : 0;
+    if (torn) this.#onRepair(room, `${path.basename(torn.name)}: set aside ${repairedBytes} bytes of an interrupted write`);
+    log.bytes += v1Bytes; // so that the next compaction rewrites them in v2 (see the header)
     this.#logs.set(room, log);
     return { updates, bytes, repairedBytes };
+  }
+
+  /** Copies the torn tail to `<log>.torn-<ms>`, then truncates the log: each step durable before the next. */
+  async #setAside(name: string, file: Buffer, goodBytes: number): Promise<void> {
+    const aside = await open(`${name}.torn-${Date.now()}`, 'w');
+    try {
+      await aside.writeFile(file.subarray(goodBytes));
+      await aside.datasync();
+    } finally {
+      await aside.close();
+    }
+    const handle = await open(name, 'r+');
+    try {
+      await handle.truncate(goodBytes);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await syncDir(path.dirname(name));
   }
 
   async #openLog(room: string, generation: number): Promise<RoomLog> {
@@ -176,9 +228,22 @@ export class FileDocumentStore implements DocumentStore {
     // A raw fd, not a FileHandle: appends are synchronous writes (see the header), and a
     // FileHandle would close its fd when garbage-collected.
     const fd = await openFd(file, 'a');
-    const log = new RoomLog(fd, generation);
-    log.bytes = (await fstat(fd)).size;
-    return log;
+    try {
+      let size = (await fstat(fd)).size;
+      if (size === 0) {
+        // New (or emptied by a repair): the magic, then the name in the folder, are durable before the first append.
+        if (fs.writeSync(fd, FILE_MAGIC) !== FILE_HEADER) throw new Error(`short write of the magic of ${file}`);
+        await fdatasync(fd);
+        await syncDir(path.dirname(file));
+        size = FILE_HEADER;
+      }
+      const log = new RoomLog(fd, generation);
+      log.bytes = size - FILE_HEADER;
+      return log;
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
+    }
   }
 
   #log(room: string): RoomLog {
@@ -216,7 +281,7 @@ export class FileDocumentStore implements DocumentStore {
     const fresh = await this.#openLog(room, next);
     // From here on appends go to the new log; the snapshot is taken in the same tick.
     this.#logs.set(room, fresh);
-    const snapshot = encodeFrame(state());
+    const snapshot = encodeFile([state()]);
     await old.settled();
     fs.closeSync(old.fd);
     await this.#writeDurably(path.join(dir, `snapshot.${next}.bin`), snapshot);
@@ -243,12 +308,7 @@ export class FileDocumentStore implements DocumentStore {
       await handle.close();
     }
     await rename(tmp, file);
-    const dirHandle = await open(path.dirname(file), 'r');
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
+    await syncDir(path.dirname(file));
   }
 
   async release(room: string): Promise<void> {
@@ -262,5 +322,15 @@ export class FileDocumentStore implements DocumentStore {
 
   async close(): Promise<void> {
     await Promise.all([...this.#logs.keys()].map((room) => this.release(room)));
+  }
+}
+
+/** Makes a folder's entries (a created, renamed or removed name) durable. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
