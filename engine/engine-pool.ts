@@ -1,8 +1,13 @@
 /**
  * The engine as the server sees it: a small pool of worker threads, each with the bundle loaded.
  * `generate()` returns the frames of one shot as an async iterable, frame by frame; aborting its
- * signal stops the worker within one denoiser step. Jobs wait for a free worker, previews first.
- * The main thread never waits on a session.
+ * signal stops the worker within one denoiser step. The main thread never waits on a session.
+ *
+ * Priority: previews first. They go ahead of renders in the queue, and while any preview is
+ * queued or running every render job is held before its next denoiser step or frame (its
+ * encoder idles too), so typing stays live while a render runs. A preview that finds every
+ * worker busy with renders shares a worker with a held render instead of waiting for a shot to
+ * end. Renders take what is left: under a steady stream of previews they wait.
  */
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
@@ -48,8 +53,15 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** The job the worker is running. */
   job: Job | null;
+  /** A render held on this worker while a preview runs in front of it. */
+  parked: Job | null;
+  /** Render jobs of this slot that were told to hold (and not yet to go on). */
+  held: Set<Job>;
 }
+
+const urgent = (job: Job): boolean => job.options.profile === 'preview';
 
 let nextJob = 1;
 
@@ -101,7 +113,7 @@ export class EnginePool extends EventEmitter<EngineEvents> {
     const worker = new Worker(path.join(import.meta.dirname, 'worker', 'bootstrap.mjs'), {
       workerData: { bundleDir: this.#options.bundleDir, threads: this.#options.threads, device: this.#options.device },
     });
-    const slot: Slot = { worker, job: null };
+    const slot: Slot = { worker, job: null, parked: null, held: new Set() };
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on('message', (message: FromWorker) => {
@@ -130,19 +142,27 @@ export class EnginePool extends EventEmitter<EngineEvents> {
     const index = this.#slots.indexOf(slot);
     if (index < 0) return;
     this.#slots.splice(index, 1);
-    slot.job?.push({ error: new Error(`engine worker failed: ${error.message}`) });
+    for (const job of [slot.job, slot.parked]) job?.push({ error: new Error(`engine worker failed: ${error.message}`) });
     slot.job = null;
+    slot.parked = null;
     if (!this.#closed) void this.#spawn().catch(() => {});
+    this.#rebalance();
   }
 
   #onJobMessage(slot: Slot, message: FromWorker): void {
-    const job = slot.job;
-    if (!job || !('id' in message) || message.id !== job.id) return;
+    if (!('id' in message)) return;
+    const job = slot.job?.id === message.id ? slot.job : slot.parked?.id === message.id ? slot.parked : null;
+    if (!job) return;
     if (message.type === 'frame') {
       job.push({ frame: message.frame });
       return;
     }
-    slot.job = null;
+    // The job ended: a render parked behind it (or the parked render itself) takes its place.
+    if (slot.job === job) {
+      slot.job = slot.parked;
+      slot.parked = null;
+    } else slot.parked = null;
+    slot.held.delete(job);
     if (message.type === 'done') {
       this.emit('job', { profile: job.options.profile, stats: message.stats, outcome: 'done' });
       job.onStats?.(message.stats);
@@ -155,18 +175,53 @@ export class EnginePool extends EventEmitter<EngineEvents> {
   }
 
   #dispatch(): void {
+    for (;;) {
+      const job = this.#queue[0];
+      if (!job) break;
+      let slot = this.#slots.find((s) => !s.job && !s.parked);
+      if (!slot && urgent(job)) {
+        // Every worker is busy: a preview goes in front of a render, which waits on the same worker.
+        slot = this.#slots.find((s) => s.job && !urgent(s.job) && !s.parked);
+        if (slot) {
+          slot.parked = slot.job;
+          slot.job = null;
+        }
+      }
+      if (!slot) break;
+      this.#queue.shift();
+      this.#start(slot, job);
+    }
+    this.#rebalance();
+  }
+
+  #start(slot: Slot, job: Job): void {
+    slot.job = job;
+    const message: ToWorker = { type: 'generate', id: job.id, shot: job.shot, options: job.options };
+    slot.worker.postMessage(message);
+    if (job.signal) {
+      const onAbort = () => (slot.job === job || slot.parked === job) && slot.worker.postMessage({ type: 'abort', id: job.id } satisfies ToWorker);
+      job.signal.addEventListener('abort', onAbort, { once: true });
+    }
+  }
+
+  /** Holds every render while any preview is queued or running; lets them go on otherwise. */
+  #rebalance(): void {
+    const previews = this.#queue.some(urgent) || this.#slots.some((s) => s.job !== null && urgent(s.job));
     for (const slot of this.#slots) {
-      if (slot.job) continue;
-      const job = this.#queue.shift();
-      if (!job) return;
-      slot.job = job;
-      const message: ToWorker = { type: 'generate', id: job.id, shot: job.shot, options: job.options };
-      slot.worker.postMessage(message);
-      if (job.signal) {
-        const onAbort = () => slot.job === job && slot.worker.postMessage({ type: 'abort', id: job.id } satisfies ToWorker);
-        job.signal.addEventListener('abort', onAbort, { once: true });
+      for (const job of [slot.job, slot.parked]) {
+        if (!job || urgent(job)) continue;
+        const hold = previews || job === slot.parked;
+        if (hold === slot.held.has(job)) continue;
+        if (hold) slot.held.add(job);
+        else slot.held.delete(job);
+        slot.worker.postMessage({ type: hold ? 'hold' : 'release', id: job.id } satisfies ToWorker);
       }
     }
+  }
+
+  /** Renders held right now (for tests and metrics). */
+  get heldJobs(): number {
+    return this.#slots.reduce((n, s) => n + s.held.size, 0);
   }
 
   /** The frames of one shot, as they are made. Throws an AbortError when `signal` aborts. */
@@ -202,6 +257,7 @@ export class EnginePool extends EventEmitter<EngineEvents> {
               if (queued >= 0) {
                 pool.#queue.splice(queued, 1);
                 job.push({ error: abortError() });
+                pool.#rebalance();
               }
             },
             { once: true },
@@ -222,8 +278,11 @@ export class EnginePool extends EventEmitter<EngineEvents> {
           async return(): Promise<IteratorResult<GeneratedFrame>> {
             // The consumer stopped early: stop the worker too.
             const queued = pool.#queue.indexOf(job);
-            if (queued >= 0) pool.#queue.splice(queued, 1);
-            const slot = pool.#slots.find((s) => s.job === job);
+            if (queued >= 0) {
+              pool.#queue.splice(queued, 1);
+              pool.#rebalance();
+            }
+            const slot = pool.#slots.find((s) => s.job === job || s.parked === job);
             slot?.worker.postMessage({ type: 'abort', id: job.id } satisfies ToWorker);
             return { done: true, value: undefined };
           },
@@ -239,7 +298,7 @@ export class EnginePool extends EventEmitter<EngineEvents> {
     for (const job of this.#queue.splice(0)) job.push({ error: new Error('engine is closed') });
     await Promise.all(
       this.#slots.splice(0).map(async (slot) => {
-        slot.job?.push({ error: new Error('engine is closed') });
+        for (const job of [slot.job, slot.parked]) job?.push({ error: new Error('engine is closed') });
         slot.worker.postMessage({ type: 'close' } satisfies ToWorker);
         const exited = new Promise((resolve) => slot.worker.once('exit', resolve));
         const timeout = setTimeout(() => void slot.worker.terminate(), 2000);

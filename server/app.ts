@@ -28,7 +28,7 @@ import { LocalPreviewQueue } from './preview/local-preview-queue.js';
 import { PreviewService, type ModerationHook } from './preview/preview-service.js';
 import { PreviewStateLog } from './preview/state-log.js';
 import { SocketRoomEvents } from './realtime/room-events.js';
-import { RenderService } from './render/render-service.js';
+import { RenderService, renderBounds } from './render/render-service.js';
 import { renderRoutes } from './render/render-routes.js';
 import { MemoryRateLimiter } from './suggestions/rate-limiter.js';
 import { suggestionRoutes } from './suggestions/suggestion-routes.js';
@@ -140,7 +140,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     const local = new PreviewStateLog(new SocketRoomEvents(realtime.io, fanout, 'local'));
     relay = new RoomEventRelay(cluster, local);
     preview = new PreviewService({ rooms, bundleHash: jobs.bundleHash, queue: jobs.previewQueue, store: jobs.previewStore, events: cluster.events, stateLog: local, fanout, metrics, log, ...previewTiming, ...moderation });
-    renders = await RenderService.start({ dataDir: config.blobDir, engine: null, events: cluster.events, metrics, log, ttlMs: config.render.ttlMs, queue: jobs.renderQueue, cache: jobs.shotStore, process: false });
+    renders = await RenderService.start({ dataDir: config.blobDir, engine: null, events: cluster.events, metrics, log, ...renderBounds(config), queue: jobs.renderQueue, cache: jobs.shotStore, process: false });
   } else if (engine) {
     const events = new PreviewStateLog(new SocketRoomEvents(realtime.io, fanout));
     const previewStore = new FrameCache(64 * 1024 * 1024);
@@ -160,7 +160,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       concurrency: config.render.concurrency,
       parallel: config.render.parallel,
       cacheBytes: config.render.cacheBytes,
-      ttlMs: config.render.ttlMs,
+      ...renderBounds(config),
     });
   }
 

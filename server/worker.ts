@@ -8,7 +8,7 @@ import pino from 'pino';
 import { EnginePool } from '../engine/engine-pool.js';
 import { loadConfig } from './config.js';
 import { createMetrics } from './metrics.js';
-import { RenderService } from './render/render-service.js';
+import { RenderService, renderBounds } from './render/render-service.js';
 import { clusterJobs, connectCluster } from './scale/cluster.js';
 import { runPreviewWorker } from './scale/redis-preview-queue.js';
 
@@ -31,7 +31,7 @@ const renders = await RenderService.start({
   metrics,
   log: log as never,
   parallel: config.render.parallel,
-  ttlMs: config.render.ttlMs,
+  ...renderBounds(config),
   queue: jobs.renderQueue,
   cache: jobs.shotStore,
   process: true,

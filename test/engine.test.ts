@@ -198,6 +198,28 @@ describe('the engine pool', () => {
     expect(after).toBe(0);
     expect(await collect(shot, 'preview')).toHaveLength(18);
   }, 60_000);
+
+  it('puts previews first: a running render holds while a preview runs, even with every worker rendering', async () => {
+    // One render per worker: no worker is free when the preview comes.
+    const renders = Array.from({ length: engine.workerCount }, (_, i) => ({ frames: [] as number[], spec: { ...shot, seed: 500 + i, duration: 6, fps: 16 } }));
+    const stop = new AbortController();
+    const running = renders.map(async (r) => {
+      for await (const frame of engine.generate(r.spec, { profile: 'final', signal: stop.signal })) r.frames.push(frame.index);
+    });
+    while (renders.some((r) => r.frames.length < 2)) await new Promise((resolve) => setTimeout(resolve, 10));
+    const before = renders.map((r) => r.frames.length);
+    const preview = await collect(shot, 'preview');
+    const during = renders.map((r, i) => r.frames.length - before[i]!);
+    expect(preview).toHaveLength(18);
+    // While the preview ran, each render made at most the frame it was in the middle of (and one in flight).
+    for (const n of during) expect(n).toBeLessThanOrEqual(2);
+    expect(engine.heldJobs).toBe(0);
+    // …and then the renders go on to the end.
+    const after = renders.map((r) => r.frames.length);
+    while (renders.some((r, i) => r.frames.length < after[i]! + 3)) await new Promise((resolve) => setTimeout(resolve, 10));
+    stop.abort();
+    await Promise.allSettled(running);
+  }, 120_000);
 });
 
 describe('the eval checker', () => {

@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { ERRORS } from '../shared/errors.js';
 import { startServer } from './helpers/server.js';
@@ -16,7 +17,7 @@ describe('the error contract', () => {
     const { app } = server;
     const room = await server.createRoom();
     const auth = { authorization: `Bearer ${room.tokens.editor}` };
-    const cases: { request: Parameters<typeof app.inject>[0]; status: number; code: string }[] = [
+    const cases: { request: InjectOptions; status: number; code: string }[] = [
       { request: { method: 'GET', url: `/api/rooms/${'a'.repeat(200)}/scene` }, status: 400, code: 'INVALID_PARAMS' },
       { request: { method: 'GET', url: `/api/renders/${'r'.repeat(300)}` }, status: 400, code: 'INVALID_PARAMS' },
       { request: { method: 'GET', url: '/api/rooms/%E0%A4%A/scene' }, status: 400, code: 'INVALID_PARAMS' },

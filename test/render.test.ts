@@ -7,7 +7,7 @@ import type { RenderInfo } from '../shared/protocol.js';
 import { ffmpegPath } from '../server/render/ffmpeg.js';
 import { sharedEngine } from './helpers/engine.js';
 import { decodeAll, probe, topLevelBoxes } from './helpers/media.js';
-import { startServer, tempDir } from './helpers/server.js';
+import { startServer, tempDir, within } from './helpers/server.js';
 import { connectSocket, nextEvent, type ClientSocket } from './helpers/socket-client.js';
 
 const run = promisify(execFile);
@@ -203,6 +203,28 @@ describe('final render', () => {
     expect(gone.status).toBe(404);
     expect((await readdir(path.join(second.dataDir, 'renders')))).toEqual([]);
   }, 180_000);
+
+  it('keeps finished renders within RENDERS_MAX_BYTES, removing the oldest first', async () => {
+    const engine = await sharedEngine();
+    const { server, socket, startRender, room } = await setup();
+    const one = { ...scene, shots: [scene.shots[0]] };
+    const r1 = await startRender({ scene: one });
+    const first = await done(socket, r1.id);
+    await server.close();
+    // Room for one render of this size and a half: the second pushes the first out.
+    const again = await startServer({ render: { ...server.config.render, maxBytes: Math.floor(first.bytes * 1.5) } }, server.dataDir, { engine });
+    const socket2 = connectSocket(again.url, room.tokens.viewer);
+    await nextEvent(socket2, 'room:joined');
+    const res = await fetch(`${again.url}/api/rooms/${room.room}/renders`, { method: 'POST', headers: { authorization: `Bearer ${room.tokens.editor}`, 'content-type': 'application/json' }, body: JSON.stringify({ scene: { ...one, seed: 12 } }) });
+    const r2 = ((await res.json()) as { render: RenderInfo }).render;
+    await done(socket2, r2.id);
+    const get = (p: string) => fetch(`${again.url}${p}`, { headers: { authorization: `Bearer ${room.tokens.viewer}` } });
+    await within('the oldest render removed', 10_000, (async () => {
+      while ((await get(`/api/renders/${r1.id}`)).status !== 404) await new Promise((resolve) => setTimeout(resolve, 50));
+    })());
+    expect((await get(`/api/renders/${r2.id}`)).status).toBe(200);
+    expect((await get(`/api/renders/${r2.id}/video.mp4`)).status).toBe(200);
+  }, 120_000);
 
   it('cancelling a render that is still queued tells the room, and the latest render can be looked up', async () => {
     const { socket, api, startRender, room } = await setup();

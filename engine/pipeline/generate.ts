@@ -37,6 +37,11 @@ export interface GenerateOptions {
   raw?: boolean;
   /** Filled with the milliseconds spent per stage (benchmarks, render timings). */
   timings?: StageTimings;
+  /**
+   * Awaited before each denoiser step and each frame, when it returns a promise: how the engine
+   * pool holds a render back while previews run (previews first). Aborting still stops it.
+   */
+  hold?: () => Promise<void> | undefined;
 }
 
 export interface StageTimings {
@@ -123,6 +128,7 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
     const x = gaussianNoise(shot.seed, win.index, C * f * plane);
     let estimate: Float32Array | null = selfCond ? new Float32Array(x.length * (uncond ? 2 : 1)) : null;
     for (let i = 0; i < steps; i++) {
+      await options.hold?.();
       checkAbort(signal);
       const { v, estimate: next } = await velocity(model, profile.denoiser, { x, t: grid[i]!, times, prev, prevTime, prevValid, cond, uncond, guidance, estimate, C, f, h, w, K });
       estimate = next;
@@ -138,6 +144,7 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
       for (let c = 0; c < C; c++) latent.set(x.subarray((c * f + i) * plane, (c * f + i + 1) * plane), c * plane);
       made[j] = latent;
       if (i < win.skip) continue;
+      await options.hold?.();
       checkAbort(signal);
       mark = performance.now();
       const decoded = await model.sessions.run('decoder', { latent: { data: latent, dims: [1, C, h, w] } });

@@ -33,11 +33,29 @@ post({
 });
 
 const running = new Map<number, AbortController>();
+/** Jobs held by the pool, with what wakes them. */
+const held = new Map<number, { wait: Promise<void>; wake: () => void }>();
+
+const hold = (id: number): void => {
+  if (held.has(id) || !running.has(id)) return;
+  let wake = () => {};
+  const wait = new Promise<void>((resolve) => (wake = resolve));
+  held.set(id, { wait, wake });
+};
+const release = (id: number): void => {
+  held.get(id)?.wake();
+  held.delete(id);
+};
 
 port.on('message', (message: ToWorker) => {
-  if (message.type === 'abort') running.get(message.id)?.abort();
+  if (message.type === 'abort') {
+    running.get(message.id)?.abort();
+    release(message.id);
+  } else if (message.type === 'hold') hold(message.id);
+  else if (message.type === 'release') release(message.id);
   else if (message.type === 'close') {
     for (const controller of running.values()) controller.abort();
+    for (const id of [...held.keys()]) release(id);
     void model.dispose().then(() => process.exit(0));
   } else void run(message);
 });
@@ -52,7 +70,8 @@ async function run(job: Extract<ToWorker, { type: 'generate' }>): Promise<void> 
   let frames = 0;
   const timings = emptyTimings();
   try {
-    for await (const frame of generateShot(model, job.shot, { ...job.options, signal: controller.signal, timings })) {
+    const options = { ...job.options, signal: controller.signal, timings, hold: () => held.get(job.id)?.wait };
+    for await (const frame of generateShot(model, job.shot, options)) {
       if (first < 0) first = performance.now() - t0;
       frames++;
       const transfer = [frame.rgb.buffer as ArrayBuffer];
@@ -64,5 +83,6 @@ async function run(job: Extract<ToWorker, { type: 'generate' }>): Promise<void> 
     post({ type: 'error', id: job.id, message: (error as Error).message, aborted: controller.signal.aborted });
   } finally {
     running.delete(job.id);
+    release(job.id);
   }
 }

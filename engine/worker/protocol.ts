@@ -9,8 +9,11 @@ export interface WorkerInit extends SessionOptions {
 }
 
 export type ToWorker =
-  | { type: 'generate'; id: number; shot: ShotSpec; options: Omit<GenerateOptions, 'signal' | 'timings'> }
+  | { type: 'generate'; id: number; shot: ShotSpec; options: Omit<GenerateOptions, 'signal' | 'timings' | 'hold'> }
   | { type: 'abort'; id: number }
+  /** Hold a job before its next step or frame (a preview needs the cores), and let it go on. */
+  | { type: 'hold'; id: number }
+  | { type: 'release'; id: number }
   | { type: 'close' };
 
 export interface BundleInfo {

@@ -10,6 +10,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, constants } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import os from 'node:os';
+
+/** Niceness of ffmpeg children (0 normal … 19 lowest). */
+const RENDER_NICENESS = 10;
 
 let resolved: string | null = null;
 
@@ -42,6 +46,15 @@ export interface SegmentOptions {
 
 function run(args: string[], stdin: 'pipe' | 'ignore'): { child: ChildProcess; done: Promise<void> } {
   const child = spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { stdio: [stdin, 'ignore', 'pipe'] });
+  // Encoding is render work: below the server and the engine's previews in the CPU's eyes (x264
+  // would otherwise take every core while someone types). Lowering one's own priority needs no rights.
+  if (child.pid !== undefined) {
+    try {
+      os.setPriority(child.pid, RENDER_NICENESS);
+    } catch {
+      // not supported here: run at normal priority
+    }
+  }
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const done = new Promise<void>((resolve, reject) => {

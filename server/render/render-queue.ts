@@ -1,18 +1,36 @@
 /**
  * The render queue. Embedded: records are JSON files under DATA_DIR/renders/<id>/render.json and
- * jobs run in this process, `concurrency` at a time; jobs that were queued or running when the
- * process stopped are queued again on start (their finished shots come from the shot cache).
+ * jobs run in this process, `concurrency` at a time, never two of one room at once (the oldest
+ * waiting render of a room with none running goes next); jobs that were queued or running when
+ * the process stopped are queued again on start (their finished shots come from the shot cache).
  * Scale-out swaps in BullMQ behind the same interface.
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RenderInfo } from '../../shared/protocol.js';
+import { admitRender, type RenderCounts, type RenderLimits } from './render-limits.js';
+import { sceneFrames } from './render-scene.js';
+
+export const isActive = (record: RenderInfo): boolean => record.status === 'queued' || record.status === 'running';
+
+/** Frames a queued or running render still has to make. */
+export const framesLeft = (record: RenderInfo): number =>
+  Math.max(0, sceneFrames(record.scene) - record.shots.reduce((sum, shot) => sum + shot.done, 0));
+
+/** The admission counts over `active` records for a new render of `room`. */
+export function countActive(active: RenderInfo[], room: string): RenderCounts {
+  const ofRoom = active.filter((r) => r.room === room);
+  return { room: ofRoom.length, total: active.length, roomFrames: ofRoom.reduce((sum, r) => sum + framesLeft(r), 0) };
+}
 
 export interface RenderQueue {
   /** Starts running jobs (those resumed from storage first) with `processor`. */
   start(processor: RenderProcessor): void;
-  /** Stores a new record and queues it. */
-  add(record: RenderInfo): Promise<void>;
+  /**
+   * Stores a new record and queues it, if `limits` allow (render-limits.ts: counted atomically
+   * with the other renders queued or running); else throws RENDER_QUEUE_FULL with `retryAfterS`.
+   */
+  add(record: RenderInfo, limits: RenderLimits): Promise<void>;
   get(id: string): Promise<RenderInfo | null>;
   /** Cancels a queued or running job; returns the record as it ends, or null if unknown. */
   cancel(id: string): Promise<RenderInfo | null>;
@@ -24,6 +42,11 @@ export interface RenderQueue {
   /** A room's records, newest first. */
   listRoom(room: string): Promise<RenderInfo[]>;
   remove(id: string): Promise<void>;
+  /**
+   * Records counted as queued or running whose job is gone (a worker died and its job ran out of
+   * attempts): returned so the service can mark them failed. Backends that cannot lose a job omit it.
+   */
+  lost?(now: number): Promise<RenderInfo[]>;
   close(): Promise<void>;
 }
 
@@ -65,7 +88,10 @@ export class LocalRenderQueue implements RenderQueue {
     this.#pump();
   }
 
-  async add(record: RenderInfo): Promise<void> {
+  async add(record: RenderInfo, limits: RenderLimits): Promise<void> {
+    // Counted and reserved in one synchronous step: no other add can come between.
+    const refusal = admitRender(countActive([...this.#records.values()].filter(isActive), record.room), limits);
+    if (refusal) throw refusal;
     this.#records.set(record.id, record);
     await this.save(record);
     this.#waiting.push(record.id);
@@ -138,7 +164,11 @@ export class LocalRenderQueue implements RenderQueue {
   #pump(): void {
     const processor = this.#processor;
     while (processor && !this.#closed && this.#running.size < this.concurrency && this.#waiting.length > 0) {
-      const id = this.#waiting.shift()!;
+      // One running render per room: the oldest waiting one whose room has none running.
+      const busy = new Set([...this.#running.keys()].map((id) => this.#records.get(id)?.room));
+      const next = this.#waiting.findIndex((id) => !busy.has(this.#records.get(id)?.room));
+      if (next < 0) return;
+      const [id] = this.#waiting.splice(next, 1) as [string];
       const record = this.#records.get(id);
       if (!record) continue;
       const controller = new AbortController();

@@ -69,8 +69,14 @@ export function renderRoutes(app: FastifyInstance, ctx: AppContext, renders: () 
       if (bad) throw new ScenecastError(bad.issues[0]!.code, `Shot ${bad.id ?? `#${bad.index + 1}`} cannot be rendered: ${bad.issues[0]!.message}`, { skipped: reading.skipped });
       scene = reading.scene;
     }
-    const render = await service().create(room, scene, body.preview ? 'preview' : 'final');
-    return reply.status(202).send({ render });
+    try {
+      const render = await service().create(room, scene, body.preview ? 'preview' : 'final');
+      return await reply.status(202).send({ render });
+    } catch (error) {
+      const retryAfterS = (error as { retryAfterS?: number }).retryAfterS;
+      if (retryAfterS !== undefined) reply.header('Retry-After', retryAfterS);
+      throw error;
+    }
   });
 
   app.get('/api/renders/:id', async (request) => findRender(request));

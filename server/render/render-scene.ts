@@ -2,7 +2,8 @@
  * Renders a scene to one MP4, shot by shot:
  *   1 key     each shot's content key (bundle, prompt, template, seed, duration, camera, fps, profile)
  *   2 cache   a key already rendered is reused as is (its encoded segment, byte for byte)
- *   3 generate   otherwise the engine's profile (final: full model + upscaler to 1280x720) …
+ *   3 generate   otherwise, on this render's turn at the engine (rooms take turns shot by shot),
+ *             the engine's profile (final: full model + upscaler to 1280x720) …
  *   4 encode  … piped frame by frame into ffmpeg (H.264, yuv420p) as a segment, then cached
  *   5 join    segments joined in order by stream copy, moov first
  * Used by the server's render queue and by the CLI. Aborting stops the engine within a step and
@@ -20,6 +21,7 @@ import { moderate } from '../../shared/moderation.js';
 import type { RenderShotInfo, RenderTimings } from '../../shared/protocol.js';
 import type { Scene } from '../../shared/scene.js';
 import { SegmentEncoder, joinSegments } from './ffmpeg.js';
+import { frameLimitRefusal } from './render-limits.js';
 import type { ShotStore } from './shot-cache.js';
 
 export interface RenderProgressEvent {
@@ -45,6 +47,14 @@ export interface RenderSceneOptions {
    * render on two cores, but previews then wait for a shot to finish before they get a worker.
    */
   parallel?: number;
+  /**
+   * Waits for this render's turn at the engine before a shot is generated (cache hits need none)
+   * and resolves with the function that gives it back: how renders of several rooms share the
+   * engine shot by shot (fair-turns.ts). Default: no waiting.
+   */
+  turn?: (signal: AbortSignal) => Promise<() => void>;
+  /** Frames one render may make (default: no limit; the server passes MAX_RENDER_FRAMES). */
+  maxFrames?: number;
 }
 
 export interface RenderResult {
@@ -57,9 +67,16 @@ export interface RenderResult {
 
 export const emptyRenderTimings = (): RenderTimings => ({ generate: 0, upscale: 0, encode: 0, join: 0, total: 0 });
 
+/** Frames a render of `scene` makes (each shot's duration × fps, summed). */
+export const sceneFrames = (scene: Pick<Scene, 'fps' | 'shots'>): number => scene.shots.reduce((sum, shot) => sum + frameCount(shot.duration, scene.fps), 0);
+
 /** Why a scene cannot be rendered, or null. */
-export function renderRefusal(scene: Scene): ScenecastError | null {
+export function renderRefusal(scene: Scene, limits: { maxFrames?: number } = {}): ScenecastError | null {
   if (scene.shots.length === 0) return new ScenecastError('SCENE_EMPTY', 'The scene has no shot to render; add a shot with a prompt first');
+  if (limits.maxFrames !== undefined) {
+    const tooLong = frameLimitRefusal(sceneFrames(scene), { maxFrames: limits.maxFrames });
+    if (tooLong) return tooLong;
+  }
   for (const shot of scene.shots) {
     if (!shot.prompt.trim()) return new ScenecastError('SHOT_PROMPT_EMPTY', `Shot "${shot.id}" has no prompt`);
     const verdict = moderate(`${shot.prompt}\n${shot.negative ?? ''}`);
@@ -71,7 +88,7 @@ export function renderRefusal(scene: Scene): ScenecastError | null {
 export async function renderScene(scene: Scene, options: RenderSceneOptions): Promise<RenderResult> {
   const { engine, cache, workDir, signal } = options;
   const profile = options.profile ?? 'final';
-  const refusal = renderRefusal(scene);
+  const refusal = renderRefusal(scene, options.maxFrames === undefined ? {} : { maxFrames: options.maxFrames });
   if (refusal) throw refusal;
   const started = performance.now();
   const timings = emptyRenderTimings();
@@ -109,7 +126,8 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
       report({ stage: 'generate', shot: shot.id, done: info.frames, total: info.frames, cached: true });
       return;
     }
-    // 3-4. Generate and encode.
+    // 3-4. Generate and encode, on this render's turn.
+    const giveBack = options.turn ? await options.turn(inner.signal) : () => {};
     info.status = 'rendering';
     const shotStarted = performance.now();
     const temp = cache.tempFile();
@@ -144,6 +162,8 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
       encoder.abort();
       await rm(temp, { force: true });
       throw error;
+    } finally {
+      giveBack();
     }
     info.status = 'done';
     info.ms = performance.now() - shotStarted;

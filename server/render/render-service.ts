@@ -1,7 +1,8 @@
 /**
- * Renders for rooms: a snapshot of the scene goes into the queue; the job renders it
- * (render-scene.ts) and reports to the room (`render:progress`, `render:done`, `render:error`);
- * finished renders are kept `ttlMs`, then removed.
+ * Renders for rooms: a snapshot of the scene goes into the queue (bounded: render-limits.ts); the
+ * job renders it (render-scene.ts), taking turns at the engine with the other rooms' renders shot
+ * by shot (fair-turns.ts), and reports to the room (`render:progress`, `render:done`,
+ * `render:error`); finished renders are kept `ttlMs` and at most `maxBytes` in all (oldest first).
  */
 import { randomBytes } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
@@ -11,8 +12,11 @@ import type { EnginePool } from '../../engine/engine-pool.js';
 import { ScenecastError, isErrorCode } from '../../shared/errors.js';
 import type { RenderInfo } from '../../shared/protocol.js';
 import type { Scene } from '../../shared/scene.js';
+import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { RoomEvents } from '../realtime/room-events.js';
+import { FairTurns } from './fair-turns.js';
+import { DEFAULT_RENDER_LIMITS, type RenderLimits } from './render-limits.js';
 import { LocalRenderQueue, type RenderQueue } from './render-queue.js';
 import { emptyRenderTimings, renderRefusal, renderScene } from './render-scene.js';
 import { ShotCache, type ShotStore } from './shot-cache.js';
@@ -26,8 +30,12 @@ export interface RenderServiceOptions {
   log: FastifyBaseLogger;
   /** Renders run at once (default 1: the other engine worker stays free for previews). */
   concurrency?: number;
-  /** Shots of one render generated at once (default 1). */
+  /** Render shots generated at once across all renders (default 1); rooms take turns for them. */
   parallel?: number;
+  /** Queue bounds and the frame cap (default DEFAULT_RENDER_LIMITS). */
+  limits?: RenderLimits;
+  /** Bytes of finished renders kept in all (default 5 GiB); the oldest go first beyond it. */
+  maxBytes?: number;
   /** Bytes of encoded shots kept for re-renders (default 2 GiB). */
   cacheBytes?: number;
   /** How long a finished render is kept (ms, default 24 h). */
@@ -39,14 +47,27 @@ export interface RenderServiceOptions {
   process?: boolean;
 }
 
+/** The limits of RENDER_ROOM_QUEUE, RENDER_QUEUE_MAX, MAX_RENDER_FRAMES, RENDER_TTL_HOURS and RENDERS_MAX_BYTES. */
+export const renderBounds = (config: Config): Pick<RenderServiceOptions, 'limits' | 'ttlMs' | 'maxBytes'> => ({
+  limits: { roomQueue: config.render.roomQueue, queueMax: config.render.queueMax, maxFrames: config.render.maxFrames },
+  ttlMs: config.render.ttlMs,
+  maxBytes: config.render.maxBytes,
+});
+
 export class RenderService {
   #sweeper: NodeJS.Timeout | null = null;
+  readonly #limits: RenderLimits;
+  /** Turns at the engine for render shots, rooms in rotation. */
+  readonly #turns: FairTurns;
 
   private constructor(
     private readonly options: RenderServiceOptions,
     readonly cache: ShotStore,
     private readonly queue: RenderQueue,
-  ) {}
+  ) {
+    this.#limits = options.limits ?? DEFAULT_RENDER_LIMITS;
+    this.#turns = new FairTurns(Math.max(1, options.parallel ?? 1));
+  }
 
   static async start(options: RenderServiceOptions): Promise<RenderService> {
     const cache = options.cache ?? (await ShotCache.open(path.join(options.dataDir, 'cache', 'shots'), options.cacheBytes ?? 2 * 1024 ** 3));
@@ -72,7 +93,7 @@ export class RenderService {
 
   /** Queues a render of `scene` for `room`; throws SCENE_EMPTY and other refusals first. */
   async create(room: string, scene: Scene, profile: 'final' | 'preview' = 'final'): Promise<RenderInfo> {
-    const refusal = renderRefusal(scene);
+    const refusal = renderRefusal(scene, { maxFrames: this.#limits.maxFrames });
     if (refusal) throw refusal;
     const record: RenderInfo = {
       id: `r${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x').toLowerCase()}`,
@@ -92,7 +113,7 @@ export class RenderService {
       error: null,
     };
     const snapshot = structuredClone(record);
-    await this.queue.add(record);
+    await this.queue.add(record, this.#limits);
     this.options.metrics.renders.inc({ outcome: 'queued' });
     return snapshot;
   }
@@ -132,7 +153,10 @@ export class RenderService {
         cache: this.cache,
         workDir: this.folder(record.id),
         profile: record.profile,
-        parallel: this.options.parallel ?? 1,
+        // Shots of one render one after another; several renders share the engine by turns.
+        parallel: 1,
+        turn: (shotSignal) => this.#turns.acquire(record.room, shotSignal),
+        maxFrames: this.#limits.maxFrames,
         signal,
         onProgress: (event, shots) => {
           record.shots = shots;
@@ -161,6 +185,7 @@ export class RenderService {
       metrics.renders.inc({ outcome: 'done' });
       metrics.renderSeconds.observe(result.timings.total / 1000);
       events.emit(record.room, 'render:done', { id: record.id, url: record.url!, bytes: size, seconds: result.seconds });
+      void this.sweep().catch((error: unknown) => log.warn({ err: error }, 'render sweep failed'));
     } catch (error) {
       if ((signal.reason as Error | undefined)?.message === 'shutdown') {
         // Back in the queue: resumed on the next start (or by another worker when scaled out).
@@ -181,17 +206,40 @@ export class RenderService {
     }
   }
 
-  /** Removes finished renders older than the TTL. */
+  /** Removes finished renders older than the TTL, then the oldest finished ones beyond `maxBytes` in all. */
   async sweep(now = Date.now()): Promise<number> {
     const ttl = this.options.ttlMs ?? 86_400_000;
+    const maxBytes = this.options.maxBytes ?? 5 * 1024 ** 3;
+    for (const record of (await this.queue.lost?.(now)) ?? []) {
+      const error = { code: 'ENGINE_FAILED' as const, message: 'The render was lost: the engine worker running it stopped' };
+      Object.assign(record, { status: 'failed', finishedAt: new Date(now).toISOString(), error } satisfies Partial<RenderInfo>);
+      await this.queue.save(record);
+      this.options.events.emit(record.room, 'render:error', { id: record.id, ...error });
+    }
     let removed = 0;
+    const kept: RenderInfo[] = [];
     for (const record of await this.queue.list()) {
-      if (!record.finishedAt || now - Date.parse(record.finishedAt) < ttl) continue;
-      await this.queue.remove(record.id);
-      await rm(this.folder(record.id), { recursive: true, force: true });
+      if (!record.finishedAt) continue;
+      if (now - Date.parse(record.finishedAt) < ttl) {
+        kept.push(record);
+        continue;
+      }
+      await this.#discard(record.id);
+      removed++;
+    }
+    let bytes = kept.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
+    for (const record of kept.sort((a, b) => a.finishedAt!.localeCompare(b.finishedAt!))) {
+      if (bytes <= maxBytes) break;
+      bytes -= record.bytes ?? 0;
+      await this.#discard(record.id);
       removed++;
     }
     return removed;
+  }
+
+  async #discard(id: string): Promise<void> {
+    await this.queue.remove(id);
+    await rm(this.folder(id), { recursive: true, force: true });
   }
 
   async close(): Promise<void> {

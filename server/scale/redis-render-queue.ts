@@ -5,12 +5,26 @@
  * loses its job lock; BullMQ's stalled-job check hands the job to another worker (or the
  * restarted one), and the shot cache keeps the shots already made. Cancellation reaches whichever
  * worker runs the job over a pub/sub channel.
+ *
+ * Bounds, the same rule as embedded (render-limits.ts), counted in Redis so they hold across
+ * nodes: the ids of renders queued or running are kept in a set per room and one for all; a new
+ * render adds itself to both and reads both sizes in one MULTI, then the rule decides and a
+ * refused one takes itself out again (two adds at once can only refuse too much, never let too
+ * much in). A render leaves the sets when its record reaches a final state. One running render
+ * per room: a worker takes the room's lock before it starts a job, and a job whose room is busy
+ * is moved back to the delayed set for a second.
  */
-import { Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { RenderInfo } from '../../shared/protocol.js';
-import type { RenderProcessor, RenderQueue } from '../render/render-queue.js';
+import { admitRender, type RenderLimits } from '../render/render-limits.js';
+import { countActive, isActive, type RenderProcessor, type RenderQueue } from '../render/render-queue.js';
 import type { RedisChannels } from './redis-buses.js';
 import { guard, type RedisClients } from './redis-clients.js';
+
+/** Extends the room lock while this job holds it. */
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0`;
+/** Drops the room lock if this job still holds it. */
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
 
 export interface RedisRenderQueueOptions {
   /** Renders one worker process runs at once. */
@@ -42,18 +56,38 @@ export class RedisRenderQueue implements RenderQueue {
     return this.redis.key('render', id);
   }
 
-  async add(record: RenderInfo): Promise<void> {
-    await this.save(record);
-    await guard(
-      this.redis.commands
-        .multi()
-        .zadd(this.redis.key('renders'), Date.parse(record.createdAt), record.id)
-        .zadd(this.redis.key('renders', record.room), Date.parse(record.createdAt), record.id)
-        .exec(),
-    );
-    await guard(
-      this.#queue.add('render', { id: record.id }, { jobId: record.id, attempts: this.options.attempts ?? 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: true }),
-    );
+  #active(room?: string): string {
+    return room === undefined ? this.redis.key('renders', 'active') : this.redis.key('renders', 'active', room);
+  }
+
+  async add(record: RenderInfo, limits: RenderLimits): Promise<void> {
+    const reserved = await guard(this.redis.commands.multi().sadd(this.#active(), record.id).sadd(this.#active(record.room), record.id).scard(this.#active()).scard(this.#active(record.room)).exec());
+    const total = Number(reserved?.[2]?.[1] ?? 0) - 1;
+    const room = Number(reserved?.[3]?.[1] ?? 0) - 1;
+    const counts = { room, total, roomFrames: 0 };
+    if (admitRender(counts, limits)) {
+      // Only the refusal needs the frames left (for its Retry-After).
+      const others = (await this.#records(await guard(this.redis.commands.smembers(this.#active(record.room))))).filter((r) => r.id !== record.id && isActive(r));
+      counts.roomFrames = countActive(others, record.room).roomFrames;
+      await guard(this.redis.commands.multi().srem(this.#active(), record.id).srem(this.#active(record.room), record.id).exec());
+      throw admitRender(counts, limits)!;
+    }
+    try {
+      await this.save(record);
+      await guard(
+        this.redis.commands
+          .multi()
+          .zadd(this.redis.key('renders'), Date.parse(record.createdAt), record.id)
+          .zadd(this.redis.key('renders', record.room), Date.parse(record.createdAt), record.id)
+          .exec(),
+      );
+      await guard(
+        this.#queue.add('render', { id: record.id }, { jobId: record.id, attempts: this.options.attempts ?? 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: true }),
+      );
+    } catch (error) {
+      await this.redis.commands.multi().srem(this.#active(), record.id).srem(this.#active(record.room), record.id).exec().catch(() => {});
+      throw error;
+    }
   }
 
   async get(id: string): Promise<RenderInfo | null> {
@@ -62,7 +96,10 @@ export class RedisRenderQueue implements RenderQueue {
   }
 
   async save(record: RenderInfo): Promise<void> {
-    await guard(this.redis.commands.set(this.#key(record.id), JSON.stringify(record)));
+    const write = this.redis.commands.multi().set(this.#key(record.id), JSON.stringify(record));
+    // A render in a final state no longer counts against the bounds.
+    if (!isActive(record)) write.srem(this.#active(), record.id).srem(this.#active(record.room), record.id);
+    await guard(write.exec());
   }
 
   async list(): Promise<RenderInfo[]> {
@@ -107,8 +144,24 @@ export class RedisRenderQueue implements RenderQueue {
         .del(this.#key(id))
         .zrem(this.redis.key('renders'), id)
         .zrem(this.redis.key('renders', record?.room ?? ''), id)
+        .srem(this.#active(), id)
+        .srem(this.#active(record?.room ?? ''), id)
         .exec(),
     );
+  }
+
+  async lost(now: number): Promise<RenderInfo[]> {
+    const lost: RenderInfo[] = [];
+    for (const id of await guard(this.redis.commands.smembers(this.#active()))) {
+      const record = await this.get(id);
+      if (!record || !isActive(record)) {
+        await guard(this.redis.commands.multi().srem(this.#active(), id).srem(this.#active(record?.room ?? ''), id).exec());
+        continue;
+      }
+      // A minute of grace: add() stores the record a moment before it queues the job.
+      if (now - Date.parse(record.createdAt) > 60_000 && !(await guard(this.#queue.getJob(id)))) lost.push(record);
+    }
+    return lost;
   }
 
   /** Runs jobs in this process (engine workers only). */
@@ -116,15 +169,25 @@ export class RedisRenderQueue implements RenderQueue {
     const lockDuration = this.options.lockMs ?? 10_000;
     this.#worker = new Worker(
       'render',
-      async (job: Job<{ id: string }>) => {
+      async (job: Job<{ id: string }>, token?: string) => {
         const record = await this.get(job.data.id);
         if (!record || record.status === 'cancelled') return;
+        // One running render per room: a busy room's job waits a second in the delayed set.
+        const lock = this.redis.key('renders', 'running', record.room);
+        const taken = await guard(this.redis.commands.set(lock, record.id, 'PX', lockDuration, 'NX'));
+        if (taken !== 'OK' && (await guard(this.redis.commands.get(lock))) !== record.id) {
+          await job.moveToDelayed(Date.now() + 1000, token);
+          throw new DelayedError();
+        }
+        const renew = setInterval(() => void this.redis.commands.eval(RENEW, 1, lock, record.id, lockDuration).catch(() => {}), lockDuration / 3);
         const controller = new AbortController();
         this.#running.set(record.id, controller);
         try {
           await processor(record, controller.signal);
         } finally {
+          clearInterval(renew);
           this.#running.delete(record.id);
+          await this.redis.commands.eval(RELEASE, 1, lock, record.id).catch(() => {});
         }
         // Stopped by a shutdown: fail the attempt so BullMQ hands the job to another worker.
         if ((controller.signal.reason as Error | undefined)?.message === 'shutdown') throw new Error('the worker is shutting down; the render goes back to the queue');
