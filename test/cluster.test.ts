@@ -218,6 +218,34 @@ describe('scale-out faults', () => {
     expect(third.status).toBe(429);
   }, 60_000);
 
+  it('render bounds hold across nodes (counted in Redis)', async () => {
+    const cluster = await startCluster();
+    const limits = { RENDER_ROOM_QUEUE: '1', RENDER_QUEUE_MAX: '3', MAX_RENDER_FRAMES: '100' };
+    // No engine worker: the renders stay queued, which is what the bounds count.
+    const [a, b] = await Promise.all([cluster.node(limits), cluster.node(limits)]);
+    const [r1, r2, r3] = [await createRoom(a.url), await createRoom(a.url), await createRoom(b.url)];
+    const post = (node: { url: string }, room: CreateRoomResponse, body: object = {}) =>
+      fetchWithin(`${node.url}/api/rooms/${room.room}/renders`, { method: 'POST', headers: { authorization: `Bearer ${room.tokens.editor}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const first = await post(a, r1);
+    expect(first.status).toBe(202);
+    expect((await post(b, r1)).status).toBe(202);
+    const roomFull = await post(a, r1);
+    expect(roomFull.status).toBe(429);
+    expect(roomFull.headers.get('retry-after')).toBeTruthy();
+    expect(((await roomFull.json()) as { error: { code: string } }).error.code).toBe('RENDER_QUEUE_FULL');
+    expect((await post(b, r2)).status).toBe(202);
+    const serviceFull = await post(a, r3);
+    expect(serviceFull.status).toBe(429);
+    expect(((await serviceFull.json()) as { error: { message: string } }).error.message).toMatch(/service has 3 renders/);
+    // A cancelled render stops counting, on every node.
+    const id = ((await first.json()) as { render: RenderInfo }).render.id;
+    expect((await fetchWithin(`${b.url}/api/renders/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${r1.tokens.editor}` } })).status).toBe(200);
+    expect((await post(a, r3)).status).toBe(202);
+    const tooLong = await post(b, r3, { scene: { fps: 30, shots: [{ id: 'x', prompt: 'a red ball moves left', duration: 10 }] } });
+    expect(tooLong.status).toBe(422);
+    expect(((await tooLong.json()) as { error: { code: string } }).error.code).toBe('RENDER_TOO_LONG');
+  }, 60_000);
+
   it('Redis cut mid-session: clear 503s meanwhile, then nodes reconnect, clients resync, no acknowledged edit lost', async () => {
     const proxy = await startProxy('127.0.0.1', 6379);
     const cluster = await startCluster({ redisUrl: proxy.url });
