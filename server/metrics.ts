@@ -26,6 +26,12 @@ export function createMetrics() {
     readOnlyDropped: new Counter({ name: 'scenecast_readonly_updates_dropped_total', help: 'Updates from read-only connections that were dropped', registers: [registry] }),
     awarenessIn: new Counter({ name: 'scenecast_awareness_in_total', help: 'Awareness messages received', registers: [registry] }),
     awarenessOut: new Counter({ name: 'scenecast_awareness_broadcasts_total', help: 'Batched awareness broadcasts (one per room per flush)', registers: [registry] }),
+    awarenessDropped: new Counter({
+      name: 'scenecast_awareness_dropped_total',
+      help: 'Awareness states or entries from clients the server did not apply, by reason (foreign-id also counts the stock client echoing states it learnt)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     wsClosed: new Counter({ name: 'scenecast_ws_closed_by_server_total', help: 'Yjs connections closed by the server, by close code', labelNames: ['code'] as const, registers: [registry] }),
     previewLatency: new Histogram({
       name: 'scenecast_preview_edit_to_first_frame_seconds',

@@ -9,6 +9,7 @@
  *   awareness (1) := varUint8Array(awarenessUpdate)
  *   auth      (2) := varUint(0 permissionDenied) varString(reason)
  *   queryAwareness (3) := (empty)
+ *   awarenessUpdate := varUint(n) n × (varUint(clientID) varUint(clock) varString(stateJSON))
  *
  * The decoder rejects unknown types and trailing bytes, so a truncated or padded message is
  * reported as malformed instead of being half-applied.
@@ -111,24 +112,64 @@ export const encodePermissionDenied = (reason: string): Uint8Array =>
 /** An awareness update naming no client: a no-op for the client, but it feeds its watchdog. */
 export const KEEPALIVE = encodeAwareness(new Uint8Array([0]));
 
+/** One entry of an awareness update. */
+export interface AwarenessEntry {
+  clientID: number;
+  clock: number;
+  /** The state as UTF-8 JSON ('null' removes the client), not decoded: most entries a server reads, it drops. */
+  json: Uint8Array;
+}
+
 /**
- * The client ids an awareness update names (its layout: varUint(n) then n times
- * varUint(clientID) varUint(clock) varString(stateJSON)). Throws MalformedMessage.
+ * Decodes an awareness update (layout: varUint(n) then n times varUint(clientID) varUint(clock)
+ * varString(stateJSON); a varString is a varUint8Array of UTF-8) without decoding or parsing the
+ * JSON; the entries' `json` are views into `update`. Throws MalformedMessage.
  */
-export function awarenessClients(update: Uint8Array): number[] {
+export function decodeAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
   const decoder = decoding.createDecoder(update);
-  const ids: number[] = [];
+  const entries: AwarenessEntry[] = [];
   try {
     const count = decoding.readVarUint(decoder);
     for (let i = 0; i < count; i++) {
-      ids.push(decoding.readVarUint(decoder));
-      decoding.readVarUint(decoder);
-      const state = decoding.readVarString(decoder);
-      JSON.parse(state);
+      const clientID = decoding.readVarUint(decoder);
+      const clock = decoding.readVarUint(decoder);
+      entries.push({ clientID, clock, json: decoding.readVarUint8Array(decoder) });
     }
   } catch (error) {
     throw new MalformedMessage(`undecodable awareness update (${(error as Error).message})`);
   }
   if (decoding.hasContent(decoder)) throw new MalformedMessage('trailing bytes in awareness update');
-  return ids;
+  return entries;
+}
+
+export const encodeAwarenessUpdateEntries = (entries: readonly AwarenessEntry[]): Uint8Array =>
+  build((e) => {
+    encoding.writeVarUint(e, entries.length);
+    for (const { clientID, clock, json } of entries) {
+      encoding.writeVarUint(e, clientID);
+      encoding.writeVarUint(e, clock);
+      encoding.writeVarUint8Array(e, json);
+    }
+  });
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** An entry's state, parsed (null: a removal). Throws MalformedMessage. */
+export function parseAwarenessState(entry: AwarenessEntry): unknown {
+  try {
+    return JSON.parse(utf8.decode(entry.json));
+  } catch (error) {
+    throw new MalformedMessage(`undecodable awareness state of client ${entry.clientID} (${(error as Error).message})`);
+  }
+}
+
+/** Whether an entry removes its client (its JSON is `null`), without decoding it. */
+export const isRemoval = (entry: AwarenessEntry): boolean =>
+  entry.json.length === 4 && entry.json[0] === 0x6e && entry.json[1] === 0x75 && entry.json[2] === 0x6c && entry.json[3] === 0x6c;
+
+/** A close reason `CODE: message`, cut (on a character boundary) to the 123 bytes a close frame allows. */
+export function closeReason(code: string, message: string): string {
+  let text = `${code}: ${message}`;
+  while (Buffer.byteLength(text) > 123) text = text.slice(0, -1);
+  return text;
 }

@@ -151,6 +151,25 @@ export class RoomManager {
     return job;
   }
 
+  /** Takes a deleted room out of memory without compacting it; its peers are closed with `code`/`reason`. */
+  async discard(id: string, code: number, reason: string): Promise<void> {
+    await this.#loading.get(id)?.catch(() => {});
+    const entry = this.#entries.get(id);
+    if (!entry) return this.#unloading.get(id) ?? Promise.resolve();
+    this.#entries.delete(id);
+    if (entry.idleTimer) clearTimeout(entry.idleTimer);
+    this.#options.metrics.roomsLoaded.set(this.#entries.size);
+    this.#options.metrics.roomUnloads.inc({ reason: 'deleted' });
+    const job = entry.room.discard(code, reason).finally(() => this.#unloading.delete(id));
+    this.#unloading.set(id, job);
+    return job;
+  }
+
+  /** Ids of the rooms in memory. */
+  get loadedIds(): string[] {
+    return [...this.#entries.keys()];
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.allSettled([...this.#loading.values()]);

@@ -3,6 +3,21 @@
  *   peer message → apply to the doc → store.append (durable) → fan out to the other peers
  *   → 'update' event (the preview scheduler listens there).
  * Nothing is sent to others before it is durable, so whatever any client saw survives a crash.
+ *
+ * Size cap: `#docBytes` estimates the encoded document (what a joiner downloads) without
+ * encoding it per update: the bytes of the snapshot and updates loaded, plus every update applied
+ * since (a peer's as it arrived, so updates Yjs keeps pending for a missing dependency count
+ * too), set to the real size at each compaction. It errs high: a merged state encodes each item
+ * once, while the updates that made it each carried their own headers, deletes and overwrites;
+ * between two compactions it is above the real size by at most about what was logged since
+ * (`compactBytes`, 512 KiB by default). A peer's update that would take it past `maxDocBytes`
+ * makes the room measure the real size (encodeStateAsUpdate, only at the cap), and the update is
+ * refused only if the real size plus the update passes the cap: close 4413 to that peer, nothing
+ * applied or stored. So the hot path is one addition and one comparison, and the drift never
+ * refuses an edit (nor in scale-out, where another process may run the compactions). Updates
+ * from other processes and the server's own changes count but are never refused (the accepting
+ * node checked them; a server change is small). With a 4 MiB cap, a real scene (a few KiB of
+ * prompts) never comes near it.
  */
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
@@ -11,8 +26,8 @@ import { ScenecastError } from '../../shared/errors.js';
 import { CLOSE } from '../../shared/protocol.js';
 import type { Metrics } from '../metrics.js';
 import { AwarenessRelay, type AwarenessBus } from './awareness-relay.js';
-import { MalformedMessage, decodeMessage, encodePermissionDenied, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from './messages.js';
-import { ORIGIN, type Peer } from './origins.js';
+import { MalformedMessage, closeReason, decodeMessage, encodePermissionDenied, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from './messages.js';
+import { ORIGIN, isPeer, type Peer } from './origins.js';
 import type { DocumentStore } from './store/document-store.js';
 
 export interface RoomDeps {
@@ -50,6 +65,9 @@ export class Room extends EventEmitter<RoomEvents> {
   #destroyed = false;
   #compacting: Promise<void> | null = null;
   #unwatch: (() => void) | null = null;
+  /** Upper estimate of the encoded document's bytes (see the header). */
+  #docBytes = 0;
+  readonly #maxDocBytes: number;
 
   private constructor(
     readonly id: string,
@@ -57,10 +75,13 @@ export class Room extends EventEmitter<RoomEvents> {
   ) {
     super();
     this.doc = new Y.Doc();
+    this.#maxDocBytes = deps.maxDocBytes ?? 4 * 1024 * 1024;
     this.relay = new AwarenessRelay(this.doc, {
       rate: deps.awarenessRate,
+      maxStateBytes: deps.awarenessMaxBytes ?? 4096,
       broadcast: (message) => this.#broadcast(message, null),
       onFlush: () => deps.metrics.awarenessOut.inc(),
+      onDrop: (reason) => deps.metrics.awarenessDropped.inc({ reason }),
       ...(deps.awarenessBus ? { bus: deps.awarenessBus(id) } : {}),
     });
   }
@@ -79,6 +100,8 @@ export class Room extends EventEmitter<RoomEvents> {
       throw new ScenecastError('ROOM_STORAGE_ERROR', `room ${id}: a stored update could not be applied`, { cause: String(error) });
     }
     if (stored.repairedBytes > 0) deps.metrics.storageRepairs.inc();
+    // Not stored.bytes: the Redis store counts only its log there, not the snapshot.
+    room.#docBytes = stored.updates.reduce((sum, update) => sum + update.length, 0);
     room.doc.on('update', (update: Uint8Array, origin: unknown) => room.#onDocUpdate(update, origin));
     room.#unwatch =
       deps.store.watch?.(
@@ -114,6 +137,8 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Handles one message of the peer. Throws MalformedMessage (the caller closes that peer). */
   receive(peer: Peer, data: Uint8Array): void {
+    // Not (or no longer) in the room: e.g. refused for size, its socket still closing.
+    if (!this.peers.has(peer)) return;
     const message = decodeMessage(data);
     switch (message.type) {
       case 'sync-step1': {
@@ -132,6 +157,12 @@ export class Room extends EventEmitter<RoomEvents> {
           this.#dropReadOnly(peer, message.update);
           return;
         }
+        if (!this.#fits(message.update.length)) {
+          this.#refuseTooLarge(peer, message.update.length);
+          return;
+        }
+        // Counted before applying: an update that throws half way may have changed the doc.
+        this.#docBytes += message.update.length;
         try {
           Y.applyUpdate(this.doc, message.update, peer);
         } catch (error) {
@@ -143,11 +174,25 @@ export class Room extends EventEmitter<RoomEvents> {
         this.relay.apply(peer, message.update);
         return;
       case 'query-awareness': {
-        const presence = this.relay.snapshot();
+        const presence = this.relay.query(peer);
         if (presence) peer.send(presence);
         return;
       }
     }
+  }
+
+  /** Whether `bytes` more keep the document within the cap (measuring it only when the estimate says no). */
+  #fits(bytes: number): boolean {
+    if (this.#docBytes + bytes <= this.#maxDocBytes) return true;
+    this.#docBytes = Y.encodeStateAsUpdate(this.doc).length;
+    return this.#docBytes + bytes <= this.#maxDocBytes;
+  }
+
+  #refuseTooLarge(peer: Peer, bytes: number): void {
+    const limit = `${Math.round(this.#maxDocBytes / 1024)} KiB`;
+    this.deps.log.warn({ room: this.id, peer: peer.label, bytes, docBytes: this.#docBytes, limit: this.#maxDocBytes }, 'refused an update: the document would pass its size cap');
+    this.leave(peer);
+    peer.close(CLOSE.DOC_TOO_LARGE, closeReason('DOC_TOO_LARGE', `the edit would make the scene document larger than ${limit}; it was not applied`));
   }
 
   #readOnlyTold = new WeakSet<Peer>();
@@ -164,6 +209,8 @@ export class Room extends EventEmitter<RoomEvents> {
 
   #onDocUpdate(update: Uint8Array, origin: unknown): void {
     if (origin === ORIGIN.persistence || this.#failed) return;
+    // A peer's update was counted as it arrived (receive).
+    if (!isPeer(origin)) this.#docBytes += update.length;
     if (origin === ORIGIN.remote) {
       // Stored by the process that accepted it: only this node's peers need it.
       this.#durable.push({ update, origin });
@@ -245,7 +292,11 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.#failed || this.#destroyed) return;
     let ran = false;
     try {
-      ran = await this.deps.store.compact(this.id, () => Y.encodeStateAsUpdate(this.doc));
+      ran = await this.deps.store.compact(this.id, () => {
+        const state = Y.encodeStateAsUpdate(this.doc);
+        this.#docBytes = state.length;
+        return state;
+      });
       if (ran) this.deps.metrics.compactions.inc({ outcome: 'ok' });
     } catch (error) {
       this.deps.metrics.compactions.inc({ outcome: 'error' });
@@ -282,6 +333,19 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#destroyed = true;
     this.closePeers(CLOSE.GOING_AWAY, 'room unloaded');
     await this.deps.store.release(this.id).catch((error: Error) => this.deps.log.warn({ room: this.id, err: error }, 'release failed'));
+    this.#teardown();
+  }
+
+  /**
+   * The room was deleted: its peers are closed with `code`/`reason` and everything is freed,
+   * without the compaction `unload` does (nothing of it may be written again). Idempotent.
+   */
+  async discard(code: number, reason: string): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.closePeers(code, reason);
+    await this.#compacting?.catch(() => {});
+    await this.deps.store.release(this.id).catch(() => {});
     this.#teardown();
   }
 
