@@ -161,7 +161,7 @@ describe('editor', () => {
     const links = await page.locator('input.share-url').evaluateAll((inputs) => inputs.map((el) => [el.getAttribute('data-role'), (el as HTMLInputElement).value]));
     expect(links.map(([role]) => role)).toEqual(['editor', 'viewer', 'overlay']);
     const viewerUrl = links[1]![1]!;
-    expect(viewerUrl).toMatch(new RegExp(`^${s.url}/\\?room=${room}#token=v1\\.${room}\\.viewer\\.`));
+    expect(viewerUrl).toMatch(new RegExp(`^${s.url}/\\?room=${room}#token=v2\\.${room}\\.viewer\\.`));
     expect(links[2]![1]).toMatch(new RegExp(`^${s.url}/overlay/${room}\\?token=`));
     await page.getByRole('button', { name: 'Copy the Viewers (watch only) link' }).click();
     await expect.poll(() => page.locator('.share-row .copied').nth(1).innerText()).toBe('Copied');

@@ -8,13 +8,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type JSHandle, type Locator, type Page } from 'playwright-core';
 import { afterAll, expect } from 'vitest';
 import { onCleanup } from './server.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 export const ARTIFACTS = path.join(root, 'test-artifacts');
 
+/** Found (or installed) by the global set-up, test/setup/global-setup.ts. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
@@ -74,16 +75,26 @@ export interface PageOptions {
   /** Name and colour the editor publishes in awareness (stored before the page loads). */
   user?: { name: string; color: string };
   locale?: string;
+  /**
+   * Open the page in this context (another page's: same origin and storage, so tabs of one
+   * browser) instead of a fresh one; `viewport`, `locale` and `user` then come from that context.
+   */
+  context?: BrowserContext;
+  /** Runs before the page loads (routes, request listeners). */
+  beforeLoad?: (page: Page) => Promise<void> | void;
 }
 
-/** A page in a fresh context (its own storage); closed after the current test. */
+/** A page in a fresh context (its own storage), or in `options.context`; closed after the current test. */
 export async function openPage(url: string, options: PageOptions = {}): Promise<WatchedPage> {
-  const context = await (await launchBrowser()).newContext({
-    viewport: options.viewport ?? { width: 1400, height: 1000 },
-    locale: options.locale ?? 'en-US',
-  });
-  onCleanup(() => context.close());
-  if (options.user) {
+  const shared = options.context;
+  const context =
+    shared ??
+    (await (await launchBrowser()).newContext({
+      viewport: options.viewport ?? { width: 1400, height: 1000 },
+      locale: options.locale ?? 'en-US',
+    }));
+  if (!shared) onCleanup(() => context.close());
+  if (options.user && !shared) {
     await context.addInitScript((user) => localStorage.setItem('scenecast:user', JSON.stringify(user)), options.user);
   }
   const page = await context.newPage();
@@ -92,6 +103,7 @@ export async function openPage(url: string, options: PageOptions = {}): Promise<
     if (message.type() === 'error') errors.push(`console.error: ${message.text()} (${message.location().url})`);
   });
   page.on('pageerror', (error) => errors.push(`page error: ${error.stack ?? error.message}`));
+  await options.beforeLoad?.(page);
   await page.goto(url);
   return {
     context,
@@ -170,4 +182,27 @@ export function editorText(content: Locator): Promise<string> {
       })
       .join('\n'),
   );
+}
+
+/**
+ * The page's Y.Doc, for tests that change it the way only a script could. The client ships no
+ * test hook (client/dist is what `npm start` serves too): the doc is reached like from devtools,
+ * through the first CodeMirror field (its view, y-codemirror.next's sync plugin, its Y.Text). Those
+ * are internals of @codemirror/view and y-codemirror.next; if an upgrade moves them this fails
+ * saying so, rather than letting a test pass without having touched the doc.
+ */
+export async function pageDoc(page: Page): Promise<JSHandle> {
+  const handle = await page.evaluateHandle(() => {
+    type Plugin = { value?: { conf?: { ytext?: { doc?: unknown } } } };
+    const content = document.querySelector('.cm-content') as (Element & { cmTile?: { root?: { view?: { plugins?: Plugin[] } } } }) | null;
+    for (const plugin of content?.cmTile?.root?.view?.plugins ?? []) {
+      const doc = plugin.value?.conf?.ytext?.doc;
+      if (doc) return doc;
+    }
+    return null;
+  });
+  if (!(await handle.evaluate((doc) => doc !== null && typeof (doc as { transact?: unknown }).transact === 'function'))) {
+    throw new Error('pageDoc: no Y.Doc behind the first .cm-content (did @codemirror/view or y-codemirror.next change their internals?)');
+  }
+  return handle;
 }

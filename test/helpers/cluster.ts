@@ -10,7 +10,11 @@ import { BUNDLE_DIR } from './engine.js';
 import { onCleanup, tempDir } from './server.js';
 import { spawnServer, type ServerProcess } from './server-process.js';
 
+/** Set by the global set-up (test/setup/global-setup.ts): the machine's Redis, or a private one on another port. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redisUrl = new URL(REDIS_URL);
+/** Where REDIS_URL points, for a TCP proxy in front of it (never assume 127.0.0.1:6379). */
+export const REDIS_ADDRESS = { host: redisUrl.hostname, port: Number(redisUrl.port || 6379) } as const;
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 async function postgresAnswers(): Promise<boolean> {

@@ -1,6 +1,8 @@
 /**
  * Plain form controls bound to one key of a Y.Map: local changes are written on `change` (after
  * parsing; invalid input snaps back), remote changes show unless the control has the focus.
+ * Nothing is written while `canWrite()` is false (read-only pages): a disabled control still gets
+ * `change` events from scripts, so being disabled is not enough.
  */
 import type * as Y from 'yjs';
 
@@ -15,6 +17,7 @@ export function bindControl<V>(
   key: string,
   control: HTMLInputElement | HTMLSelectElement,
   codec: { parse: (text: string) => V | null; format: (value: unknown) => string },
+  canWrite: () => boolean,
 ): Binding {
   const refresh = (force = false) => {
     if (!force && document.activeElement === control) return;
@@ -23,6 +26,7 @@ export function bindControl<V>(
     control.removeAttribute('aria-invalid');
   };
   const onChange = () => {
+    if (!canWrite()) return refresh(true);
     const value = codec.parse(control.value);
     if (value === null) {
       control.setAttribute('aria-invalid', 'true');

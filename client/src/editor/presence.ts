@@ -1,18 +1,13 @@
 /**
  * Who is here, from Yjs awareness: each client publishes `user: {name, color, colorLight, role}`
  * (the fields y-codemirror.next reads for remote carets) and `shot`, the id of the shot it is in.
+ * Remote states arrive cleaned (lib/awareness.ts): a colour is `#rrggbb`, a name at most 40 chars.
  */
 import type { Awareness } from 'y-protocols/awareness';
 import type { Role } from '../../../shared/protocol.js';
+import { lightOf, NAME_CHARS, type PresenceUser } from '../lib/awareness.js';
 import { h, uid } from '../lib/dom.js';
 import { onLangChange, safeStorage, setText } from '../lib/i18n.js';
-
-export interface PresenceUser {
-  name: string;
-  color: string;
-  colorLight: string;
-  role: Role;
-}
 
 export interface Person {
   clientId: number;
@@ -30,7 +25,7 @@ function loadUser(): { name: string; color: string } {
     if (raw) {
       const parsed = JSON.parse(raw) as { name?: unknown; color?: unknown };
       if (typeof parsed.name === 'string' && typeof parsed.color === 'string' && /^#[0-9a-f]{6}$/i.test(parsed.color)) {
-        return { name: parsed.name.slice(0, 40), color: parsed.color };
+        return { name: parsed.name.slice(0, NAME_CHARS), color: parsed.color };
       }
     }
   } catch {
@@ -40,13 +35,11 @@ function loadUser(): { name: string; color: string } {
   return { name: `Guest ${n}`, color: COLORS[n % COLORS.length]! };
 }
 
-const light = (color: string): string => `${color}33`;
-
 export function people(awareness: Awareness): Person[] {
   const out: Person[] = [];
   awareness.getStates().forEach((state, clientId) => {
     const user = state.user as PresenceUser | undefined;
-    if (!user || typeof user.name !== 'string') return;
+    if (!user) return;
     out.push({ clientId, self: clientId === awareness.clientID, user, shot: typeof state.shot === 'string' ? state.shot : null });
   });
   return out.sort((a, b) => Number(b.self) - Number(a.self) || a.user.name.localeCompare(b.user.name));
@@ -69,7 +62,7 @@ export function createPresence(awareness: Awareness, shotLabel: (id: string) => 
   const stored = loadUser();
   let role: Role = 'viewer';
   const publish = (name: string, color: string) => {
-    const user: PresenceUser = { name, color, colorLight: light(color), role };
+    const user: PresenceUser = { name, color, colorLight: lightOf(color), role };
     awareness.setLocalStateField('user', user);
     safeStorage()?.setItem(STORAGE, JSON.stringify({ name, color }));
   };
@@ -103,10 +96,13 @@ export function createPresence(awareness: Awareness, shotLabel: (id: string) => 
         else setText(whereEl, 'noShot');
         const roleEl = h('span', { class: 'role' });
         setText(roleEl, person.user.role === 'editor' ? 'roleEditor' : person.user.role === 'overlay' ? 'roleOverlay' : 'roleViewer');
+        // Set through the CSSOM, never as style text: a value that is not a colour is ignored.
+        const dot = h('span', { class: 'dot', attrs: { 'aria-hidden': 'true' } });
+        dot.style.backgroundColor = person.user.color;
         return h(
           'li',
           { class: person.self ? 'person self' : 'person', attrs: { 'data-client': person.clientId } },
-          h('span', { class: 'dot', attrs: { style: `background:${person.user.color}`, 'aria-hidden': 'true' } }),
+          dot,
           h('span', { class: 'name', text: person.user.name }),
           person.self ? h('span', { class: 'you', t: 'you' }) : null,
           roleEl,

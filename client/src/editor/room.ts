@@ -2,6 +2,8 @@
  * The room page: connects the document and the event stream, then lays out the scene settings,
  * the shot list, presence, the whole-scene player, the render panel, suggestions and share links.
  * Until the server says which role the token has, nothing is editable; viewers stay that way.
+ * Every local write to the document (here, shots.ts, suggestions.ts, text-editor.ts) checks
+ * `editable` itself: a read-only page never changes its document, whatever its controls are sent.
  */
 import type { Role } from '../../../shared/protocol.js';
 import { DEFAULTS, LIMITS } from '../../../shared/scene.js';
@@ -157,9 +159,10 @@ export function openRoom(app: HTMLElement, toolbar: HTMLElement, link: RoomLink)
     showTitle();
   });
 
-  bindControl(meta, 'title', title, stringCodec(DEFAULTS.title, LIMITS.titleChars));
-  bindControl(meta, 'fps', fps, numberCodec(LIMITS.minFps, LIMITS.maxFps, DEFAULTS.fps, true));
-  bindControl(meta, 'template', template, { parse: (v) => (/^[a-z0-9-]{1,40}$/.test(v) ? v : null), format: (v) => stringCodec(DEFAULTS.template).format(v) });
+  const canEdit = () => editable.value;
+  bindControl(meta, 'title', title, stringCodec(DEFAULTS.title, LIMITS.titleChars), canEdit);
+  bindControl(meta, 'fps', fps, numberCodec(LIMITS.minFps, LIMITS.maxFps, DEFAULTS.fps, true), canEdit);
+  bindControl(meta, 'template', template, { parse: (v) => (/^[a-z0-9-]{1,40}$/.test(v) ? v : null), format: (v) => stringCodec(DEFAULTS.template).format(v) }, canEdit);
   editable.watch((value) => {
     for (const control of [title, fps, template]) control.disabled = !value;
   });

@@ -30,8 +30,8 @@ export interface ShotList {
   el: HTMLElement;
   /** "Shot 2" for a shot id, null if it is not in the scene. */
   label(id: string): string | null;
-  /** Adds a shot at the end; returns its id. */
-  addShot(prompt?: string): string;
+  /** Adds a shot at the end; returns its id (null on a read-only page: nothing is added). */
+  addShot(prompt?: string): string | null;
   destroy(): void;
 }
 
@@ -56,6 +56,8 @@ interface Card {
 
 export function createShotList(options: ShotListOptions): ShotList {
   const { doc, awareness, previews, editable } = options;
+  // Every write below checks this, not only the buttons' state: scripts can click hidden buttons.
+  const canEdit = () => editable.value;
   const shots = shotsOf(doc);
   const cards = new Map<Y.Map<unknown>, Card>();
   let pendingFocus: { map: Y.Map<unknown>; control: 'up' | 'down' | 'remove' | 'prompt' } | null = null;
@@ -65,18 +67,21 @@ export function createShotList(options: ShotListOptions): ShotList {
   const addButton = h('button', { class: 'add-shot edit-only', t: 'addShot', attrs: { type: 'button' }, on: { click: () => focusNew(addShot()) } });
   const el = h('section', { class: 'shots', attrs: { 'aria-labelledby': 'shots-heading' } }, h('h2', { id: 'shots-heading', t: 'shots' }), empty, list, addButton);
 
-  function addShot(prompt = ''): string {
+  function addShot(prompt = ''): string | null {
+    if (!canEdit()) return null;
     const id = newShotId();
     shots.push([shotMap({ id, prompt, duration: DEFAULTS.duration, camera: DEFAULTS.camera })]);
     return id;
   }
 
-  function focusNew(id: string): void {
+  function focusNew(id: string | null): void {
+    if (id === null) return;
     const map = shots.toArray().find((m) => m.get('id') === id);
     if (map) cards.get(map)?.focusControl('prompt');
   }
 
   function move(card: Card, delta: -1 | 1): void {
+    if (!canEdit()) return;
     const from = shots.toArray().indexOf(card.map);
     const to = from + delta;
     if (from < 0 || to < 0 || to >= shots.length) return;
@@ -91,6 +96,7 @@ export function createShotList(options: ShotListOptions): ShotList {
   }
 
   function remove(card: Card): void {
+    if (!canEdit()) return;
     const index = shots.toArray().indexOf(card.map);
     if (index < 0) return;
     shots.delete(index, 1);
@@ -145,11 +151,17 @@ export function createShotList(options: ShotListOptions): ShotList {
       ...CAMERA_MOVES.map((move) => h('option', { t: cameraKey(move), attrs: { value: move } })),
     );
     const bindings: Binding[] = [
-      bindControl(map, 'duration', duration, numberCodec(LIMITS.minDuration, LIMITS.maxDuration, DEFAULTS.duration)),
-      bindControl(map, 'camera', camera, {
-        parse: (text) => ((CAMERA_MOVES as readonly string[]).includes(text) ? text : null),
-        format: (value) => stringCodec(DEFAULTS.camera).format(value),
-      }),
+      bindControl(map, 'duration', duration, numberCodec(LIMITS.minDuration, LIMITS.maxDuration, DEFAULTS.duration), canEdit),
+      bindControl(
+        map,
+        'camera',
+        camera,
+        {
+          parse: (text) => ((CAMERA_MOVES as readonly string[]).includes(text) ? text : null),
+          format: (value) => stringCodec(DEFAULTS.camera).format(value),
+        },
+        canEdit,
+      ),
     ];
 
     // Negative prompt (optional)
@@ -160,12 +172,13 @@ export function createShotList(options: ShotListOptions): ShotList {
       attrs: { type: 'button' },
       on: {
         click: () => {
+          if (!canEdit()) return;
           map.set('negative', new Y.Text());
           negative?.view.focus();
         },
       },
     });
-    const removeNegative = h('button', { class: 'link edit-only', t: 'removeNegative', attrs: { type: 'button' }, on: { click: () => map.delete('negative') } });
+    const removeNegative = h('button', { class: 'link edit-only', t: 'removeNegative', attrs: { type: 'button' }, on: { click: () => canEdit() && map.delete('negative') } });
     const negativeBox = h('div', { class: 'negative-box' }, h('span', { class: 'label', t: 'negative' }), negativeHost, removeNegative);
     let negative: TextEditor | null = null;
     let negativeText: Y.Text | null = null;
@@ -278,7 +291,11 @@ export function createShotList(options: ShotListOptions): ShotList {
       renderPresence() {
         const here = people(awareness).filter((p) => !p.self && p.shot === id);
         others.replaceChildren(
-          ...here.map((p) => h('span', { class: 'avatar', text: p.user.name, attrs: { style: `--c:${p.user.color}`, title: p.user.name } })),
+          ...here.map((p) => {
+            const avatar = h('span', { class: 'avatar', text: p.user.name, attrs: { title: p.user.name } });
+            avatar.style.setProperty('--c', p.user.color);
+            return avatar;
+          }),
         );
       },
       renderBadge() {

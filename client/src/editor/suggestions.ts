@@ -9,7 +9,7 @@ import { h } from '../lib/dom.js';
 import { setText, type Key } from '../lib/i18n.js';
 import type { Signal } from '../lib/signal.js';
 
-export function createSuggestionsPanel(doc: Y.Doc, editable: Signal<boolean>, addShot: (prompt: string) => string): HTMLElement {
+export function createSuggestionsPanel(doc: Y.Doc, editable: Signal<boolean>, addShot: (prompt: string) => string | null): HTMLElement {
   const list = suggestionsOf(doc);
   const statuses = suggestionStatusOf(doc);
   const ul = h('ul', { class: 'suggestions' });
@@ -19,14 +19,14 @@ export function createSuggestionsPanel(doc: Y.Doc, editable: Signal<boolean>, ad
   const item = (s: Suggestion) => {
     const short = s.text.length > 40 ? `${s.text.slice(0, 40)}…` : s.text;
     const status = h('span', { class: 'status' });
+    // Read-only pages write nothing, whatever clicks the (hidden, disabled) buttons.
     const button = (key: Key, aria: Key, action: () => void) =>
-      h('button', { class: 'small edit-only', t: key, aria, vars: { text: short }, attrs: { type: 'button' }, on: { click: action } });
+      h('button', { class: 'small edit-only', t: key, aria, vars: { text: short }, attrs: { type: 'button' }, on: { click: () => editable.value && action() } });
     const accept = button('accept', 'acceptN', () => statuses.set(s.id, 'accepted'));
     const dismiss = button('dismiss', 'dismissN', () => statuses.set(s.id, 'dismissed'));
     const make = button('makeShot', 'makeShotN', () =>
       doc.transact(() => {
-        addShot(s.text);
-        statuses.set(s.id, 'accepted');
+        if (addShot(s.text) !== null) statuses.set(s.id, 'accepted');
       }),
     );
     const li = h(

@@ -81,6 +81,12 @@ const proseKeymap: KeyBinding[] = [
   { key: 'Mod-Delete', mac: 'Alt-Delete', run: deleteGroupForward, preventDefault: true },
 ];
 
+/** Undo and redo change the Y.Text directly, past the transaction filter: not while read-only. */
+const undoKeymap: KeyBinding[] = yUndoManagerKeymap.map((binding) => {
+  const { run } = binding;
+  return run ? { ...binding, run: (view: EditorView) => !view.state.readOnly && run(view) } : binding;
+});
+
 const editableExtensions = (editable: boolean): Extension => [EditorState.readOnly.of(!editable), EditorView.editable.of(editable)];
 
 export function createTextEditor(parent: HTMLElement, options: TextEditorOptions): TextEditor {
@@ -91,8 +97,12 @@ export function createTextEditor(parent: HTMLElement, options: TextEditorOptions
     placeholder(t(options.placeholder)),
     EditorView.contentAttributes.of({ 'aria-label': t(options.label, vars), 'aria-multiline': 'true' }),
   ];
+  // Local changes only (remote ones carry ySyncAnnotation): none at all while read-only, since
+  // EditorState.readOnly stops typing but not a dispatched change, which y-codemirror would write
+  // to the Y.Text; and none past maxChars.
   const limit = EditorState.transactionFilter.of((tr) => {
     if (!tr.docChanged || tr.annotation(ySyncAnnotation) !== undefined) return tr;
+    if (tr.startState.readOnly) return [];
     return tr.newDoc.length > options.maxChars && tr.newDoc.length > tr.startState.doc.length ? [] : tr;
   });
   const undoManager = new Y.UndoManager(options.text);
@@ -101,7 +111,7 @@ export function createTextEditor(parent: HTMLElement, options: TextEditorOptions
     state: EditorState.create({
       doc: options.text.toString(),
       extensions: [
-        keymap.of([...yUndoManagerKeymap, ...proseKeymap]),
+        keymap.of([...undoKeymap, ...proseKeymap]),
         EditorView.lineWrapping,
         limit,
         yCollab(options.text, options.awareness, { undoManager }),

@@ -7,6 +7,7 @@ import { io, type Socket } from 'socket.io-client';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import type { ClientToServerEvents, ConnectErrorData, Role, ServerToClientEvents } from '../../../shared/protocol.js';
+import { createAwareness } from './awareness.js';
 
 export type EventSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -40,7 +41,10 @@ function splitReason(reason: string): { code: string; message: string } {
 export function connect(options: ConnectOptions): RoomConnection {
   const { room, token } = options;
   const doc = new Y.Doc();
-  const provider = new WebsocketProvider(wsBase(), room, doc, { params: { token } });
+  // Tabs do not relay for each other (disableBc): each syncs with the server, which knows its
+  // role. Over BroadcastChannel a read-only tab's local change reached an editor tab of the same
+  // room and was stored as the editor's.
+  const provider = new WebsocketProvider(wsBase(), room, doc, { params: { token }, awareness: createAwareness(doc), disableBc: true });
   if (options.silent) provider.awareness.setLocalState(null);
   provider.on('closed', (event) => {
     const { code, message } = splitReason(event.reason);
