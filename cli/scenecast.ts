@@ -15,7 +15,8 @@ import { EnginePool } from '../engine/engine-pool.js';
 import { ScenecastError } from '../shared/errors.js';
 import { validateScene } from '../shared/scene.js';
 import { TEMPLATES } from '../shared/templates.js';
-import { renderScene, type RenderProgressEvent } from '../server/render/render-scene.js';
+import { contentPolicy } from '../server/policy/content-policy.js';
+import { moderateScene, renderScene, type RenderProgressEvent } from '../server/render/render-scene.js';
 import { ShotCache } from '../server/render/shot-cache.js';
 
 const USAGE = `usage: scenecast render SCENE.json --out clip.mp4 [--template ID] [--seed N] [--preview] [--cache DIR] [--bundle DIR]
@@ -82,6 +83,8 @@ async function render(argv: string[]): Promise<void> {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   try {
+    // The same content policy as the service's.
+    await moderateScene(scene, contentPolicy());
     const result = await renderScene(scene, { engine, cache, workDir, profile: values.preview ? 'preview' : 'final', signal: controller.signal, onProgress });
     await copyFile(result.file, path.resolve(values.out!));
     const seconds = ((performance.now() - started) / 1000).toFixed(1);

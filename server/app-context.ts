@@ -1,6 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { EnginePool } from '../engine/engine-pool.js';
+import type { RoomAccess } from './auth/room-access.js';
+import type { ContentPolicy } from './policy/content-policy.js';
 import type { TokenSigner } from './auth/tokens.js';
+import type { RoomControl } from './rooms/room-control.js';
+import type { RoomGuard } from './rooms/room-guard.js';
 import type { CollabEndpoint } from './collab/endpoint.js';
 import type { RoomManager } from './collab/room-manager.js';
 import type { DocumentStore } from './collab/store/document-store.js';
@@ -19,6 +23,14 @@ export interface AppContext {
   log: FastifyBaseLogger;
   metrics: Metrics;
   tokens: TokenSigner;
+  /** Token checks against the room's directory entry (existence, link generation). */
+  access: RoomAccess;
+  /** The one content policy (previews, renders, suggestions). */
+  policy: ContentPolicy;
+  /** Room changes every node acts on (rotated links, deletions). */
+  control: RoomControl;
+  /** This node's side of them. */
+  guard: RoomGuard;
   directory: RoomDirectory;
   store: DocumentStore;
   rooms: RoomManager;

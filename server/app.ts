@@ -3,12 +3,13 @@
  * tests listen on port 0 or use inject). Parts, in the order data flows through them:
  * rooms + tokens → collab (Yjs over WebSocket, persistence) → realtime (Socket.IO) → HTTP routes.
  */
-import { access, constants, mkdir } from 'node:fs/promises';
+import { access as canAccess, constants, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { EnginePool } from '../engine/engine-pool.js';
 import type { AppContext } from './app-context.js';
 import { resolveSecret } from './auth/secret.js';
+import { RoomAccess } from './auth/room-access.js';
 import { TokenSigner } from './auth/tokens.js';
 import { CollabEndpoint } from './collab/endpoint.js';
 import { RoomManager } from './collab/room-manager.js';
@@ -25,7 +26,8 @@ import { UpgradeRouter } from './net/upgrade-router.js';
 import { FrameCache } from './preview/frame-cache.js';
 import { FrameFanout } from './preview/frame-fanout.js';
 import { LocalPreviewQueue } from './preview/local-preview-queue.js';
-import { PreviewService, type ModerationHook } from './preview/preview-service.js';
+import { PreviewService } from './preview/preview-service.js';
+import { contentPolicy, type ModerationHook } from './policy/content-policy.js';
 import { PreviewStateLog } from './preview/state-log.js';
 import { SocketRoomEvents } from './realtime/room-events.js';
 import { RenderService, renderBounds } from './render/render-service.js';
@@ -36,6 +38,9 @@ import { TEMPLATES } from '../shared/templates.js';
 import { createSocketServer } from './realtime/socket-server.js';
 import { RoomEventRelay, sharedSecret, awarenessBusFor, clusterAdapter, clusterJobs, connectCluster, rateLimiterFor, type ClusterJobs } from './scale/cluster.js';
 import { FileRoomDirectory } from './rooms/directory.js';
+import { LocalRoomControl } from './rooms/room-control.js';
+import { RoomGuard } from './rooms/room-guard.js';
+import { RedisRoomControl } from './scale/redis-room-control.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -71,6 +76,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Every node must verify every other node's tokens: in a cluster an unset secret is shared through Redis.
   const tokens = new TokenSigner(cluster && !config.secret ? await sharedSecret(cluster.redis) : await resolveSecret(config.secret, config.dataDir));
   const directory = cluster?.directory ?? new FileRoomDirectory(roomsDir);
+  const access = new RoomAccess(tokens, directory);
+  const control = cluster ? new RedisRoomControl(cluster.redis, cluster.channels) : new LocalRoomControl();
   const store =
     cluster?.store ??
     new FileDocumentStore({
@@ -96,7 +103,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const limiter = new ConnectionLimiter(config.maxConnectionsPerIp);
   const collab = new CollabEndpoint({
     rooms,
-    tokens,
+    access,
     metrics,
     log,
     maxMessageBytes: config.maxMessageBytes,
@@ -112,8 +119,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   let renders: RenderService | null = null;
   let relay: RoomEventRelay | null = null;
   const realtime = createSocketServer(app.server, {
-    tokens,
-    directory,
+    access,
     metrics,
     log,
     onJoin: (socket) => {
@@ -131,7 +137,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   upgrades.route(realtime.upgradePath, (req, socket, head, url) => realtime.handleUpgrade(req, socket, head, url));
   upgrades.attach(app.server);
   const fanout = new FrameFanout(realtime.io, metrics);
-  const moderation = deps.moderation ? { moderation: deps.moderation } : {};
+  // One content policy for every text people send: previews, renders, suggestions.
+  const policy = contentPolicy(deps.moderation);
   const previewTiming = { debounceMs: config.preview.debounceMs, maxWaitMs: config.preview.maxWaitMs };
   let jobs: ClusterJobs | null = null;
   if (cluster) {
@@ -139,13 +146,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // What workers publish for a room reaches this node's sockets through the relay and the log.
     const local = new PreviewStateLog(new SocketRoomEvents(realtime.io, fanout, 'local'));
     relay = new RoomEventRelay(cluster, local);
-    preview = new PreviewService({ rooms, bundleHash: jobs.bundleHash, queue: jobs.previewQueue, store: jobs.previewStore, events: cluster.events, stateLog: local, fanout, metrics, log, ...previewTiming, ...moderation });
-    renders = await RenderService.start({ dataDir: config.blobDir, engine: null, events: cluster.events, metrics, log, ...renderBounds(config), queue: jobs.renderQueue, cache: jobs.shotStore, process: false });
+    preview = new PreviewService({ rooms, bundleHash: jobs.bundleHash, queue: jobs.previewQueue, store: jobs.previewStore, events: cluster.events, stateLog: local, fanout, metrics, log, ...previewTiming, policy });
+    renders = await RenderService.start({ dataDir: config.blobDir, engine: null, events: cluster.events, metrics, log, policy, ...renderBounds(config), queue: jobs.renderQueue, cache: jobs.shotStore, process: false });
   } else if (engine) {
     const events = new PreviewStateLog(new SocketRoomEvents(realtime.io, fanout));
     const previewStore = new FrameCache(64 * 1024 * 1024);
     const queue = new LocalPreviewQueue({ engine, events, store: previewStore, metrics, maxQueued: 64, jpegQuality: config.preview.jpegQuality });
-    preview = new PreviewService({ rooms, bundleHash: engine.info.hash, queue, store: previewStore, events, stateLog: events, fanout, metrics, log, ...previewTiming, ...moderation });
+    preview = new PreviewService({ rooms, bundleHash: engine.info.hash, queue, store: previewStore, events, stateLog: events, fanout, metrics, log, ...previewTiming, policy });
     engine.on('job', ({ stats }) => {
       if (!stats) return;
       metrics.textCache.inc({ result: 'hit' }, stats.textCacheHits);
@@ -160,15 +167,21 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       concurrency: config.render.concurrency,
       parallel: config.render.parallel,
       cacheBytes: config.render.cacheBytes,
+      policy,
       ...renderBounds(config),
     });
   }
 
+  const guard = new RoomGuard({ control, directory, rooms, collab, realtime, log, forgetPreviews: async (room) => preview?.forgetRoom(room) });
   const ctx: AppContext = {
     config,
     log,
     metrics,
     tokens,
+    access,
+    policy,
+    control,
+    guard,
     directory,
     store,
     rooms,
@@ -182,9 +195,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       ? {
           redis: async () => void (await cluster.redis.ping()),
           snapshots: () => cluster.snapshots.check(),
-          blobs: () => access(config.blobDir, constants.W_OK),
+          blobs: () => canAccess(config.blobDir, constants.W_OK),
         }
-      : { storage: () => access(roomsDir, constants.W_OK) },
+      : { storage: () => canAccess(roomsDir, constants.W_OK) },
     cluster: cluster && jobs ? { cluster, jobs } : null,
   };
   app.decorate('scenecast', ctx);
@@ -201,6 +214,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   // Shutdown in reverse order of the data flow; each step runs even if one before it failed.
   app.addHook('preClose', async () => {
+    guard.close();
     upgrades.close();
     collab.close();
     await preview?.close();

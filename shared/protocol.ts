@@ -167,6 +167,8 @@ export interface ServerToClientEvents {
   suggestion: (suggestion: Suggestion) => void;
   'room:presence': (presence: Presence) => void;
   'room:joined': (info: { room: string; role: Role }) => void;
+  /** Sent just before the server disconnects the socket for good: the links were replaced or expired, the room was deleted. */
+  'room:closed': (info: { code: ErrorCode; message: string }) => void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
@@ -176,6 +178,10 @@ export interface ClientToServerEvents {}
 export interface SocketData {
   room: string;
   role: Role;
+  /** The link generation of the socket's token. */
+  epoch: number;
+  /** When the socket's token expires (ms since the epoch), or null. */
+  expiresAt: number | null;
 }
 
 /** `connect_error` payload (`err.data`) when the handshake is refused. */

@@ -5,7 +5,8 @@ import * as Y from 'yjs';
 import type { CreateRoomResponse, RenderInfo } from '../shared/protocol.js';
 import { findShot } from '../shared/scene-doc.js';
 import { Redis } from 'ioredis';
-import { REDIS_URL, startCluster } from './helpers/cluster.js';
+import { REDIS_ADDRESS, REDIS_URL, startCluster } from './helpers/cluster.js';
+import { openRaw } from './helpers/raw-ws.js';
 import { startProxy } from './helpers/tcp-proxy.js';
 import { PreviewRecorder } from './helpers/preview-recorder.js';
 import { decodeAll, probe } from './helpers/media.js';
@@ -246,8 +247,40 @@ describe('scale-out faults', () => {
     expect(((await tooLong.json()) as { error: { code: string } }).error.code).toBe('RENDER_TOO_LONG');
   }, 60_000);
 
+  it('rotating links and deleting a room hold on every node at once', async () => {
+    const cluster = await startCluster();
+    const [a, b] = await Promise.all([cluster.node(), cluster.node()]);
+    const room = await createRoom(a.url);
+    const viewerOnB = await openRaw(`${b.wsUrl}/yjs/${room.room}?token=${room.tokens.viewer}`);
+    await viewerOnB.next();
+    const rotated = await fetchWithin(`${a.url}/api/rooms/${room.room}/links/rotate`, { method: 'POST', headers: { authorization: `Bearer ${room.tokens.editor}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(rotated.status).toBe(200);
+    const fresh = (await rotated.json()) as CreateRoomResponse;
+    expect((await within('B closes the old link', 10_000, viewerOnB.closed)).reason).toMatch(/^TOKEN_REVOKED/);
+    expect((await fetchWithin(`${b.url}/api/rooms/${room.room}/scene?token=${room.tokens.viewer}`)).status).toBe(401);
+
+    const editorOnB = connectYjs(b.wsUrl, room.room, fresh.tokens.editor);
+    await within('editor on B synced', 10_000, editorOnB.synced);
+    await until(editorOnB.doc, (d) => findShot(d, 's1') !== undefined);
+    promptOf(editorOnB.doc).insert(0, 'blue ');
+    const deleted = await fetchWithin(`${a.url}/api/rooms/${room.room}`, { method: 'DELETE', headers: { authorization: `Bearer ${fresh.tokens.editor}` } });
+    expect(deleted.status).toBe(204);
+    expect((await within('B closes the deleted room', 10_000, editorOnB.closed)).reason).toMatch(/^ROOM_DELETED/);
+    const redis = new Redis(REDIS_URL);
+    try {
+      // Nothing of the room is left in Redis (give B's last edits a moment to have been refused).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const keys = await redis.keys(`${cluster.prefix}*${room.room}*`);
+      expect(keys.map((k) => k.slice(cluster.prefix.length))).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+    expect((await fetchWithin(`${b.url}/api/rooms/${room.room}/scene?token=${fresh.tokens.viewer}`)).status).toBe(404);
+    editorOnB.destroy();
+  }, 60_000);
+
   it('Redis cut mid-session: clear 503s meanwhile, then nodes reconnect, clients resync, no acknowledged edit lost', async () => {
-    const proxy = await startProxy('127.0.0.1', 6379);
+    const proxy = await startProxy(REDIS_ADDRESS.host, REDIS_ADDRESS.port);
     const cluster = await startCluster({ redisUrl: proxy.url });
     const [a, b] = await Promise.all([cluster.node(), cluster.node()]);
     const room = await createRoom(a.url);
@@ -278,7 +311,7 @@ describe('scale-out faults', () => {
   }, 120_000);
 
   it('Redis drops while a request’s command is on its way: the request still answers 503 within seconds, then the node recovers', async () => {
-    const proxy = await startProxy('127.0.0.1', 6379);
+    const proxy = await startProxy(REDIS_ADDRESS.host, REDIS_ADDRESS.port);
     const cluster = await startCluster({ redisUrl: proxy.url });
     const a = await cluster.node();
     // The connection drops the moment POST /api/rooms sends its first command (the rate limit): no reply will come

@@ -10,7 +10,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
 import { CLOSE, canWrite, type Role } from '../../shared/protocol.js';
-import { tokenFrom, type TokenSigner } from '../auth/tokens.js';
+import type { RoomAccess } from '../auth/room-access.js';
+import { tokenFrom } from '../auth/tokens.js';
 import type { Metrics } from '../metrics.js';
 import type { AddressOf } from '../net/client-address.js';
 import type { ConnectionLimiter } from '../net/connection-limiter.js';
@@ -22,7 +23,8 @@ import type { RoomManager } from './room-manager.js';
 
 export interface CollabEndpointOptions {
   rooms: RoomManager;
-  tokens: TokenSigner;
+  /** Token, room and link-generation checks. */
+  access: RoomAccess;
   metrics: Metrics;
   log: FastifyBaseLogger;
   maxMessageBytes: number;
@@ -40,6 +42,9 @@ const CODE_TO_CLOSE: Partial<Record<ErrorCode, number>> = {
   TOKEN_MISSING: CLOSE.BAD_TOKEN,
   TOKEN_INVALID: CLOSE.BAD_TOKEN,
   TOKEN_WRONG_ROOM: CLOSE.FORBIDDEN,
+  TOKEN_EXPIRED: CLOSE.BAD_TOKEN,
+  TOKEN_REVOKED: CLOSE.BAD_TOKEN,
+  ROOM_DELETED: CLOSE.UNKNOWN_ROOM,
   ROLE_FORBIDDEN: CLOSE.FORBIDDEN,
   ROOM_NOT_FOUND: CLOSE.UNKNOWN_ROOM,
   ROOMS_AT_CAPACITY: CLOSE.AT_CAPACITY,
@@ -48,20 +53,33 @@ const CODE_TO_CLOSE: Partial<Record<ErrorCode, number>> = {
 };
 
 /** A close reason is at most 123 bytes. */
-const reasonText = (code: string, message: string): string => Buffer.from(`${code}: ${message}`).subarray(0, 123).toString();
+export const reasonText = (code: string, message: string): string => Buffer.from(`${code}: ${message}`).subarray(0, 123).toString();
+
+/** Bytes a client may send before its room is loaded (they wait in memory meanwhile). */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+
+/** What the endpoint knows of a connection when asked to close some (closeWhere). */
+export interface PeerInfo {
+  room: string;
+  role: Role;
+  /** The link generation of its token. */
+  epoch: number;
+}
 
 let nextPeer = 0;
 
-class WsPeer implements Peer {
+class WsPeer implements Peer, PeerInfo {
   readonly label: string;
   readonly canWrite: boolean;
   lastSentAt = performance.now();
   alive = true;
+  expiry: NodeJS.Timeout | null = null;
 
   constructor(
     readonly ws: WebSocket,
     readonly role: Role,
-    room: string,
+    readonly room: string,
+    readonly epoch: number,
     private readonly options: CollabEndpointOptions,
   ) {
     this.canWrite = canWrite(role);
@@ -150,8 +168,9 @@ export class CollabEndpoint {
   }
 
   async #onConnection(ws: WebSocket, req: IncomingMessage, url: URL, roomId: string): Promise<void> {
-    const { rooms, tokens, metrics, log } = this.#options;
+    const { rooms, access, metrics, log } = this.#options;
     const queued: Buffer[] = [];
+    let queuedBytes = 0;
     let room: Room | null = null;
     let peer: WsPeer | null = null;
     let closed = false;
@@ -164,6 +183,7 @@ export class CollabEndpoint {
         return;
       }
       if (room && peer) handle(bytes);
+      else if ((queuedBytes += bytes.length) > MAX_QUEUED_BYTES) refuse(CLOSE.MALFORMED, 'MESSAGE_MALFORMED', 'too much sent before the room was ready');
       else queued.push(bytes);
     });
     ws.on('pong', () => {
@@ -172,6 +192,7 @@ export class CollabEndpoint {
     ws.on('close', () => {
       closed = true;
       if (peer) {
+        if (peer.expiry) clearTimeout(peer.expiry);
         this.#peers.delete(peer);
         metrics.connections.dec({ transport: 'yjs', role: peer.role });
         room?.leave(peer);
@@ -195,9 +216,10 @@ export class CollabEndpoint {
       }
     };
 
-    let role: Role;
+    let claims: Awaited<ReturnType<RoomAccess['check']>>;
     try {
-      role = tokens.verifyFor(tokenFrom(req.headers, url.searchParams), roomId).role;
+      claims = await access.check(tokenFrom(req.headers, url.searchParams), roomId);
+      if (closed) return;
       const acquired = await rooms.acquire(roomId);
       if (closed) {
         rooms.release(acquired);
@@ -211,11 +233,29 @@ export class CollabEndpoint {
       return;
     }
 
-    peer = new WsPeer(ws, role, roomId, this.#options);
+    const { role } = claims;
+    peer = new WsPeer(ws, role, roomId, claims.epoch, this.#options);
+    if (claims.expiresAt !== null) {
+      const open = peer;
+      // A link that expires closes its connections then (at most every 24 days: the timer's range).
+      open.expiry = setTimeout(() => open.close(CLOSE.BAD_TOKEN, reasonText('TOKEN_EXPIRED', 'this link has expired')), Math.min(claims.expiresAt - Date.now(), 2 ** 31 - 1));
+      open.expiry.unref();
+    }
     this.#peers.add(peer);
     metrics.connections.inc({ transport: 'yjs', role });
     room.join(peer);
     for (const bytes of queued.splice(0)) handle(bytes);
+  }
+
+  /** Closes this node's connections of `room` for which `which` holds (a rotation, a deletion). */
+  closeWhere(room: string, which: (peer: PeerInfo) => boolean, code: number, reason: string): number {
+    let closed = 0;
+    for (const peer of this.#peers) {
+      if (peer.room !== room || !which(peer)) continue;
+      peer.close(code, reason);
+      closed++;
+    }
+    return closed;
   }
 
   get connectionCount(): number {

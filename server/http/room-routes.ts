@@ -6,6 +6,7 @@ import { readScene } from '../../shared/scene-doc.js';
 import { LIMITS, type SceneInput } from '../../shared/scene.js';
 import type { AppContext } from '../app-context.js';
 import { createRoom, shareLinks } from '../rooms/create-room.js';
+import { deleteRoom } from '../rooms/delete-room.js';
 import type { RateLimiter } from '../suggestions/rate-limiter.js';
 import { authorize } from './request-auth.js';
 
@@ -17,6 +18,12 @@ const CreateRoomBody = z
   .strict();
 
 const RoomParams = z.object({ room: z.string().min(1).max(64) });
+
+/** Viewer and overlay links that stop working after this many hours (a year at most). */
+const expiresInHours = z.coerce.number().positive().max(24 * 366).optional();
+const LinksQuery = z.object({ expiresInHours, token: z.string().optional() });
+const RotateBody = z.object({ expiresInHours }).strict();
+const expiryOf = (hours: number | undefined): number | null => (hours === undefined ? null : Date.now() + hours * 3_600_000);
 
 export function parseOr<T>(schema: z.ZodType<T>, value: unknown, code: 'INVALID_BODY' | 'INVALID_PARAMS'): T {
   const result = schema.safeParse(value);
@@ -45,11 +52,34 @@ export function roomRoutes(app: FastifyInstance, ctx: AppContext, limiter: RateL
     return reply.status(201).send(created);
   });
 
-  // Editors may share every kind of link of their room (tokens are deterministic per room and role).
+  // Editors may share every kind of link of their room; viewer and overlay links may expire.
   app.get('/api/rooms/:room/links', async (request) => {
     const { room } = parseOr(RoomParams, request.params, 'INVALID_PARAMS');
+    const claims = await authorize(request, room, ctx, ['editor']);
+    const { expiresInHours } = parseOr(LinksQuery, request.query, 'INVALID_PARAMS');
+    return shareLinks(room, baseUrl(request, ctx.config.publicUrl), ctx.tokens, { epoch: claims.epoch, expiresAt: expiryOf(expiresInHours) });
+  });
+
+  // New links for the room: every older token of it stops working at once, on every node.
+  app.post('/api/rooms/:room/links/rotate', async (request) => {
+    const { room } = parseOr(RoomParams, request.params, 'INVALID_PARAMS');
     await authorize(request, room, ctx, ['editor']);
-    return shareLinks(room, baseUrl(request, ctx.config.publicUrl), ctx.tokens);
+    const { expiresInHours } = parseOr(RotateBody, request.body ?? {}, 'INVALID_BODY');
+    const epoch = await ctx.directory.rotate(room);
+    if (epoch === null) throw new ScenecastError('ROOM_NOT_FOUND', `No room "${room}"`);
+    ctx.control.publish({ type: 'revoked', room, epoch });
+    await ctx.guard.apply({ type: 'revoked', room, epoch });
+    request.log.info({ room, epoch }, 'room links rotated');
+    return shareLinks(room, baseUrl(request, ctx.config.publicUrl), ctx.tokens, { epoch, expiresAt: expiryOf(expiresInHours) });
+  });
+
+  // The room and everything of it, on every node (delete-room.ts).
+  app.delete('/api/rooms/:room', async (request, reply) => {
+    const { room } = parseOr(RoomParams, request.params, 'INVALID_PARAMS');
+    await authorize(request, room, ctx, ['editor']);
+    await deleteRoom(room, ctx);
+    request.log.info({ room }, 'room deleted');
+    return reply.status(204).send();
   });
 
   app.get('/api/rooms/:room/scene', async (request) => {

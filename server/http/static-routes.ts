@@ -20,7 +20,7 @@ export async function staticRoutes(app: FastifyInstance, dist = CLIENT_DIST): Pr
       wildcard: false,
       serve: true,
       setHeaders: (res, file) => {
-        if (file.includes(`${path.sep}assets${path.sep}`)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+        if (file.includes(`${path.sep}assets${path.sep}`)) res.header('Cache-Control', 'public, max-age=31536000, immutable');
       },
     });
   }

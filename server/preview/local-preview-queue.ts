@@ -15,6 +15,8 @@ export interface PreviewQueue {
   submit(job: QueuedPreview): Promise<'queued' | 'full'>;
   /** Drops a shot's queued job and aborts its running one. */
   cancel(room: string, shot: string): void;
+  /** A room was deleted: every job of it goes, and whatever the queue keeps of it. */
+  forgetRoom(room: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,10 @@ export class LocalPreviewQueue implements PreviewQueue {
 
   cancel(room: string, shot: string): void {
     this.#scheduler.cancel(room, shot);
+  }
+
+  async forgetRoom(room: string): Promise<void> {
+    this.#scheduler.cancelRoom(room);
   }
 
   async close(): Promise<void> {

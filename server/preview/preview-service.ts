@@ -11,11 +11,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type * as Y from 'yjs';
 import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
-import { moderate, type Verdict } from '../../shared/moderation.js';
 import type { PreviewFrame, PreviewState } from '../../shared/protocol.js';
 import { readScene } from '../../shared/scene-doc.js';
 import { resolveShot, shotKey } from '../../engine/shot-spec.js';
 import { isPeer } from '../collab/origins.js';
+import { contentPolicy, shotText, type ContentPolicy } from '../policy/content-policy.js';
 import type { Room } from '../collab/room.js';
 import type { RoomManager } from '../collab/room-manager.js';
 import type { Metrics } from '../metrics.js';
@@ -27,8 +27,6 @@ import type { FrameFanout } from './frame-fanout.js';
 import type { PreviewQueue, QueuedPreview } from './local-preview-queue.js';
 import type { PreviewStateLog } from './state-log.js';
 import type { RoomEvents } from '../realtime/room-events.js';
-
-export type ModerationHook = (text: string) => Verdict | Promise<Verdict>;
 
 export interface PreviewOptions {
   rooms: RoomManager;
@@ -48,8 +46,8 @@ export interface PreviewOptions {
   debounceMs?: number;
   /** Longest a burst of edits can delay a preview (ms, default 300). */
   maxWaitMs?: number;
-  /** Content policy; the default is the bilingual blocklist of shared/moderation.ts. */
-  moderation?: ModerationHook;
+  /** The service's content policy (default: the blocklist). */
+  policy?: ContentPolicy;
 }
 
 interface Watched {
@@ -67,12 +65,12 @@ let lastRev = Date.now();
 const nextRev = (): number => (lastRev = Math.max(lastRev + 1, Date.now()));
 
 export class PreviewService {
-  readonly #o: Required<Omit<PreviewOptions, 'moderation'>> & { moderation: ModerationHook };
+  readonly #o: Required<PreviewOptions>;
   readonly #watched = new Map<string, Watched>();
   readonly #stopWatching: () => void;
 
   constructor(options: PreviewOptions) {
-    this.#o = { debounceMs: 60, maxWaitMs: 300, moderation: moderate, ...options };
+    this.#o = { debounceMs: 60, maxWaitMs: 300, policy: contentPolicy(), ...options };
     this.#stopWatching = options.rooms.onLoaded((room) => void this.#watch(room));
   }
 
@@ -167,7 +165,7 @@ export class PreviewService {
         this.#refuse(watched, shot.id, 'TEMPLATE_UNKNOWN', unknownTemplate.message, `template:${key}`);
         continue;
       }
-      const verdict = await this.#o.moderation(`${shot.prompt}\n${shot.negative ?? ''}`);
+      const verdict = await this.#o.policy.check(shotText(shot));
       if (!verdict.ok) {
         this.#refuse(watched, shot.id, 'CONTENT_BLOCKED', verdict.reason ?? 'blocked by the content policy', `blocked:${key}`);
         continue;
@@ -222,6 +220,14 @@ export class PreviewService {
       const done = previews.find((p) => p.shot === state.shot);
       if (!done || state.rev > done.rev) socket.emit('preview:state', state);
     }
+  }
+
+  /** A room was deleted: its queued and running previews stop, and nothing of them is kept. */
+  async forgetRoom(room: string): Promise<void> {
+    this.#unwatch(room);
+    await this.#o.queue.forgetRoom(room);
+    this.#o.stateLog.retain(room, new Set());
+    await this.#o.store.retain(room, new Set());
   }
 
   async close(): Promise<void> {

@@ -68,6 +68,12 @@ export class PreviewScheduler<J extends PreviewJob> {
     this.#abortRunning(room, shot);
   }
 
+  /** Cancels every job of a room, queued or running. */
+  cancelRoom(room: string): void {
+    for (const job of [...(this.#queues.get(room) ?? [])]) this.#removeQueued(room, job.shot);
+    for (const { job } of [...this.#running.values()]) if (job.room === room) this.#abortRunning(room, job.shot);
+  }
+
   #removeQueued(room: string, shot: string): boolean {
     const queue = this.#queues.get(room);
     const index = queue?.findIndex((j) => j.shot === shot) ?? -1;

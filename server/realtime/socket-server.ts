@@ -7,20 +7,21 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
-import { ScenecastError } from '../../shared/errors.js';
+import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
 import type { ClientToServerEvents, Presence, ServerToClientEvents, SocketData } from '../../shared/protocol.js';
-import type { TokenSigner } from '../auth/tokens.js';
+import type { RoomAccess } from '../auth/room-access.js';
 import type { Metrics } from '../metrics.js';
 import type { AddressOf } from '../net/client-address.js';
 import type { ConnectionLimiter } from '../net/connection-limiter.js';
 import { refuseUpgrade } from '../net/upgrade-router.js';
-import type { RoomDirectory } from '../rooms/directory.js';
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 export type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 export interface SocketServer {
   io: Io;
+  /** Tells this node's sockets of `room` for which `which` holds why, and disconnects them. */
+  closeWhere(room: string, which: (data: SocketData) => boolean, code: ErrorCode, message: string): Promise<number>;
   /** Path prefix of Socket.IO's upgrades (for the app's upgrade router). */
   upgradePath: string;
   /** Serves a WebSocket upgrade of Socket.IO (the app's upgrade router hands them over). */
@@ -30,8 +31,8 @@ export interface SocketServer {
 }
 
 export interface SocketServerOptions {
-  tokens: TokenSigner;
-  directory: RoomDirectory;
+  /** Token, room and link-generation checks. */
+  access: RoomAccess;
   metrics: Metrics;
   log: FastifyBaseLogger;
   /** Called for every socket that joined a room (late joiners get cached previews here). */
@@ -49,7 +50,7 @@ export interface SocketServerOptions {
 export const ioRoom = (room: string): string => `room:${room}`;
 
 export function createSocketServer(server: HttpServer, options: SocketServerOptions): SocketServer {
-  const { tokens, directory, metrics, log, limiter, addressOf } = options;
+  const { access, metrics, log, limiter, addressOf } = options;
   const before = new Set(server.listeners('upgrade'));
   const io: Io = new Server(server, {
     serveClient: false,
@@ -82,9 +83,8 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     const auth = socket.handshake.auth as { token?: unknown };
     const token = typeof auth.token === 'string' ? auth.token : (socket.handshake.query.token as string | undefined);
     (async () => {
-      const claims = tokens.verify(token);
-      if (!(await directory.get(claims.room))) throw new ScenecastError('ROOM_NOT_FOUND', `No room "${claims.room}"`);
-      socket.data = { room: claims.room, role: claims.role };
+      const claims = await access.check(token);
+      socket.data = { room: claims.room, role: claims.role, epoch: claims.epoch, expiresAt: claims.expiresAt };
     })().then(
       () => next(),
       (error: unknown) => {
@@ -113,8 +113,19 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     );
   };
 
+  const closeOne = (socket: { emit: IoSocket['emit']; disconnect: (close?: boolean) => unknown }, code: ErrorCode, message: string): void => {
+    socket.emit('room:closed', { code, message });
+    socket.disconnect(true);
+  };
+
   io.on('connection', (socket) => {
-    const { room, role } = socket.data;
+    const { room, role, expiresAt } = socket.data;
+    if (expiresAt !== null) {
+      // A link that expires disconnects its sockets then (at most every 24 days: the timer's range).
+      const expiry = setTimeout(() => closeOne(socket, 'TOKEN_EXPIRED', 'This link has expired'), Math.min(expiresAt - Date.now(), 2 ** 31 - 1));
+      expiry.unref();
+      socket.once('disconnect', () => clearTimeout(expiry));
+    }
     metrics.connections.inc({ transport: 'socketio', role });
     void socket.join(ioRoom(room));
     socket.emit('room:joined', { room, role });
@@ -138,5 +149,12 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     })();
     return closing;
   };
-  return { io, upgradePath, handleUpgrade, close };
+  const closeWhere = async (room: string, which: (data: SocketData) => boolean, code: ErrorCode, message: string): Promise<number> => {
+    const sockets = await io.local.in(ioRoom(room)).fetchSockets();
+    const matching = sockets.filter((s) => which(s.data));
+    for (const socket of matching) closeOne(socket, code, message);
+    return matching.length;
+  };
+
+  return { io, upgradePath, handleUpgrade, closeWhere, close };
 }

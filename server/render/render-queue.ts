@@ -35,7 +35,7 @@ export interface RenderQueue {
   /** Cancels a queued or running job; returns the record as it ends, or null if unknown. */
   cancel(id: string): Promise<RenderInfo | null>;
   onCancelledWhileQueued(listener: (record: RenderInfo) => void): void;
-  /** Persists a changed record. */
+  /** Persists a changed record; a record that was removed is never written again (no-op). */
   save(record: RenderInfo): Promise<void>;
   /** Every stored record (for clean-up). */
   list(): Promise<RenderInfo[]>;
@@ -120,6 +120,7 @@ export class LocalRenderQueue implements RenderQueue {
     const next = previous
       .catch(() => {})
       .then(async () => {
+        if (!this.#records.has(record.id)) return;
         const folder = path.join(this.dir, record.id);
         await mkdir(folder, { recursive: true });
         const tmp = path.join(folder, `render.json.${process.pid}.${++this.#saveCount}.tmp`);
@@ -158,6 +159,7 @@ export class LocalRenderQueue implements RenderQueue {
 
   async remove(id: string): Promise<void> {
     this.#records.delete(id);
+    await this.#saving.get(id)?.catch(() => {});
     await rm(path.join(this.dir, id), { recursive: true, force: true });
   }
 

@@ -17,11 +17,11 @@ import { abortError } from '../../engine/pipeline/generate.js';
 import { resolveShot, shotKey } from '../../engine/shot-spec.js';
 import { frameCount } from '../../engine/pipeline/windows.js';
 import { ScenecastError } from '../../shared/errors.js';
-import { moderate } from '../../shared/moderation.js';
 import type { RenderShotInfo, RenderTimings } from '../../shared/protocol.js';
 import type { Scene } from '../../shared/scene.js';
 import { SegmentEncoder, joinSegments } from './ffmpeg.js';
 import { frameLimitRefusal } from './render-limits.js';
+import { shotText, type ContentPolicy } from '../policy/content-policy.js';
 import type { ShotStore } from './shot-cache.js';
 
 export interface RenderProgressEvent {
@@ -55,6 +55,8 @@ export interface RenderSceneOptions {
   turn?: (signal: AbortSignal) => Promise<() => void>;
   /** Frames one render may make (default: no limit; the server passes MAX_RENDER_FRAMES). */
   maxFrames?: number;
+  /** The room the render is for: it becomes a holder of the shots it makes or reuses (shot-cache.ts). */
+  room?: string;
 }
 
 export interface RenderResult {
@@ -70,7 +72,7 @@ export const emptyRenderTimings = (): RenderTimings => ({ generate: 0, upscale: 
 /** Frames a render of `scene` makes (each shot's duration × fps, summed). */
 export const sceneFrames = (scene: Pick<Scene, 'fps' | 'shots'>): number => scene.shots.reduce((sum, shot) => sum + frameCount(shot.duration, scene.fps), 0);
 
-/** Why a scene cannot be rendered, or null. */
+/** Why a scene cannot be rendered, or null (its content is the content policy's to judge: moderateScene). */
 export function renderRefusal(scene: Scene, limits: { maxFrames?: number } = {}): ScenecastError | null {
   if (scene.shots.length === 0) return new ScenecastError('SCENE_EMPTY', 'The scene has no shot to render; add a shot with a prompt first');
   if (limits.maxFrames !== undefined) {
@@ -79,10 +81,13 @@ export function renderRefusal(scene: Scene, limits: { maxFrames?: number } = {})
   }
   for (const shot of scene.shots) {
     if (!shot.prompt.trim()) return new ScenecastError('SHOT_PROMPT_EMPTY', `Shot "${shot.id}" has no prompt`);
-    const verdict = moderate(`${shot.prompt}\n${shot.negative ?? ''}`);
-    if (!verdict.ok) return new ScenecastError('CONTENT_BLOCKED', `Shot "${shot.id}": ${verdict.reason}`);
   }
   return null;
+}
+
+/** Throws CONTENT_BLOCKED for the first shot the policy refuses. */
+export async function moderateScene(scene: Scene, policy: ContentPolicy): Promise<void> {
+  for (const shot of scene.shots) await policy.enforce(shotText(shot), `Shot "${shot.id}"`);
 }
 
 export async function renderScene(scene: Scene, options: RenderSceneOptions): Promise<RenderResult> {
@@ -121,7 +126,7 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
     if (inner.signal.aborted) throw abortError();
     const info = shots[i]!;
     // 2. Cache.
-    if (await cache.get(key)) {
+    if (await cache.get(key, options.room)) {
       Object.assign(info, { done: info.frames, cached: true, status: 'done' });
       report({ stage: 'generate', shot: shot.id, done: info.frames, total: info.frames, cached: true });
       return;
@@ -157,7 +162,7 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
       const finishStarted = performance.now();
       await encoder.finish();
       timings.encode += performance.now() - finishStarted;
-      await cache.put(key, temp, encoder.frames);
+      await cache.put(key, temp, encoder.frames, options.room);
     } catch (error) {
       encoder.abort();
       await rm(temp, { force: true });

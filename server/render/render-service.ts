@@ -18,7 +18,8 @@ import type { RoomEvents } from '../realtime/room-events.js';
 import { FairTurns } from './fair-turns.js';
 import { DEFAULT_RENDER_LIMITS, type RenderLimits } from './render-limits.js';
 import { LocalRenderQueue, type RenderQueue } from './render-queue.js';
-import { emptyRenderTimings, renderRefusal, renderScene } from './render-scene.js';
+import { contentPolicy, type ContentPolicy } from '../policy/content-policy.js';
+import { emptyRenderTimings, moderateScene, renderRefusal, renderScene } from './render-scene.js';
 import { ShotCache, type ShotStore } from './shot-cache.js';
 
 export interface RenderServiceOptions {
@@ -36,6 +37,8 @@ export interface RenderServiceOptions {
   limits?: RenderLimits;
   /** Bytes of finished renders kept in all (default 5 GiB); the oldest go first beyond it. */
   maxBytes?: number;
+  /** The service's content policy (default: the blocklist). */
+  policy?: ContentPolicy;
   /** Bytes of encoded shots kept for re-renders (default 2 GiB). */
   cacheBytes?: number;
   /** How long a finished render is kept (ms, default 24 h). */
@@ -67,7 +70,10 @@ export class RenderService {
   ) {
     this.#limits = options.limits ?? DEFAULT_RENDER_LIMITS;
     this.#turns = new FairTurns(Math.max(1, options.parallel ?? 1));
+    this.#policy = options.policy ?? contentPolicy();
   }
+
+  readonly #policy: ContentPolicy;
 
   static async start(options: RenderServiceOptions): Promise<RenderService> {
     const cache = options.cache ?? (await ShotCache.open(path.join(options.dataDir, 'cache', 'shots'), options.cacheBytes ?? 2 * 1024 ** 3));
@@ -95,6 +101,7 @@ export class RenderService {
   async create(room: string, scene: Scene, profile: 'final' | 'preview' = 'final'): Promise<RenderInfo> {
     const refusal = renderRefusal(scene, { maxFrames: this.#limits.maxFrames });
     if (refusal) throw refusal;
+    await moderateScene(scene, this.#policy);
     const record: RenderInfo = {
       id: `r${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x').toLowerCase()}`,
       room,
@@ -137,6 +144,8 @@ export class RenderService {
     } catch (error) {
       this.options.log.error({ err: error, render: record.id }, 'render job crashed');
     }
+    // Its room was deleted meanwhile: the record is gone, and so must be what the job wrote.
+    if (!(await this.queue.get(record.id).catch(() => record))) await rm(this.folder(record.id), { recursive: true, force: true });
   }
 
   async #render(record: RenderInfo, signal: AbortSignal): Promise<void> {
@@ -156,6 +165,7 @@ export class RenderService {
         // Shots of one render one after another; several renders share the engine by turns.
         parallel: 1,
         turn: (shotSignal) => this.#turns.acquire(record.room, shotSignal),
+        room: record.room,
         maxFrames: this.#limits.maxFrames,
         signal,
         onProgress: (event, shots) => {
@@ -235,6 +245,15 @@ export class RenderService {
       removed++;
     }
     return removed;
+  }
+
+  /** A room was deleted: its renders are cancelled and removed with their files, its shots forgotten. */
+  async forgetRoom(room: string): Promise<void> {
+    for (const record of (await this.queue.list()).filter((r) => r.room === room)) {
+      if (record.status === 'queued' || record.status === 'running') await this.queue.cancel(record.id).catch(() => null);
+      await this.#discard(record.id);
+    }
+    await this.cache.forgetRoom(room);
   }
 
   async #discard(id: string): Promise<void> {

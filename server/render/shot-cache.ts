@@ -13,6 +13,19 @@ export interface CachedShot {
   bytes: number;
   frames: number;
   lastUsed: number;
+  /** Rooms that made or reused it: deleting a room forgets it there, and an entry no room holds goes. */
+  rooms?: string[];
+}
+
+/** Rooms remembered per entry (the oldest are forgotten first; a forgotten room cannot delete it). */
+const MAX_OWNERS = 64;
+
+/** `rooms` with `room` added (last), at most MAX_OWNERS. */
+export function withOwner(rooms: string[] | undefined, room: string | undefined): string[] | undefined {
+  if (room === undefined) return rooms;
+  const list = (rooms ?? []).filter((r) => r !== room);
+  list.push(room);
+  return list.slice(-MAX_OWNERS);
 }
 
 export interface ShotCacheStats {
@@ -28,9 +41,12 @@ export interface ShotStore {
   file(key: string): string;
   /** A scratch path beside the segments, for one being encoded. */
   tempFile(): string;
-  /** The cached shot, or null; counts a hit or a miss. */
-  get(key: string): Promise<CachedShot | null>;
-  put(key: string, tempFile: string, frames: number): Promise<CachedShot>;
+  /** The cached shot, or null; counts a hit or a miss. A hit for `room` makes the room one of its holders. */
+  get(key: string, room?: string): Promise<CachedShot | null>;
+  /** Moves an encoded segment into the cache under `key`, held by `room`. */
+  put(key: string, tempFile: string, frames: number, room?: string): Promise<CachedShot>;
+  /** A room was deleted: it holds no entry any more, and entries no other room holds are removed. */
+  forgetRoom(room: string): Promise<number>;
   stats(): ShotCacheStats | Promise<ShotCacheStats>;
   flush(): Promise<void>;
 }
@@ -75,7 +91,7 @@ export class ShotCache implements ShotStore {
     return path.join(this.dir, `tmp-${randomUUID()}.mp4`);
   }
 
-  async get(key: string): Promise<CachedShot | null> {
+  async get(key: string, room?: string): Promise<CachedShot | null> {
     const entry = this.#entries.get(key);
     if (!entry) {
       this.misses++;
@@ -83,19 +99,22 @@ export class ShotCache implements ShotStore {
     }
     this.hits++;
     entry.lastUsed = Date.now();
+    const rooms = withOwner(entry.rooms, room);
+    if (rooms) entry.rooms = rooms;
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     this.#save();
     return entry;
   }
 
-  /** Moves an encoded segment into the cache under `key`. */
-  async put(key: string, tempFile: string, frames: number): Promise<CachedShot> {
+  async put(key: string, tempFile: string, frames: number, room?: string): Promise<CachedShot> {
     const bytes = (await stat(tempFile)).size;
     await rename(tempFile, this.file(key));
     const old = this.#entries.get(key);
     if (old) this.#bytes -= old.bytes;
     const entry: CachedShot = { key, bytes, frames, lastUsed: Date.now() };
+    const rooms = withOwner(old?.rooms, room);
+    if (rooms) entry.rooms = rooms;
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     this.#bytes += bytes;
@@ -109,6 +128,21 @@ export class ShotCache implements ShotStore {
     await Promise.all(evicted.map((k) => rm(this.file(k), { force: true })));
     this.#save();
     return entry;
+  }
+
+  async forgetRoom(room: string): Promise<number> {
+    let removed = 0;
+    for (const [key, entry] of [...this.#entries]) {
+      if (!entry.rooms?.includes(room)) continue;
+      entry.rooms = entry.rooms.filter((r) => r !== room);
+      if (entry.rooms.length > 0) continue;
+      this.#entries.delete(key);
+      this.#bytes -= entry.bytes;
+      await rm(this.file(key), { force: true });
+      removed++;
+    }
+    this.#save();
+    return removed;
   }
 
   stats(): ShotCacheStats {

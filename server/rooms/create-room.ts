@@ -44,9 +44,19 @@ export async function createRoom(request: CreateRoomRequest, baseUrl: string, de
   return shareLinks(room, baseUrl, deps.tokens);
 }
 
-/** The tokens and share links of a room (the same every time: tokens are a signature of room and role). */
-export function shareLinks(room: string, baseUrl: string, signer: TokenSigner): CreateRoomResponse {
-  const tokens = Object.fromEntries(ROLES.map((role) => [role, signer.sign({ room, role })])) as Record<Role, string>;
+export interface LinkOptions {
+  /** The room's link generation (default 1, a new room's). */
+  epoch?: number;
+  /** When the viewer and overlay links stop working (ms since the epoch); editor links never expire. */
+  expiresAt?: number | null;
+}
+
+/** The tokens and share links of a room (the same for the same generation and expiry: a token is a signature). */
+export function shareLinks(room: string, baseUrl: string, signer: TokenSigner, options: LinkOptions = {}): CreateRoomResponse {
+  const epoch = options.epoch ?? 1;
+  const tokens = Object.fromEntries(
+    ROLES.map((role) => [role, signer.sign({ room, role, epoch, expiresAt: role === 'editor' ? null : (options.expiresAt ?? null) })]),
+  ) as Record<Role, string>;
   const enc = encodeURIComponent;
   return {
     room,

@@ -1,9 +1,10 @@
 /**
  * Which rooms exist, with their metadata. Embedded: DATA_DIR/rooms/<room>/room.json next to the
- * room's document files. Scale-out keeps the same interface on Redis.
+ * room's document files (read once, then kept in memory: this process is its only writer).
+ * Scale-out keeps the same interface on Redis.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOM_ID_PATTERN } from '../../shared/protocol.js';
 
@@ -11,11 +12,17 @@ export interface RoomMeta {
   id: string;
   title: string;
   createdAt: string;
+  /** The room's link generation (tokens of another one are refused); absent means 1. */
+  epoch?: number;
 }
 
 export interface RoomDirectory {
   create(meta: RoomMeta): Promise<void>;
   get(id: string): Promise<RoomMeta | null>;
+  /** Moves the room to its next link generation; returns it (null when the room does not exist). */
+  rotate(id: string): Promise<number | null>;
+  /** Forgets the room (its other files are the document store's and the render service's). */
+  delete(id: string): Promise<void>;
 }
 
 const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
@@ -29,21 +36,77 @@ export function newRoomId(): string {
 }
 
 export class FileRoomDirectory implements RoomDirectory {
+  readonly #known = new Map<string, RoomMeta>();
+  /** Writes of one room's file, one after another. */
+  readonly #writing = new Map<string, Promise<unknown>>();
+
   constructor(private readonly dir: string) {}
 
+  #file(id: string): string {
+    return path.join(this.dir, id, 'room.json');
+  }
+
   async create(meta: RoomMeta): Promise<void> {
-    const folder = path.join(this.dir, meta.id);
-    await mkdir(folder, { recursive: true });
-    await writeFile(path.join(folder, 'room.json'), `${JSON.stringify(meta)}\n`, { flag: 'wx' });
+    await mkdir(path.join(this.dir, meta.id), { recursive: true });
+    await this.#write(meta, 'wx');
+    this.#known.set(meta.id, meta);
   }
 
   async get(id: string): Promise<RoomMeta | null> {
     if (!ROOM_ID_PATTERN.test(id)) return null;
+    const known = this.#known.get(id);
+    if (known) return known;
     try {
-      return JSON.parse(await readFile(path.join(this.dir, id, 'room.json'), 'utf8')) as RoomMeta;
+      const meta = JSON.parse(await readFile(this.#file(id), 'utf8')) as RoomMeta;
+      this.#known.set(id, meta);
+      return meta;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
+  }
+
+  async rotate(id: string): Promise<number | null> {
+    const run = (this.#writing.get(id) ?? Promise.resolve()).catch(() => {}).then(async () => {
+      const meta = await this.get(id);
+      if (!meta) return null;
+      const next = { ...meta, epoch: (meta.epoch ?? 1) + 1 };
+      await this.#write(next, 'w');
+      this.#known.set(id, next);
+      return next.epoch;
+    });
+    this.#writing.set(id, run);
+    return run;
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!ROOM_ID_PATTERN.test(id)) return;
+    await this.#writing.get(id)?.catch(() => {});
+    this.#known.delete(id);
+    await rm(this.#file(id), { force: true });
+  }
+
+  /** Durable: written to a temporary file, synced, renamed over the old one. */
+  async #write(meta: RoomMeta, flag: 'w' | 'wx'): Promise<void> {
+    const file = this.#file(meta.id);
+    if (flag === 'wx') {
+      const handle = await open(file, 'wx');
+      try {
+        await handle.writeFile(`${JSON.stringify(meta)}\n`);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      return;
+    }
+    const tmp = `${file}.${process.pid}.tmp`;
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(`${JSON.stringify(meta)}\n`);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
   }
 }

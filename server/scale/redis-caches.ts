@@ -10,7 +10,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { PreviewFrame } from '../../shared/protocol.js';
 import type { CachedPreview, PreviewStore } from '../preview/frame-cache.js';
-import type { CachedShot, ShotCacheStats, ShotStore } from '../render/shot-cache.js';
+import { withOwner, type CachedShot, type ShotCacheStats, type ShotStore } from '../render/shot-cache.js';
 import { guard, type RedisClients } from './redis-clients.js';
 
 export class RedisShotStore implements ShotStore {
@@ -36,7 +36,12 @@ export class RedisShotStore implements ShotStore {
     return path.join(this.dir, `tmp-${randomUUID()}.mp4`);
   }
 
-  async get(key: string): Promise<CachedShot | null> {
+  /** The keys a room holds (for forgetRoom). */
+  #roomKeys(room: string): string {
+    return this.redis.key('shots', 'room', room);
+  }
+
+  async get(key: string, room?: string): Promise<CachedShot | null> {
     const raw = await guard(this.redis.commands.hget(this.redis.key('shots'), key));
     const entry = raw ? (JSON.parse(raw) as CachedShot) : null;
     // The index and the folder can disagree after a crash: trust only both.
@@ -46,31 +51,57 @@ export class RedisShotStore implements ShotStore {
     }
     this.hits++;
     entry.lastUsed = Date.now();
-    await guard(this.redis.commands.zadd(this.redis.key('shots', 'lru'), entry.lastUsed, key));
+    const write = this.redis.commands.multi().zadd(this.redis.key('shots', 'lru'), entry.lastUsed, key);
+    if (room !== undefined && !entry.rooms?.includes(room)) {
+      entry.rooms = withOwner(entry.rooms, room)!;
+      write.hset(this.redis.key('shots'), key, JSON.stringify(entry)).sadd(this.#roomKeys(room), key);
+    }
+    await guard(write.exec());
     return entry;
   }
 
-  async put(key: string, tempFile: string, frames: number): Promise<CachedShot> {
+  async put(key: string, tempFile: string, frames: number, room?: string): Promise<CachedShot> {
     const bytes = (await stat(tempFile)).size;
     await rename(tempFile, this.file(key));
+    const previousRaw = await guard(this.redis.commands.hget(this.redis.key('shots'), key));
+    const previous = previousRaw ? (JSON.parse(previousRaw) as CachedShot) : null;
     const entry: CachedShot = { key, bytes, frames, lastUsed: Date.now() };
-    const previous = await guard(this.redis.commands.hget(this.redis.key('shots'), key));
-    const delta = bytes - (previous ? (JSON.parse(previous) as CachedShot).bytes : 0);
-    const [, , total] = (await guard(
-      this.redis.commands
-        .multi()
-        .hset(this.redis.key('shots'), key, JSON.stringify(entry))
-        .zadd(this.redis.key('shots', 'lru'), entry.lastUsed, key)
-        .incrby(this.redis.key('shots', 'bytes'), delta)
-        .exec(),
-    ))!.map(([, value]) => value) as [unknown, unknown, number];
+    const rooms = withOwner(previous?.rooms, room);
+    if (rooms) entry.rooms = rooms;
+    const delta = bytes - (previous?.bytes ?? 0);
+    const write = this.redis.commands
+      .multi()
+      .hset(this.redis.key('shots'), key, JSON.stringify(entry))
+      .zadd(this.redis.key('shots', 'lru'), entry.lastUsed, key)
+      .incrby(this.redis.key('shots', 'bytes'), delta);
+    if (room !== undefined) write.sadd(this.#roomKeys(room), key);
+    const total = Number((await guard(write.exec()))![2]![1]);
     if (total > this.maxBytes) await this.#evict(total, key);
     return entry;
   }
 
+  async forgetRoom(room: string): Promise<number> {
+    let removed = 0;
+    for (const key of await guard(this.redis.commands.smembers(this.#roomKeys(room)))) {
+      const raw = await guard(this.redis.commands.hget(this.redis.key('shots'), key));
+      if (!raw) continue;
+      const entry = JSON.parse(raw) as CachedShot;
+      entry.rooms = (entry.rooms ?? []).filter((r) => r !== room);
+      if (entry.rooms.length > 0) {
+        await guard(this.redis.commands.hset(this.redis.key('shots'), key, JSON.stringify(entry)));
+        continue;
+      }
+      await guard(this.redis.commands.multi().zrem(this.redis.key('shots', 'lru'), key).hdel(this.redis.key('shots'), key).decrby(this.redis.key('shots', 'bytes'), entry.bytes).exec());
+      await rm(this.file(key), { force: true });
+      removed++;
+    }
+    await guard(this.redis.commands.del(this.#roomKeys(room)));
+    return removed;
+  }
+
   async #evict(total: number, keep: string): Promise<void> {
     while (total > this.maxBytes) {
-      const [oldest] = await guard(this.redis.commands.zrange(this.redis.key('shots', 'lru'), 0, 0));
+      const [oldest] = await guard(this.redis.commands.zrange(this.redis.key('shots', 'lru'), '0', '0'));
       if (!oldest || oldest === keep) return;
       const raw = await guard(this.redis.commands.hget(this.redis.key('shots'), oldest));
       const bytes = raw ? (JSON.parse(raw) as CachedShot).bytes : 0;

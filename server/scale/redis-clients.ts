@@ -50,7 +50,7 @@ export class RedisClients {
   }
 
   /** Options for libraries that open their own connections (BullMQ wants no per-request retry limit). */
-  connectionOptions(): RedisOptions & { url: string } {
+  connectionOptions(): { url: string; maxRetriesPerRequest: null; enableOfflineQueue: boolean } {
     return { url: this.url, maxRetriesPerRequest: null, enableOfflineQueue: true };
   }
 

@@ -30,6 +30,13 @@ interface Watched {
 
 type StreamEntries = [id: string, fields: (string | Buffer)[]][];
 
+/** XADD only while the room's directory entry (KEYS[2]) exists; nil otherwise. */
+const APPEND = `if redis.call('exists', KEYS[2]) == 0 then return false end
+return redis.call('xadd', KEYS[1], '*', 'u', ARGV[1], 'n', ARGV[2])`;
+
+/** Drops a lock only if we hold it. */
+const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
 const fieldsOf = (fields: (string | Buffer)[]): Map<string, Buffer> => {
   const map = new Map<string, Buffer>();
   for (let i = 0; i + 1 < fields.length; i += 2) map.set(String(fields[i]), Buffer.from(fields[i + 1]!));
@@ -92,8 +99,27 @@ export class RedisDocumentStore implements DocumentStore {
   }
 
   async append(room: string, update: Uint8Array): Promise<void> {
-    await guard(this.redis.commands.xadd(this.#stream(room), '*', 'u', Buffer.from(update), 'n', this.redis.nodeId));
+    // Only while the room exists: an edit racing the room's deletion must not bring its stream back.
+    const id = await guard(this.redis.commands.eval(APPEND, 2, this.#stream(room), this.redis.key('room', room), Buffer.from(update), this.redis.nodeId));
+    if (id === null) throw new ScenecastError('ROOM_DELETED', `room ${room} was deleted`);
     this.#bytes.set(room, (this.#bytes.get(room) ?? 0) + update.length);
+  }
+
+  async destroy(room: string): Promise<void> {
+    await this.release(room);
+    // Under the compaction lock, so a compaction that began before the deletion cannot store its snapshot after it.
+    const lock = this.redis.key('lock', 'compact', room);
+    const token = `${this.redis.nodeId}:destroy:${Date.now()}`;
+    for (let i = 0; (await guard(this.redis.commands.set(lock, token, 'PX', 30_000, 'NX'))) !== 'OK'; i++) {
+      if (i >= 300) break; // a stuck lock expires within 30 s anyway
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    try {
+      await guard(this.redis.commands.del(this.#stream(room)));
+      await this.#fromSnapshots(room, this.snapshots.delete(room));
+    } finally {
+      await this.redis.commands.eval(RELEASE_LOCK, 1, lock, token).catch(() => {});
+    }
   }
 
   logBytes(room: string): number {
@@ -180,6 +206,7 @@ export class RedisDocumentStore implements DocumentStore {
     const counted = this.#bytes.get(room) ?? 0;
     if ((await guard(this.redis.commands.set(lock, token, 'PX', 30_000, 'NX'))) !== 'OK') return false; // another node is on it
     try {
+      if (!(await guard(this.redis.commands.exists(this.redis.key('room', room))))) return false; // deleted meanwhile
       // The state covers every entry up to the last one this node read (its own included).
       const streamId = watched.lastId;
       const snapshot = { state: state(), streamId };
@@ -194,9 +221,7 @@ export class RedisDocumentStore implements DocumentStore {
       return true;
     } finally {
       // Release only our own lock.
-      await this.redis.commands
-        .eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, lock, token)
-        .catch(() => {});
+      await this.redis.commands.eval(RELEASE_LOCK, 1, lock, token).catch(() => {});
     }
   }
 

@@ -56,6 +56,21 @@ export class RedisPreviewQueue implements PreviewQueue {
     this.channels.publish(this.redis.key('preview', 'cancel'), cancelMessage(room, shot, rev));
   }
 
+  async forgetRoom(room: string): Promise<void> {
+    // Waiting jobs first (a worker skips nothing once `latest` is gone), then the room's keys.
+    for (const job of await guard(this.#queue.getJobs(['waiting', 'prioritized', 'delayed']))) {
+      if ((job.data as QueuedPreview | undefined)?.room === room) await job.remove().catch(() => {});
+    }
+    const keys: string[] = [this.redis.key('preview', 'load', room)];
+    let cursor = '0';
+    do {
+      const [next, found] = await guard(this.redis.commands.scan(cursor, 'MATCH', `${this.redis.key('preview', 'latest', room)}:*`, 'COUNT', 500));
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
+    await guard(this.redis.commands.del(...keys));
+  }
+
   async depth(): Promise<number> {
     return (await this.#queue.getWaitingCount()) + (await this.#queue.getPrioritizedCount());
   }

@@ -73,7 +73,7 @@ export class RedisRenderQueue implements RenderQueue {
       throw admitRender(counts, limits)!;
     }
     try {
-      await this.save(record);
+      await guard(this.redis.commands.set(this.#key(record.id), JSON.stringify(record), 'NX'));
       await guard(
         this.redis.commands
           .multi()
@@ -96,18 +96,19 @@ export class RedisRenderQueue implements RenderQueue {
   }
 
   async save(record: RenderInfo): Promise<void> {
-    const write = this.redis.commands.multi().set(this.#key(record.id), JSON.stringify(record));
+    // XX: a record that was removed (its room deleted) is never written again.
+    const write = this.redis.commands.multi().set(this.#key(record.id), JSON.stringify(record), 'XX');
     // A render in a final state no longer counts against the bounds.
     if (!isActive(record)) write.srem(this.#active(), record.id).srem(this.#active(record.room), record.id);
     await guard(write.exec());
   }
 
   async list(): Promise<RenderInfo[]> {
-    return this.#records(await guard(this.redis.commands.zrange(this.redis.key('renders'), 0, -1)));
+    return this.#records(await guard(this.redis.commands.zrange(this.redis.key('renders'), '0', '-1')));
   }
 
   async listRoom(room: string): Promise<RenderInfo[]> {
-    return this.#records(await guard(this.redis.commands.zrevrange(this.redis.key('renders', room), 0, 49)));
+    return this.#records(await guard(this.redis.commands.zrevrange(this.redis.key('renders', room), '0', '49')));
   }
 
   async #records(ids: string[]): Promise<RenderInfo[]> {

@@ -8,7 +8,7 @@
  * Files written in v1 before are still read (decodeFrames tells the formats apart); a node of an
  * older version reads a v2 file as damaged, so upgrade every node before the first new snapshot.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { decodeFrames, encodeFile } from '../collab/store/frames.js';
@@ -25,6 +25,8 @@ export interface SnapshotStore {
   streamId(room: string): Promise<string | null>;
   /** Stores it unless the stored one is as new or newer; says whether it was stored. */
   put(room: string, snapshot: Snapshot): Promise<boolean>;
+  /** Removes the room's snapshot (the room was deleted). */
+  delete(room: string): Promise<void>;
   /** Throws when the store cannot be reached (health check). */
   check(): Promise<void>;
   close(): Promise<void>;
@@ -74,6 +76,10 @@ export class FileSnapshotStore implements SnapshotStore {
     await writeFile(tmp, encodeFile([Buffer.from(JSON.stringify({ streamId: snapshot.streamId })), snapshot.state]), { flush: true });
     await rename(tmp, this.#file(room));
     return true;
+  }
+
+  async delete(room: string): Promise<void> {
+    await rm(this.#file(room), { force: true });
   }
 
   async check(): Promise<void> {
@@ -144,6 +150,11 @@ export class PostgresSnapshotStore implements SnapshotStore {
       [this.namespace, room, ms.toString(), seq.toString(), Buffer.from(snapshot.state)],
     );
     return (result.rowCount ?? 0) > 0;
+  }
+
+  async delete(room: string): Promise<void> {
+    await this.#init();
+    await this.#pool.query('DELETE FROM scenecast_snapshots WHERE namespace = $1 AND room = $2', [this.namespace, room]);
   }
 
   async check(): Promise<void> {

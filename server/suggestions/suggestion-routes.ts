@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ScenecastError } from '../../shared/errors.js';
-import { moderate } from '../../shared/moderation.js';
 import { SUGGESTION_LIMITS, suggestionsOf, type Suggestion } from '../../shared/scene-doc.js';
 import type { AppContext } from '../app-context.js';
 import { ORIGIN } from '../collab/origins.js';
@@ -39,8 +38,7 @@ export function suggestionRoutes(app: FastifyInstance, ctx: AppContext, limiter:
       reply.header('Retry-After', Math.ceil(waitMs / 1000));
       throw new ScenecastError('RATE_LIMITED', `Too many suggestions from you; try again in ${Math.ceil(waitMs / 1000)} s`);
     }
-    const verdict = moderate(`${body.data.text}\n${body.data.author ?? ''}`);
-    if (!verdict.ok) throw new ScenecastError('CONTENT_BLOCKED', verdict.reason);
+    await ctx.policy.enforce(`${body.data.text}\n${body.data.author ?? ''}`, 'Your suggestion');
     const suggestion: Suggestion = {
       id: `s${randomBytes(6).toString('hex')}`,
       text: body.data.text,

@@ -33,6 +33,11 @@ export interface DocumentStore {
   /** Flushes and closes a room's files (after the room is unloaded). */
   release(room: string): Promise<void>;
   /**
+   * Removes everything stored of a room that was deleted (its directory entry is already gone, so
+   * nothing loads it again): logs, snapshots, streams. Resolves once it is gone.
+   */
+  destroy(room: string): Promise<void>;
+  /**
    * Updates appended by OTHER processes to a loaded room, in order (scale-out). `onError` hears
    * when the store lost track (a reconnect): the room must reload. Embedded stores have no others.
    */

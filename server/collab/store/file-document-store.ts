@@ -320,6 +320,11 @@ export class FileDocumentStore implements DocumentStore {
     fs.closeSync(log.fd);
   }
 
+  async destroy(room: string): Promise<void> {
+    await this.release(room);
+    await rm(this.#roomDir(room), { recursive: true, force: true });
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#logs.keys()].map((room) => this.release(room)));
   }
