@@ -58,6 +58,10 @@ interface Watched {
   edited: Set<string>;
   editAt: number | null;
   detach: () => void;
+  /** The diff under way, if any (a deletion waits for it). */
+  diffing: Promise<void> | null;
+  /** No longer watched: a diff still under way schedules nothing more. */
+  gone: boolean;
 }
 
 /** Revisions increase across restarts and processes (they start at the clock), so a client never sees one go back. */
@@ -85,6 +89,8 @@ export class PreviewService {
       edited: new Set(),
       editAt: null,
       detach: () => {},
+      diffing: null,
+      gone: false,
     };
     const onTransaction = (transaction: Y.Transaction) => {
       if (!isPeer(transaction.origin)) return;
@@ -106,7 +112,9 @@ export class PreviewService {
   }
 
   #unwatch(id: string): void {
-    this.#watched.get(id)?.detach();
+    const watched = this.#watched.get(id);
+    if (watched) watched.gone = true;
+    watched?.detach();
     this.#watched.delete(id);
   }
 
@@ -114,8 +122,11 @@ export class PreviewService {
 
   /** A failed diff (the shared store is down) is retried on the next edit, never thrown. */
   async #diffSafely(roomId: string): Promise<void> {
+    const watched = this.#watched.get(roomId);
+    const run = this.#diff(roomId);
+    if (watched) watched.diffing = run.catch(() => {});
     try {
-      await this.#diff(roomId);
+      await run;
     } catch (error) {
       const watched = this.#watched.get(roomId);
       watched?.lastKey.clear();
@@ -178,6 +189,7 @@ export class PreviewService {
         await this.#replayToRoom(job, cached.frames);
         continue;
       }
+      if (watched.gone) return;
       // Announced before it can start, so 'queued' always comes before 'generating'.
       this.#state(roomId, { shot: shot.id, rev: job.rev, status: 'queued' });
       if ((await queue.submit(job)) === 'full') {
@@ -224,7 +236,10 @@ export class PreviewService {
 
   /** A room was deleted: its queued and running previews stop, and nothing of them is kept. */
   async forgetRoom(room: string): Promise<void> {
+    const diffing = this.#watched.get(room)?.diffing;
     this.#unwatch(room);
+    // A diff under way may be submitting a job right now: the queue is cleared after it.
+    await diffing;
     await this.#o.queue.forgetRoom(room);
     this.#o.stateLog.retain(room, new Set());
     await this.#o.store.retain(room, new Set());

@@ -11,7 +11,7 @@ import { onCleanup, tempDir } from './server.js';
 import { spawnServer, type ServerProcess } from './server-process.js';
 
 /** Set by the global set-up (test/setup/global-setup.ts): the machine's Redis, or a private one on another port. */
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REDIS_URL = process.env.SCENECAST_TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const redisUrl = new URL(REDIS_URL);
 /** Where REDIS_URL points, for a TCP proxy in front of it (never assume 127.0.0.1:6379). */
 export const REDIS_ADDRESS = { host: redisUrl.hostname, port: Number(redisUrl.port || 6379) } as const;

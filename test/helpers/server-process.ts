@@ -10,6 +10,9 @@ import { onCleanup } from './server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
+/** Settings that choose a process's mode and stores (server/config.ts): only ever from the test. */
+const SERVER_SETTINGS = new Set(['REDIS_URL', 'REDIS_PREFIX', 'DATABASE_URL', 'BLOB_DIR', 'DATA_DIR', 'ENGINE_BUNDLE', 'ENGINE_WORKERS', 'PORT', 'HOST', 'PUBLIC_URL']);
+
 export interface ServerProcess {
   child: ChildProcess;
   port: number;
@@ -24,9 +27,11 @@ export interface ServerProcess {
  * `entry` server/main.ts (resolves with its port) or server/worker.ts (an engine worker: port 0).
  */
 export async function spawnServer(env: Record<string, string>, entry = 'server/main.ts'): Promise<ServerProcess> {
+  // The test says which mode and stores a process runs with; nothing of that is inherited from the shell.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SERVER_SETTINGS.has(name)));
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', SCENECAST_SECRET: 'test-secret-0123456789abcdef', ...env },
+    env: { ...inherited, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', SCENECAST_SECRET: 'test-secret-0123456789abcdef', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = once(child, 'exit');

@@ -3,7 +3,8 @@
  * for the files of this run (plan.ts says what that means), so `npm test` and
  * `npx vitest run <file>` work on a fresh machine, or stop at once with one line saying what to
  * install. It runs in vitest's main process; the forked workers get their environment from it
- * after it returns, so CHROMIUM_PATH and REDIS_URL set here reach every test file.
+ * after it returns, so CHROMIUM_PATH and SCENECAST_TEST_REDIS_URL set here reach every test file. (Not
+ * REDIS_URL itself: a server process a test spawns would inherit it and start in scale-out mode.)
  *
  *   SCENECAST_TEST_NO_INSTALL=1   never install anything (as when not root)
  *   SCENECAST_TEST_REDIS_PORT=N   look for the machine's Redis on 127.0.0.1:N (default 6379)
@@ -178,12 +179,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   if (decided.chromium) process.env.CHROMIUM_PATH = decided.chromium;
   let own: PrivateRedis | null = null;
-  if (decided.redis && 'url' in decided.redis) process.env.REDIS_URL = decided.redis.url;
+  if (decided.redis && 'url' in decided.redis) process.env.SCENECAST_TEST_REDIS_URL = decided.redis.url;
   else if (decided.redis) {
     const started = await startPrivateRedis(which('redis-server') ?? 'redis-server');
     if ('error' in started) stopRun(failLine([{ what: 'Redis', detail: `${started.error}; start Redis on 127.0.0.1:6379 or set REDIS_URL` }]));
     own = started;
-    process.env.REDIS_URL = started.url;
+    process.env.SCENECAST_TEST_REDIS_URL = started.url;
     process.stderr.write(`scenecast tests: nothing answers on ${localRedis.replace('redis://', '')}; using a private redis-server on ${started.url.replace('redis://', '')}\n`);
   }
   return async () => {
