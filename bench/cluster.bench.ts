@@ -62,7 +62,7 @@ async function redisCalls(redis: Redis): Promise<number> {
 async function runTopology(nodeCount: number): Promise<Row> {
   const prefix = `bench-${randomBytes(3).toString('hex')}:`;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'scenecast-cluster-bench-'));
-  const env = { REDIS_URL, REDIS_PREFIX: prefix, BLOB_DIR: path.join(dir, 'blobs'), LOG_LEVEL: 'info', ENGINE_WORKERS: '1', ROOM_CREATE_BURST: '1000', MAX_MESSAGE_BYTES: String(8 * 1024 * 1024) };
+  const env = { REDIS_URL, REDIS_PREFIX: prefix, BLOB_DIR: path.join(dir, 'blobs'), LOG_LEVEL: 'info', ENGINE_WORKERS: '1', ROOM_CREATE_BURST: '1000', MAX_CONNECTIONS_PER_IP: '100000', MAX_MESSAGE_BYTES: String(8 * 1024 * 1024) };
   const procs: ChildProcess[] = [];
   const redis = new Redis(REDIS_URL);
   try {

@@ -76,7 +76,7 @@ const targets: Target[] = [
       dataDir = await mkdtemp(path.join(os.tmpdir(), 'scenecast-bench-'));
       // The collaboration path alone (as the stock server does): previews off. --previews turns them on.
       const engine: Record<string, string> = args.has('previews') ? {} : { ENGINE_WORKERS: '0' };
-      return spawnAndWait(['--import', 'tsx', 'server/main.ts'], { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', SCENECAST_SECRET: SECRET, ...engine }, /listening at http:\/\/[^:]+:(\d+)/i);
+      return spawnAndWait(['--import', 'tsx', 'server/main.ts'], { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', SCENECAST_SECRET: SECRET, MAX_CONNECTIONS_PER_IP: '100000', ...engine }, /listening at http:\/\/[^:]+:(\d+)/i);
     },
     async prepare(port) {
       const res = await fetch(`http://127.0.0.1:${port}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scene: initialScene }) });

@@ -30,7 +30,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'scenecast-preview-bench-'));
 const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
   cwd: ROOT,
-  env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', SCENECAST_SECRET: 'bench-secret-0123456789abcdef', MAX_ROOMS_LOADED: '100', ROOM_CREATE_BURST: '1000' },
+  env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', SCENECAST_SECRET: 'bench-secret-0123456789abcdef', MAX_ROOMS_LOADED: '100', ROOM_CREATE_BURST: '1000', MAX_CONNECTIONS_PER_IP: '100000' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const port = await new Promise<number>((resolve, reject) => {
