@@ -6,10 +6,10 @@ import { CLOSE } from '../shared/protocol.js';
 import { shotsOf } from '../shared/scene-doc.js';
 import { decodeFrames, encodeFile, encodeFrame } from '../server/collab/store/frames.js';
 import { startServer } from './helpers/server.js';
-import { connectYjs, until } from './helpers/yjs-client.js';
+import { connectYjs, firstPrompt, typeAcknowledged, until } from './helpers/yjs-client.js';
 import { openRaw } from './helpers/raw-ws.js';
 
-const promptOf = (doc: Y.Doc): Y.Text => shotsOf(doc).get(0).get('prompt') as Y.Text;
+const promptOf = firstPrompt;
 
 // The frame layout itself is tested in log-frames.test.ts; this is the short version.
 describe('log frames', () => {
@@ -36,23 +36,13 @@ async function roomFiles(dataDir: string, room: string): Promise<string[]> {
   return (await readdir(path.join(dataDir, 'rooms', room))).sort();
 }
 
-async function typeAndWait(wsUrl: string, room: { room: string; tokens: { editor: string; viewer: string } }, text: string) {
-  const editor = connectYjs(wsUrl, room.room, room.tokens.editor);
-  const watcher = connectYjs(wsUrl, room.room, room.tokens.viewer);
-  await Promise.all([editor.synced, watcher.synced]);
-  await until(editor.doc, (d) => shotsOf(d).length === 1);
-  for (const ch of text) promptOf(editor.doc).insert(promptOf(editor.doc).length, ch);
-  await until(watcher.doc, (d) => shotsOf(d).length === 1 && promptOf(d).toString().endsWith(text));
-  editor.destroy();
-  watcher.destroy();
-}
 
 describe('persistence', () => {
   it('compacts the log into a snapshot and reloads the same document', async () => {
     const server = await startServer({ compactBytes: 2000 });
     const room = await server.createRoom();
     const text = 'a purple triangle bounces slowly on the grass at sunset '.repeat(4);
-    await typeAndWait(server.wsUrl, room, text);
+    await typeAcknowledged(server.wsUrl, room, text);
     // Compaction ran at least once: the first snapshot (generation 1) is replaced by a newer one.
     await expect
       .poll(async () => (await roomFiles(server.dataDir, room.room)).filter((f) => f.startsWith('snapshot.')), { timeout: 5000, interval: 20 })
@@ -74,7 +64,7 @@ describe('persistence', () => {
   ])('sets aside an interrupted last write (%s) and opens the room with every complete update', async (_name, tail) => {
     const server = await startServer();
     const room = await server.createRoom();
-    await typeAndWait(server.wsUrl, room, 'a blue ball');
+    await typeAcknowledged(server.wsUrl, room, 'a blue ball');
     await server.close();
     const dir = path.join(server.dataDir, 'rooms', room.room);
     const log = (await roomFiles(server.dataDir, room.room)).find((f) => f.startsWith('log.'))!;
@@ -93,7 +83,7 @@ describe('persistence', () => {
   ] as const)('%s gives clients ROOM_STORAGE_ERROR, keeps the files and loads nothing', async (_name, target) => {
     const server = await startServer();
     const room = await server.createRoom();
-    await typeAndWait(server.wsUrl, room, 'a red star');
+    await typeAcknowledged(server.wsUrl, room, 'a red star');
     await server.close();
     const dir = path.join(server.dataDir, 'rooms', room.room);
     const files = await roomFiles(server.dataDir, room.room);
@@ -125,6 +115,6 @@ describe('persistence', () => {
     // The server itself is fine.
     expect((await fetch(`${again.url}/healthz`)).status).toBe(200);
     const other = await again.createRoom();
-    await typeAndWait(again.wsUrl, other, 'ok');
+    await typeAcknowledged(again.wsUrl, other, 'ok');
   });
 });

@@ -15,7 +15,7 @@ import { FileSnapshotStore } from '../server/scale/snapshot-store.js';
 import { decodeFrames, encodeFile, encodeFrame, encodeFrameV1, FILE_MAGIC, type FrameReading } from '../server/collab/store/frames.js';
 import { startServer, tempDir, within } from './helpers/server.js';
 import { openRaw } from './helpers/raw-ws.js';
-import { connectYjs, until } from './helpers/yjs-client.js';
+import { connectYjs, firstPrompt, typeAcknowledged, until } from './helpers/yjs-client.js';
 
 const MAGIC = Buffer.from([0x89, 0x53, 0x43, 0x46, 0x02, 0x00, 0x00, 0x00]);
 
@@ -347,19 +347,8 @@ describe('FileSnapshotStore (scale-out)', () => {
   });
 });
 
-const promptOf = (doc: Y.Doc): Y.Text => shotsOf(doc).get(0).get('prompt') as Y.Text;
+const promptOf = firstPrompt;
 
-/** One update per keystroke, typed by a real client; resolves when a second client saw them all (so all are acknowledged). */
-async function typeAndWait(wsUrl: string, room: { room: string; tokens: { editor: string; viewer: string } }, text: string) {
-  const editor = connectYjs(wsUrl, room.room, room.tokens.editor);
-  const watcher = connectYjs(wsUrl, room.room, room.tokens.viewer);
-  await Promise.all([editor.synced, watcher.synced]);
-  await until(editor.doc, (d) => shotsOf(d).length === 1);
-  for (const ch of text) promptOf(editor.doc).insert(promptOf(editor.doc).length, ch);
-  await until(watcher.doc, (d) => shotsOf(d).length === 1 && promptOf(d).toString().endsWith(text));
-  editor.destroy();
-  watcher.destroy();
-}
 
 async function readPrompt(wsUrl: string, room: { room: string; tokens: { viewer: string } }, text: string): Promise<void> {
   const reader = connectYjs(wsUrl, room.room, room.tokens.viewer);
@@ -372,7 +361,7 @@ describe('a restarted server', () => {
     const server = await startServer();
     const room = await server.createRoom();
     const text = 'a green kite loops over the harbour';
-    await typeAndWait(server.wsUrl, room, text);
+    await typeAcknowledged(server.wsUrl, room, text);
     // The files as a crash would leave them now (a clean stop would compact the log away).
     const image = await copyOf(server.dataDir);
     const control = await copyOf(server.dataDir);
@@ -408,7 +397,7 @@ describe('a restarted server', () => {
   it('opens a v1 room, takes new edits, survives a crash and a restart, and ends up in v2', async () => {
     const server = await startServer();
     const room = await server.createRoom();
-    await typeAndWait(server.wsUrl, room, 'a v1 room');
+    await typeAcknowledged(server.wsUrl, room, 'a v1 room');
     await server.close();
     // Rewrite the room's files as a v1 server would have left them: a v1 snapshot and a v1 log.
     const roomDir = path.join(server.dataDir, 'rooms', room.room);
@@ -427,7 +416,7 @@ describe('a restarted server', () => {
 
     const second = await startServer({}, server.dataDir);
     await readPrompt(second.wsUrl, room, 'a v1 room of old');
-    await typeAndWait(second.wsUrl, room, ' and new');
+    await typeAcknowledged(second.wsUrl, room, ' and new');
     const crashed = await copyOf(server.dataDir);
     await second.close(); // unloading compacts
     // The crash image: the v1 files untouched, the new edits in a v2 log after them.

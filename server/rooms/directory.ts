@@ -4,9 +4,10 @@
  * Scale-out keeps the same interface on Redis.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOM_ID_PATTERN } from '../../shared/protocol.js';
+import { writeFileDurably } from '../fs/durable.js';
 
 export interface RoomMeta {
   id: string;
@@ -86,27 +87,8 @@ export class FileRoomDirectory implements RoomDirectory {
     await rm(this.#file(id), { force: true });
   }
 
-  /** Durable: written to a temporary file, synced, renamed over the old one. */
+  /** Durable: a synced temporary file renamed over the old one (or linked in place of none, for a new room). */
   async #write(meta: RoomMeta, flag: 'w' | 'wx'): Promise<void> {
-    const file = this.#file(meta.id);
-    if (flag === 'wx') {
-      const handle = await open(file, 'wx');
-      try {
-        await handle.writeFile(`${JSON.stringify(meta)}\n`);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      return;
-    }
-    const tmp = `${file}.${process.pid}.tmp`;
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(`${JSON.stringify(meta)}\n`);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, file);
+    await writeFileDurably(this.#file(meta.id), `${JSON.stringify(meta)}\n`, { exclusive: flag === 'wx' });
   }
 }

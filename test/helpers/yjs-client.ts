@@ -4,6 +4,7 @@
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import { shotsOf } from '../../shared/scene-doc.js';
 import { onCleanup } from './server.js';
 
 export interface YClient {
@@ -72,4 +73,22 @@ export function until(doc: Y.Doc, predicate: (doc: Y.Doc) => boolean, timeoutMs 
     };
     doc.on('update', check);
   });
+}
+
+/** The prompt of a room's first shot. */
+export const firstPrompt = (doc: Y.Doc): Y.Text => shotsOf(doc).get(0).get('prompt') as Y.Text;
+
+/**
+ * Types `text` at the end of the first shot's prompt, one update per keystroke, through a real
+ * editor client; resolves once a second client saw all of it (so every keystroke was acknowledged).
+ */
+export async function typeAcknowledged(wsUrl: string, room: { room: string; tokens: { editor: string; viewer: string } }, text: string): Promise<void> {
+  const editor = connectYjs(wsUrl, room.room, room.tokens.editor);
+  const watcher = connectYjs(wsUrl, room.room, room.tokens.viewer);
+  await Promise.all([editor.synced, watcher.synced]);
+  await until(editor.doc, (d) => shotsOf(d).length === 1);
+  for (const ch of text) firstPrompt(editor.doc).insert(firstPrompt(editor.doc).length, ch);
+  await until(watcher.doc, (d) => shotsOf(d).length === 1 && firstPrompt(d).toString().endsWith(text));
+  editor.destroy();
+  watcher.destroy();
 }

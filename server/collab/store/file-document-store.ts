@@ -27,11 +27,12 @@
  * next compaction (at the latest when it is unloaded) replaces them with a v2 snapshot.
  */
 import fs from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ScenecastError } from '../../../shared/errors.js';
 import type { DocumentStore, StoredDocument } from './document-store.js';
+import { syncDir, withSyncedFile, writeFileDurably } from '../../fs/durable.js';
 import { decodeFrames, encodeFile, encodeFrame, FILE_HEADER, FILE_MAGIC, type FrameFormat } from './frames.js';
 
 export interface FileDocumentStoreOptions {
@@ -129,7 +130,7 @@ export class FileDocumentStore implements DocumentStore {
   async create(room: string, state: Uint8Array): Promise<void> {
     const dir = this.#roomDir(room);
     await mkdir(dir, { recursive: true });
-    await this.#writeDurably(path.join(dir, 'snapshot.1.bin'), encodeFile([state]));
+    await writeFileDurably(path.join(dir, 'snapshot.1.bin'), encodeFile([state]));
   }
 
   async load(room: string): Promise<StoredDocument> {
@@ -206,20 +207,8 @@ export class FileDocumentStore implements DocumentStore {
 
   /** Copies the torn tail to `<log>.torn-<ms>`, then truncates the log: each step durable before the next. */
   async #setAside(name: string, file: Buffer, goodBytes: number): Promise<void> {
-    const aside = await open(`${name}.torn-${Date.now()}`, 'w');
-    try {
-      await aside.writeFile(file.subarray(goodBytes));
-      await aside.datasync();
-    } finally {
-      await aside.close();
-    }
-    const handle = await open(name, 'r+');
-    try {
-      await handle.truncate(goodBytes);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+    await withSyncedFile(`${name}.torn-${Date.now()}`, 'w', (aside) => aside.writeFile(file.subarray(goodBytes)));
+    await withSyncedFile(name, 'r+', (handle) => handle.truncate(goodBytes));
     await syncDir(path.dirname(name));
   }
 
@@ -284,7 +273,7 @@ export class FileDocumentStore implements DocumentStore {
     const snapshot = encodeFile([state()]);
     await old.settled();
     fs.closeSync(old.fd);
-    await this.#writeDurably(path.join(dir, `snapshot.${next}.bin`), snapshot);
+    await writeFileDurably(path.join(dir, `snapshot.${next}.bin`), snapshot);
     const names = await readdir(dir);
     await Promise.all(
       names
@@ -295,20 +284,6 @@ export class FileDocumentStore implements DocumentStore {
         })
         .map((n) => rm(path.join(dir, n), { force: true })),
     );
-  }
-
-  /** Writes a file so that it is either absent or complete: tmp, fsync, rename, fsync the folder. */
-  async #writeDurably(file: string, data: Uint8Array): Promise<void> {
-    const tmp = `${file}.tmp`;
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, file);
-    await syncDir(path.dirname(file));
   }
 
   async release(room: string): Promise<void> {
@@ -327,15 +302,5 @@ export class FileDocumentStore implements DocumentStore {
 
   async close(): Promise<void> {
     await Promise.all([...this.#logs.keys()].map((room) => this.release(room)));
-  }
-}
-
-/** Makes a folder's entries (a created, renamed or removed name) durable. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
