@@ -11,7 +11,7 @@ import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { EnginePool } from '../engine/engine-pool.js';
+import { EnginePool } from '../engine/index.js';
 import { ScenecastError } from '../shared/errors.js';
 import { validateScene } from '../shared/scene.js';
 import { TEMPLATES } from '../shared/templates.js';

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { EnginePool } from '../engine/engine-pool.js';
+import type { EnginePool } from '../engine/index.js';
 import type { RoomAccess } from './auth/room-access.js';
 import type { ContentPolicy } from './policy/content-policy.js';
 import type { TokenSigner } from './auth/tokens.js';

@@ -6,7 +6,7 @@
 import { access as canAccess, constants, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { EnginePool } from '../engine/engine-pool.js';
+import { EnginePool } from '../engine/index.js';
 import type { AppContext } from './app-context.js';
 import { resolveSecret } from './auth/secret.js';
 import { RoomAccess } from './auth/room-access.js';

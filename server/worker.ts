@@ -5,7 +5,7 @@
  * share Redis and BLOB_DIR.
  */
 import pino from 'pino';
-import { EnginePool } from '../engine/engine-pool.js';
+import { EnginePool } from '../engine/index.js';
 import { loadConfig } from './config.js';
 import { createMetrics } from './metrics.js';
 import { RenderService, renderBounds } from './render/render-service.js';

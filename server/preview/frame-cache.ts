@@ -3,7 +3,7 @@
  * sees each shot at once. Bounded by bytes (least recently updated rooms go first).
  */
 import type { PreviewFrame } from '../../shared/protocol.js';
-import { LruCache } from '../../engine/pipeline/lru.js';
+import { LruCache } from '../../engine/index.js';
 
 export interface CachedPreview {
   shot: string;

@@ -1,7 +1,7 @@
 /**
  * Preview jobs run in this process: the fair, latest-wins scheduler in front of the engine pool.
  */
-import type { EnginePool } from '../../engine/engine-pool.js';
+import type { EnginePool } from '../../engine/index.js';
 import type { Metrics } from '../metrics.js';
 import type { RoomEvents } from '../realtime/room-events.js';
 import type { PreviewStore } from './frame-cache.js';

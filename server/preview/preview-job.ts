@@ -5,8 +5,7 @@
  */
 import sharp from 'sharp';
 import type { PreviewFrame } from '../../shared/protocol.js';
-import type { EnginePool } from '../../engine/engine-pool.js';
-import type { ResolvedShot } from '../../engine/shot-spec.js';
+import type { EnginePool, ResolvedShot } from '../../engine/index.js';
 import type { RoomEvents } from '../realtime/room-events.js';
 import type { PreviewStore } from './frame-cache.js';
 

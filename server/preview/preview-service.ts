@@ -13,7 +13,7 @@ import type * as Y from 'yjs';
 import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
 import type { PreviewFrame, PreviewState } from '../../shared/protocol.js';
 import { readScene } from '../../shared/scene-doc.js';
-import { resolveShot, shotKey } from '../../engine/shot-spec.js';
+import { resolveShot, shotKey } from '../../engine/index.js';
 import { isPeer } from '../collab/origins.js';
 import { contentPolicy, shotText, type ContentPolicy } from '../policy/content-policy.js';
 import type { Room } from '../collab/room.js';

@@ -5,7 +5,7 @@
  * yields to another room's render between its shots, and a short render elsewhere starts within
  * one shot's time instead of after the whole long render.
  */
-import { abortError } from '../../engine/pipeline/generate.js';
+import { abortError } from '../../engine/index.js';
 
 interface Waiter {
   room: string;

@@ -11,11 +11,7 @@
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { ProfileName } from '../../engine/bundle/manifest.js';
-import type { EnginePool } from '../../engine/engine-pool.js';
-import { abortError } from '../../engine/pipeline/generate.js';
-import { resolveShot, shotKey } from '../../engine/shot-spec.js';
-import { frameCount } from '../../engine/pipeline/windows.js';
+import { abortError, resolveShot, shotKey, frameCount, type ProfileName, type EnginePool } from '../../engine/index.js';
 import { ScenecastError } from '../../shared/errors.js';
 import type { RenderShotInfo, RenderTimings } from '../../shared/protocol.js';
 import type { Scene } from '../../shared/scene.js';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import type { EnginePool } from '../../engine/engine-pool.js';
+import type { EnginePool } from '../../engine/index.js';
 import { ScenecastError, isErrorCode } from '../../shared/errors.js';
 import type { RenderInfo } from '../../shared/protocol.js';
 import type { Scene } from '../../shared/scene.js';

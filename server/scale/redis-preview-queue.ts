@@ -8,7 +8,7 @@
  *  - bounded: beyond `maxQueued` waiting jobs, submit answers 'full'.
  */
 import { Queue, Worker, type Job } from 'bullmq';
-import type { EnginePool } from '../../engine/engine-pool.js';
+import type { EnginePool } from '../../engine/index.js';
 import type { Metrics } from '../metrics.js';
 import type { PreviewQueue, QueuedPreview } from '../preview/local-preview-queue.js';
 import { runPreviewJob } from '../preview/preview-job.js';
