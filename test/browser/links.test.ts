@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Scene } from '../../shared/scene.js';
 import { TokenSigner } from '../../server/auth/tokens.js';
-import { editorText, ensureClientBuilt, launchBrowser, openPage, type PageOptions, type WatchedPage } from '../helpers/browser.js';
+import { editorText, ensureClientBuilt, launchBrowser, openPage, screenshot, type PageOptions, type WatchedPage } from '../helpers/browser.js';
 import { sharedEngine } from '../helpers/engine.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -53,7 +53,7 @@ const shareUrl = (page: Page, role: 'editor' | 'viewer' | 'overlay') => page.loc
 const banner = (page: Page) => page.locator('.banner.error');
 
 describe('share links that end', () => {
-  it('an editor picks an expiry: the viewer and overlay links shown expire then (the editor link never), work until then, and a page with an expired link says so and stops', async () => {
+  it('an editor picks an expiry: the viewer and overlay links shown expire then (the editor link never), work until then, and a page with an expired link says so and stops', { timeout: 60_000 }, async () => {
     const s = await server();
     const room = await s.createRoom({ scene: { fps: 8, shots: [{ id: 'e', prompt: 'a red ball', duration: 1 }] } });
     const editor = await openPage(room.urls.editor);
@@ -84,19 +84,20 @@ describe('share links that end', () => {
     await expect.poll(() => shareUrl(page, 'viewer')).toBe(never);
     expect(await note.isVisible()).toBe(false);
 
-    // A viewer link that expires in about four seconds: the open page says it expired and stays down.
-    const res = await fetch(`${s.url}/api/rooms/${room.room}/links?expiresInHours=0.001`, { headers: { authorization: `Bearer ${room.tokens.editor}` } });
+    // A viewer link that expires in about seven seconds: the open page says it expired and stays down.
+    const res = await fetch(`${s.url}/api/rooms/${room.room}/links?expiresInHours=0.002`, { headers: { authorization: `Bearer ${room.tokens.editor}` } });
     expect(res.status).toBe(200);
     const { urls } = (await res.json()) as { urls: { viewer: string } };
     const viewer = await watchedPage(urls.viewer);
     await expect.poll(() => editorText(viewer.page.locator('li.shot[data-shot="e"] .prompt .cm-content'))).toBe('a red ball');
-    await expect.poll(() => banner(viewer.page).innerText(), { timeout: 10_000 }).toBe('This link has expired. Ask an editor for a new link.');
+    await expect.poll(() => banner(viewer.page).innerText(), { timeout: 15_000 }).toBe('This link has expired. Ask an editor for a new link.');
+    expect(await viewer.page.locator('.room-ended h1').innerText()).toBe('Link expired');
     await expectNoReconnect(viewer.sockets);
     editor.expectNoErrors();
     viewer.expectNoErrors();
   });
 
-  it('replacing the links disconnects every page with the old ones for good, while the editor who did it keeps editing (also what was typed meanwhile) under the new link', async () => {
+  it('replacing the links disconnects every page with the old ones for good, while the editor who did it keeps editing (also what was typed meanwhile) under the new link', { timeout: 60_000 }, async () => {
     const s = await server();
     const room = await s.createRoom({ scene: { fps: 8, shots: [{ id: 'r', prompt: 'a red ball', duration: 1 }] } });
     const editor = await watchedPage(room.urls.editor);
@@ -121,6 +122,7 @@ describe('share links that end', () => {
     // A confirm step that says what happens.
     await page.getByRole('button', { name: 'Replace links' }).click();
     expect(await page.locator('.share-panel .confirm').innerText()).toMatch(/disconnected/);
+    await screenshot(page, 'share-replace-confirm', { fullPage: true });
     await page.getByRole('button', { name: 'Yes, replace the links' }).click();
     await prompt.click();
     await page.keyboard.press('End');
@@ -131,8 +133,8 @@ describe('share links that end', () => {
     await page.waitForFunction((old) => new URLSearchParams(location.hash.slice(1)).get('token') !== old, room.tokens.editor);
     const newEditor = fragmentToken(page.url());
     expect(signer.verify(newEditor).epoch).toBe(2);
-    await expect.poll(() => page.locator('.conn').innerText()).toBe('Connected');
-    await expect.poll(async () => (await sceneOf(s, room.room, newEditor)).shots[0]?.prompt).toBe('a red ball bounces');
+    await expect.poll(() => page.locator('.conn').innerText(), { timeout: 5_000 }).toBe('Connected');
+    await expect.poll(async () => (await sceneOf(s, room.room, newEditor)).shots[0]?.prompt, { timeout: 5_000 }).toBe('a red ball bounces');
     // Edits after the switch are stored too.
     await page.keyboard.type(' high');
     await expect.poll(async () => (await sceneOf(s, room.room, newEditor)).shots[0]?.prompt).toBe('a red ball bounces high');
@@ -145,7 +147,8 @@ describe('share links that end', () => {
 
     // The page that had the old viewer link says so, and stops.
     const replaced = 'The links of this room were replaced. Ask an editor for the new link.';
-    await expect.poll(() => banner(viewer.page).innerText()).toBe(replaced);
+    await expect.poll(() => banner(viewer.page).innerText(), { timeout: 5_000 }).toBe(replaced);
+    await screenshot(viewer.page, 'viewer-links-replaced');
     await expectNoReconnect(viewer.sockets);
     // So does one opened with the old link afterwards.
     const late = await watchedPage(room.urls.viewer);
@@ -153,7 +156,8 @@ describe('share links that end', () => {
     await expectNoReconnect(late.sockets);
     // The overlay hides its tiles and shows a small, unalarming notice.
     const notice = overlay.page.locator('.overlay-notice');
-    await expect.poll(() => notice.innerText()).toBe(replaced);
+    await expect.poll(() => notice.innerText(), { timeout: 5_000 }).toBe(replaced);
+    await screenshot(overlay.page, 'overlay-links-replaced', { omitBackground: true });
     expect(await overlay.page.locator('.stack').isVisible()).toBe(false);
     expect(await overlay.page.locator('.overlay-error').isVisible()).toBe(false);
     expect(Number.parseFloat(await notice.evaluate((el) => getComputedStyle(el).fontSize))).toBeLessThanOrEqual(14);
@@ -168,7 +172,7 @@ describe('share links that end', () => {
     for (const p of [editor, viewer, late, overlay, fresh]) p.expectNoErrors();
   });
 
-  it('deleting the room (after a confirm step) ends it for everyone: a "room deleted" screen here, the message in their language elsewhere, nothing reconnects', async () => {
+  it('deleting the room (after a confirm step) ends it for everyone: a "room deleted" screen here, the message in their language elsewhere, nothing reconnects', { timeout: 60_000 }, async () => {
     const s = await server();
     const room = await s.createRoom({ scene: { fps: 8, shots: [{ id: 'd', prompt: 'a blue box', duration: 1 }] } });
     const editor = await watchedPage(room.urls.editor);
@@ -187,12 +191,13 @@ describe('share links that end', () => {
     await page.getByRole('button', { name: 'Delete the room for good' }).click();
 
     const ended = page.locator('.room-ended');
-    await expect.poll(() => ended.locator('h1').innerText()).toBe('Room deleted');
+    await expect.poll(() => ended.locator('h1').innerText(), { timeout: 5_000 }).toBe('Room deleted');
+    await screenshot(page, 'room-deleted');
     expect(await banner(page).innerText()).toBe('This room was deleted. Its scene and links are gone.');
     expect(await page.locator('li.shot').count()).toBe(0);
     expect(await sceneStatus(s, room.room, room.tokens.editor)).toBe(404);
 
-    await expect.poll(() => banner(viewer.page).innerText()).toBe('这个房间已被删除，场景和链接都已不存在。');
+    await expect.poll(() => banner(viewer.page).innerText(), { timeout: 5_000 }).toBe('这个房间已被删除，场景和链接都已不存在。');
     expect(await viewer.page.locator('.room-ended h1').innerText()).toBe('房间已删除');
     await expectNoReconnect(viewer.sockets);
     await expectNoReconnect(editor.sockets, 0);
@@ -200,26 +205,29 @@ describe('share links that end', () => {
     viewer.expectNoErrors();
   });
 
-  it('an edit the server refuses as too large (4413) says it was not saved and is not sent again', async () => {
-    const s = await server({ maxDocBytes: 32 * 1024 });
-    const room = await s.createRoom({ scene: { fps: 8, shots: [{ id: 'big', prompt: 'a red ball', duration: 1 }] } });
+  it('an edit the server refuses as too large (4413) says it was not saved and is not sent again', { timeout: 60_000 }, async () => {
+    // Five long prompts make about 2.8 KB of document; one more long prompt passes the cap.
+    const long = (i: number) => ({ id: `long${i}`, prompt: `shot ${i} ${'a red ball bounces on the grass '.repeat(14)}`.trim(), duration: 1 });
+    const s = await server({ maxDocBytes: 3100 });
+    const room = await s.createRoom({ scene: { fps: 8, shots: [{ id: 'big', prompt: '', duration: 1 }, ...[0, 1, 2, 3, 4].map(long)] } });
     const editor = await watchedPage(room.urls.editor);
     const { page } = editor;
     const prompt = page.locator('li.shot[data-shot="big"] .prompt .cm-content');
-    await expect.poll(() => editorText(prompt)).toBe('a red ball');
+    await expect.poll(() => page.locator('li.shot').count()).toBe(6);
     await expect.poll(() => page.locator('.role-badge').innerText()).toBe('Editor');
     await prompt.click();
-    await page.keyboard.press('End');
-    await page.keyboard.insertText(` ${'x'.repeat(40_000)}`);
+    await page.keyboard.insertText('a blue box '.repeat(43));
+    expect((await editorText(prompt)).length).toBeGreaterThan(450);
 
-    await expect.poll(() => banner(page).innerText()).toBe('Your last edit was not saved: the scene is too large. Reload the page to continue.');
+    await expect.poll(() => banner(page).innerText(), { timeout: 5_000 }).toBe('Your last edit was not saved: the scene is too large. Reload the page to continue.');
+    await screenshot(page, 'doc-too-large', { fullPage: true });
     await expectNoReconnect(editor.sockets);
-    expect((await sceneOf(s, room.room, room.tokens.editor)).shots[0]?.prompt).toBe('a red ball');
+    expect((await sceneOf(s, room.room, room.tokens.editor)).shots[0]?.prompt).toBe('');
     // The scene stays readable (to copy from) but not editable; a button reloads.
     expect(await prompt.getAttribute('contenteditable')).toBe('false');
-    await page.getByRole('button', { name: 'Reload' }).click();
-    await page.waitForEvent('load');
-    await expect.poll(() => editorText(page.locator('li.shot[data-shot="big"] .prompt .cm-content'))).toBe('a red ball');
+    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Reload' }).click()]);
+    await expect.poll(() => page.locator('li.shot').count()).toBe(6);
+    expect(await editorText(page.locator('li.shot[data-shot="big"] .prompt .cm-content'))).toBe('');
     expect(await banner(page).isVisible()).toBe(false);
     // The refused update made the server log a warning, not the page an error.
     editor.expectNoErrors();

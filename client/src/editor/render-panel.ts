@@ -16,7 +16,8 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
-export function createRenderPanel(room: string, token: string, tracker: RenderTracker, editable: Signal<boolean>): HTMLElement {
+/** `token`: the page's token, which changes when the room's links are replaced (the video's URL carries it). */
+export function createRenderPanel(room: string, token: Signal<string>, tracker: RenderTracker, editable: Signal<boolean>): HTMLElement {
   const start = h('button', { class: 'primary edit-only', t: 'renderButton', attrs: { type: 'button' } });
   const cancel = h('button', { class: 'edit-only', t: 'cancelRender', attrs: { type: 'button' } });
   cancel.hidden = true;
@@ -38,7 +39,7 @@ export function createRenderPanel(room: string, token: string, tracker: RenderTr
     showError(null);
     start.disabled = true;
     try {
-      const { render } = await api.startRender(room, token);
+      const { render } = await api.startRender(room, token.value);
       tracker.adopt(render);
     } catch (failure) {
       showError(failure instanceof ApiError ? failure.describe() : String(failure));
@@ -52,7 +53,7 @@ export function createRenderPanel(room: string, token: string, tracker: RenderTr
     cancel.disabled = true;
     try {
       // A render cancelled while still queued gets no render:error event: its record says so.
-      tracker.adopt(await api.cancelRender(id, token));
+      tracker.adopt(await api.cancelRender(id, token.value));
     } catch (failure) {
       showError(failure instanceof ApiError ? failure.describe() : String(failure));
     } finally {
@@ -95,7 +96,7 @@ export function createRenderPanel(room: string, token: string, tracker: RenderTr
       }),
     );
     if (view.status === 'done' && view.url) {
-      const src = videoUrl(view.url, token);
+      const src = videoUrl(view.url, token.value);
       if (shownVideo !== src) {
         shownVideo = src;
         const video = h('video', { class: 'render-video', aria: 'renderVideo', attrs: { controls: true, preload: 'auto', playsinline: true, src } });
@@ -111,6 +112,7 @@ export function createRenderPanel(room: string, token: string, tracker: RenderTr
     start.disabled = !value || running;
   });
   onLangChange(() => render(tracker.current));
+  token.watch(() => render(tracker.current));
 
 
 

@@ -5,15 +5,15 @@
  * Every local write to the document (here, shots.ts, suggestions.ts, text-editor.ts) checks
  * `editable` itself: a read-only page never changes its document, whatever its controls are sent.
  */
-import type { Role } from '../../../shared/protocol.js';
+import type { CreateRoomResponse, Role } from '../../../shared/protocol.js';
 import { DEFAULTS, LIMITS } from '../../../shared/scene.js';
 import { metaOf, shotsOf } from '../../../shared/scene-doc.js';
 import { TEMPLATES, type Template } from '../../../shared/templates.js';
 import { api, describeError } from '../lib/api.js';
-import { connect } from '../lib/connection.js';
+import { connect, ROOM_ENDED } from '../lib/connection.js';
 import { h, uid } from '../lib/dom.js';
-import { lang, onLangChange, setText } from '../lib/i18n.js';
-import { rememberTokens, type RoomLink } from '../lib/links.js';
+import { isKey, lang, onLangChange, setText } from '../lib/i18n.js';
+import { editorLink, forgetTokens, rememberTokens, type RoomLink } from '../lib/links.js';
 import { PreviewHub } from '../lib/previews.js';
 import { RenderTracker } from '../lib/render-tracker.js';
 import { Signal } from '../lib/signal.js';
@@ -28,20 +28,19 @@ import { createSuggestionsPanel } from './suggestions.js';
 export function openRoom(app: HTMLElement, toolbar: HTMLElement, link: RoomLink): void {
   const role = new Signal<Role | null>(null);
   const editable = new Signal(false);
+  /** The page's token: replacing the room's links gives an editor's page a new one. */
+  const token = new Signal(link.token);
   const fatal = h('div', { class: 'banner error', attrs: { role: 'alert' } });
   fatal.hidden = true;
+  const reload = h('button', { class: 'reload', t: 'reload', attrs: { type: 'button' }, on: { click: () => location.reload() } });
+  reload.hidden = true;
   let fatalError: { code: string; message: string } | null = null;
 
   const conn = connect({
     room: link.room,
     token: link.token,
     onRole: (value) => role.set(value),
-    onFatal: (code, message) => {
-      fatalError = { code, message };
-      fatal.hidden = false;
-      fatal.textContent = describeError(code, message);
-      editable.set(false);
-    },
+    onFatal: (code, message) => fail(code, message),
   });
   onLangChange(() => {
     if (fatalError) fatal.textContent = describeError(fatalError.code, fatalError.message);
@@ -61,13 +60,13 @@ export function openRoom(app: HTMLElement, toolbar: HTMLElement, link: RoomLink)
   const previews = new PreviewHub();
   socket.on('preview:frame', (frame) => void previews.frame(frame));
   socket.on('preview:state', (state) => previews.state(state));
-  const tracker = new RenderTracker(socket, link.token);
+  const tracker = new RenderTracker(socket, () => token.value);
   // Once the token is known good: a reload (or a newcomer) sees the room's last render, whoever started it.
   let lookedUp = false;
   role.watch((value) => {
     if (!value || lookedUp) return;
     lookedUp = true;
-    api.latestRender(link.room, link.token).then(
+    api.latestRender(link.room, token.value).then(
       ({ render }) => {
         if (render && !tracker.current) tracker.adopt(render);
       },
@@ -78,7 +77,9 @@ export function openRoom(app: HTMLElement, toolbar: HTMLElement, link: RoomLink)
   // Connection status.
   const status = h('span', { class: 'conn', attrs: { 'aria-live': 'polite' } });
   setText(status, 'connecting');
-  provider.on('status', ({ status: s }) => setText(status, s === 'connected' ? 'connected' : s === 'connecting' ? 'connecting' : 'disconnected'));
+  provider.on('status', ({ status: s }) => {
+    if (!fatalError) setText(status, s === 'connected' ? 'connected' : s === 'connecting' ? 'connecting' : 'disconnected');
+  });
   const roleBadge = h('span', { class: 'role-badge' });
   role.watch((value) => {
     if (value) setText(roleBadge, value === 'editor' ? 'roleEditor' : value === 'overlay' ? 'roleOverlay' : 'roleViewer');
@@ -170,7 +171,7 @@ export function openRoom(app: HTMLElement, toolbar: HTMLElement, link: RoomLink)
   toolbar.replaceChildren(roleBadge, status);
   app.replaceChildren(
     heading,
-    fatal,
+    h('div', { class: 'fatal' }, fatal, reload),
     readOnly,
     h(
       'div',
@@ -180,12 +181,72 @@ export function openRoom(app: HTMLElement, toolbar: HTMLElement, link: RoomLink)
         'aside',
         { class: 'side-col' },
         createScenePlayer(doc, previews),
-        createRenderPanel(link.room, link.token, tracker, editable),
+        createRenderPanel(link.room, token, tracker, editable),
         createSuggestionsPanel(doc, editable, (prompt) => shotList.addShot(prompt)),
         h('section', { class: 'panel you-panel', aria: 'yourName' }, presence.identity),
         presence.list,
-        createSharePanel(link, role),
+        createSharePanel({ link, role, replaceLinks, deleteRoom }),
       ),
     ),
   );
+
+  /**
+   * Replacing the links revokes this page's own token too. The page switches in place rather than
+   * being torn down and rebuilt: same Y.Doc, same views, caret and focus. Both connections pause
+   * before the request (so the server closing the old token's connections is not taken for the
+   * end of this page) and resume with the new editor token after it; what was typed meanwhile
+   * waits in the doc and goes out with the Yjs sync on reconnect. A rebuilt view on a new doc
+   * would drop edits not yet sent, and the caret.
+   */
+  async function replaceLinks(): Promise<CreateRoomResponse> {
+    conn.pause();
+    let links: CreateRoomResponse;
+    try {
+      // Without an expiry: these are the links the editor link carries; the share panel asks for expiring ones itself.
+      links = await api.rotateLinks(link.room, token.value);
+    } catch (failure) {
+      // Refused: the old token still works. (Had the server rotated after all, the resumed page hears TOKEN_REVOKED.)
+      conn.resume();
+      throw failure;
+    }
+    link.token = links.tokens.editor;
+    link.known = { viewer: links.tokens.viewer, overlay: links.tokens.overlay };
+    rememberTokens(link.room, links.tokens);
+    // replaceState: no hashchange (main.ts reloads on one), and no history entry keeps the old token.
+    history.replaceState(history.state, '', editorLink(location.origin, link.room, link.token, link.known));
+    conn.resume(link.token);
+    token.set(link.token);
+    return links;
+  }
+
+  async function deleteRoom(): Promise<void> {
+    await api.deleteRoom(link.room, token.value);
+    forgetTokens(link.room);
+    // The server closes our connections too (4404 ROOM_DELETED); whichever comes first ends the page.
+    conn.close();
+    fail('ROOM_DELETED', '');
+  }
+
+  /** The one way this page ends or breaks: the first fatal error wins (an end of the room over any other). */
+  function fail(code: string, message: string): void {
+    if (fatalError && (ROOM_ENDED.has(fatalError.code) || !ROOM_ENDED.has(code))) return;
+    fatalError = { code, message };
+    editable.set(false);
+    fatal.hidden = false;
+    fatal.textContent = describeError(code, message);
+    setText(status, 'connectionEnded');
+    if (ROOM_ENDED.has(code)) {
+      // The room is over for this page: none of it stays on screen (replacing a link is meant to end access).
+      const title = `ended.${code}`;
+      const heading = h('h1', { id: uid('ended'), t: isKey(title) ? title : 'errorTitle' });
+      toolbar.replaceChildren();
+      app.replaceChildren(
+        h('section', { class: 'panel room-ended', attrs: { 'aria-labelledby': heading.id } }, heading, fatal, h('a', { class: 'button', t: 'backToStart', attrs: { href: '/' } })),
+      );
+      document.title = 'scenecast';
+    } else {
+      // The scene stays readable (to copy from); a reload starts over where a retry can help.
+      reload.hidden = code.startsWith('TOKEN_');
+    }
+  }
 }

@@ -9,14 +9,20 @@ import type { Template } from '../../../shared/templates.js';
 import type { Suggestion } from '../../../shared/scene-doc.js';
 import { lang } from './i18n.js';
 
-type Words = { en: string; zh: string };
+/** `plain`: the server's message adds nothing people need (or only bytes and ids), so it is not shown. */
+type Words = { en: string; zh: string; plain?: true };
 
 const WORDS: Partial<Record<ErrorCode, Words>> = {
   TOKEN_MISSING: { en: 'This link has no access token. Ask for the full share link.', zh: '这个链接缺少访问令牌，请索取完整的分享链接。' },
   TOKEN_INVALID: { en: 'This share link is not valid (maybe mistyped or from another server).', zh: '这个分享链接无效（可能抄错了，或来自其他服务器）。' },
   TOKEN_WRONG_ROOM: { en: 'This share link belongs to another room.', zh: '这个分享链接属于另一个房间。' },
   ROLE_FORBIDDEN: { en: 'Your link does not allow this. Ask an editor.', zh: '你的链接没有这个权限，请联系编辑者。' },
+  TOKEN_REVOKED: { en: 'The links of this room were replaced. Ask an editor for the new link.', zh: '这个房间的链接已被更换。请向编辑者索取新链接。', plain: true },
+  TOKEN_EXPIRED: { en: 'This link has expired. Ask an editor for a new link.', zh: '这个链接已过期。请向编辑者索取新链接。', plain: true },
   ROOM_NOT_FOUND: { en: 'This room does not exist (any more).', zh: '这个房间不存在（或已被删除）。' },
+  ROOM_DELETED: { en: 'This room was deleted. Its scene and links are gone.', zh: '这个房间已被删除，场景和链接都已不存在。', plain: true },
+  DOC_TOO_LARGE: { en: 'Your last edit was not saved: the scene is too large. Reload the page to continue.', zh: '你最后的修改没有保存：场景太大了。请重新加载页面后继续。', plain: true },
+  TOO_MANY_CONNECTIONS: { en: 'Too many connections from your address. Close some tabs, then reload.', zh: '你的地址打开的连接太多。请关闭一些标签页，然后重新加载。', plain: true },
   ROOMS_AT_CAPACITY: { en: 'The server is full right now. Try again in a minute.', zh: '服务器现在已满，请稍后再试。' },
   ROOM_STORAGE_ERROR: { en: 'The room could not be loaded from storage. Try again later.', zh: '无法从存储中读取房间，请稍后再试。' },
   SCENE_EMPTY: { en: 'Add a shot with a prompt before rendering.', zh: '渲染前请先添加一个带提示词的镜头。' },
@@ -44,7 +50,7 @@ export function describeError(code: string | undefined, serverMessage?: string):
   const words = code ? WORDS[code as ErrorCode] : undefined;
   if (!words) return serverMessage ?? (lang() === 'zh' ? '发生了未知错误。' : 'Something went wrong.');
   const sentence = words[lang()];
-  return serverMessage && serverMessage !== sentence ? `${sentence} (${serverMessage})` : sentence;
+  return serverMessage && !words.plain && serverMessage !== sentence ? `${sentence} (${serverMessage})` : sentence;
 }
 
 export class ApiError extends Error {
@@ -96,8 +102,14 @@ export const api = {
   /** The room's newest render (`status` to ask for the newest finished one), or null. */
   latestRender: (room: string, token: string, status?: RenderInfo['status']) =>
     call<{ render: RenderInfo | null }>(`/api/rooms/${encodeURIComponent(room)}/renders/latest${status ? `?status=${status}` : ''}`, { token }),
-  /** Every share link of the room (editors only). */
-  links: (room: string, token: string) => call<CreateRoomResponse>(`/api/rooms/${encodeURIComponent(room)}/links`, { token }),
+  /** Every share link of the room (editors only); with `expiresInHours` the viewer and overlay links stop working then. */
+  links: (room: string, token: string, expiresInHours?: number) =>
+    call<CreateRoomResponse>(`/api/rooms/${encodeURIComponent(room)}/links${expiresInHours ? `?expiresInHours=${expiresInHours}` : ''}`, { token }),
+  /** New links for the room; every older token of it (this `token` too) stops working at once. */
+  rotateLinks: (room: string, token: string, expiresInHours?: number) =>
+    call<CreateRoomResponse>(`/api/rooms/${encodeURIComponent(room)}/links/rotate`, { method: 'POST', body: JSON.stringify(expiresInHours ? { expiresInHours } : {}), token }),
+  /** The room and everything of it, for everyone (204). */
+  deleteRoom: (room: string, token: string) => call<null>(`/api/rooms/${encodeURIComponent(room)}`, { method: 'DELETE', token }),
   suggest: (room: string, token: string, text: string, author?: string) =>
     call<{ suggestion: Suggestion }>(`/api/rooms/${encodeURIComponent(room)}/suggestions`, { method: 'POST', body: JSON.stringify({ text, ...(author ? { author } : {}) }), token }),
 };

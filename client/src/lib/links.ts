@@ -60,6 +60,11 @@ export function rememberTokens(room: string, tokens: Partial<Record<Role, string
   safeStorage()?.setItem(storageKey(room), JSON.stringify({ ...storedTokens(room), ...tokens }));
 }
 
+/** A deleted room's tokens are of no use to anyone. */
+export function forgetTokens(room: string): void {
+  safeStorage()?.removeItem(storageKey(room));
+}
+
 function storedTokens(room: string): Partial<Record<Role, string>> {
   try {
     const raw = safeStorage()?.getItem(storageKey(room));

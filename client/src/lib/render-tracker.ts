@@ -35,7 +35,8 @@ export class RenderTracker {
 
   constructor(
     socket: EventSocket,
-    private readonly token: string,
+    /** The page's token now (an editor's changes when the room's links are replaced). */
+    private readonly token: () => string,
   ) {
     socket.on('render:progress', (p) => this.#progress(p));
     socket.on('render:done', (d) => this.#done(d));
@@ -73,7 +74,7 @@ export class RenderTracker {
     this.#known.add(id);
     this.current = { id, status: 'queued', stage: 'queued', shots: [], fraction: 0, url: null, bytes: null, seconds: null, error: null };
     if (lookUp) {
-      void api.render(id, this.token).then(
+      void api.render(id, this.token()).then(
         (info) => this.adopt(info),
         () => {},
       );

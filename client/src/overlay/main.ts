@@ -10,7 +10,7 @@
 import { ROOM_ID_PATTERN } from '../../../shared/protocol.js';
 import { suggestionStatusOf, suggestionsOf } from '../../../shared/doc-layout.js';
 import { api, describeError, videoUrl } from '../lib/api.js';
-import { connect } from '../lib/connection.js';
+import { connect, ROOM_ENDED } from '../lib/connection.js';
 import { byId, h } from '../lib/dom.js';
 import { initLang, setLang } from '../lib/i18n.js';
 import { PreviewHub, playPreview } from '../lib/previews.js';
@@ -57,15 +57,26 @@ function start(): void {
   const token = query.get('token');
   const error = h('p', { class: 'overlay-error', attrs: { role: 'alert' } });
   error.hidden = true;
-  const fail = (code: string, message?: string) => {
-    error.hidden = false;
-    error.textContent = describeError(code, message);
+  // On stream, a room that ended (links replaced or expired, room deleted) shows nothing that
+  // alarms (`quiet`): the tiles go, a small muted line stays for whoever looks at the OBS preview.
+  // Set-up mistakes (no token, a mistyped one or path) keep the plain red error.
+  const notice = h('p', { class: 'overlay-notice', attrs: { role: 'status' } });
+  notice.hidden = true;
+  let stack: HTMLElement | null = null;
+  let failed = false;
+  const fail = (code: string, message?: string, quiet = false) => {
+    if (failed) return;
+    failed = true;
+    if (stack) stack.hidden = true;
+    const shown = quiet ? notice : error;
+    shown.hidden = false;
+    shown.textContent = describeError(code, message);
   };
-  root.append(error);
+  root.append(error, notice);
   if (!ROOM_ID_PATTERN.test(room)) return fail('ROOM_NOT_FOUND');
   if (!token) return fail('TOKEN_MISSING');
 
-  const conn = connect({ room, token, silent: true, onFatal: fail });
+  const conn = connect({ room, token, silent: true, onFatal: (code, message) => fail(code, message, ROOM_ENDED.has(code)) });
   window.addEventListener('pagehide', () => conn.close());
 
   // Live preview: whichever shot streamed a frame last.
@@ -90,7 +101,7 @@ function start(): void {
   const fill = h('div', { class: 'fill' });
   const strip = h('div', { class: 'strip', aria: 'overlayRendering', attrs: { role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100 } }, fill);
   strip.hidden = true;
-  const tracker = new RenderTracker(conn.socket, token);
+  const tracker = new RenderTracker(conn.socket, () => token);
   // Reloaded in OBS after a render finished: show that clip at once (once the token is accepted).
   conn.socket.once('room:joined', () => {
     api.latestRender(room, token, 'done').then(
@@ -141,7 +152,9 @@ function start(): void {
     chat.hidden = true;
   }
 
-  const stack = h('div', { class: 'stack' }, clipTile, liveTile, strip, chat);
+  stack = h('div', { class: 'stack' }, clipTile, liveTile, strip, chat);
+  // Ended before the page was built (connect() reports asynchronously, but be sure).
+  stack.hidden = failed;
   root.append(stack);
 }
 
