@@ -7,14 +7,14 @@ import type { RoomControl } from './rooms/room-control.js';
 import type { RoomGuard } from './rooms/room-guard.js';
 import type { CollabEndpoint } from './collab/endpoint.js';
 import type { RoomManager } from './collab/room-manager.js';
-import type { DocumentStore } from './collab/store/document-store.js';
+import type { DocumentStore } from './ports/document-store.js';
 import type { Config } from './config.js';
 import type { Metrics } from './metrics.js';
 import type { FrameFanout } from './preview/frame-fanout.js';
 import type { PreviewService } from './preview/preview-service.js';
 import type { RenderService } from './render/render-service.js';
 import type { SocketServer } from './realtime/socket-server.js';
-import type { RoomDirectory } from './rooms/directory.js';
+import type { RoomDirectory } from './ports/room-directory.js';
 import type { Cluster, ClusterJobs } from './scale/cluster.js';
 
 /** What the parts of one app share. Built once in buildApp; plugins read from it. */

@@ -5,7 +5,7 @@
  * check for HTTP, the Yjs endpoint and Socket.IO.
  */
 import { ScenecastError } from '../../shared/errors.js';
-import type { RoomDirectory, RoomMeta } from '../rooms/directory.js';
+import type { RoomDirectory, RoomMeta } from '../ports/room-directory.js';
 import type { TokenClaims, TokenSigner } from './tokens.js';
 
 export const epochOf = (meta: RoomMeta): number => meta.epoch ?? 1;

@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
+import { ERRORS, ScenecastError, type ErrorCode } from '../../shared/errors.js';
 import { CLOSE, canWrite, type Role } from '../../shared/protocol.js';
 import type { RoomAccess } from '../auth/room-access.js';
 import { tokenFrom } from '../auth/tokens.js';
@@ -238,7 +238,7 @@ export class CollabEndpoint {
     if (claims.expiresAt !== null) {
       const open = peer;
       // A link that expires closes its connections then (at most every 24 days: the timer's range).
-      open.expiry = setTimeout(() => open.close(CLOSE.BAD_TOKEN, reasonText('TOKEN_EXPIRED', 'this link has expired')), Math.min(claims.expiresAt - Date.now(), 2 ** 31 - 1));
+      open.expiry = setTimeout(() => open.close(CLOSE.BAD_TOKEN, reasonText('TOKEN_EXPIRED', ERRORS.TOKEN_EXPIRED.message)), Math.min(claims.expiresAt - Date.now(), 2 ** 31 - 1));
       open.expiry.unref();
     }
     this.#peers.add(peer);

@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { ScenecastError } from '../../shared/errors.js';
 import type { Metrics } from '../metrics.js';
-import type { RoomDirectory } from '../rooms/directory.js';
+import type { RoomDirectory } from '../ports/room-directory.js';
 import { Room, type RoomDeps } from './room.js';
 
 export interface RoomManagerOptions extends RoomDeps {

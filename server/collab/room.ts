@@ -28,7 +28,7 @@ import type { Metrics } from '../metrics.js';
 import { AwarenessRelay, type AwarenessBus } from './awareness-relay.js';
 import { MalformedMessage, closeReason, decodeMessage, encodePermissionDenied, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from './messages.js';
 import { ORIGIN, isPeer, type Peer } from './origins.js';
-import type { DocumentStore } from './store/document-store.js';
+import type { DocumentStore } from '../ports/document-store.js';
 
 export interface RoomDeps {
   store: DocumentStore;

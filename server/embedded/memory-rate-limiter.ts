@@ -1,10 +1,7 @@
 /**
- * Token buckets per key (embedded; counted in Redis when scaled out, same interface).
+ * Token buckets per key, in this process (the embedded RateLimiter).
  */
-export interface RateLimiter {
-  /** Takes one token for `key`: 0 when allowed, else the milliseconds until one is free. */
-  take(key: string): Promise<number>;
-}
+import type { RateLimiter } from '../ports/rate-limiter.js';
 
 export class MemoryRateLimiter implements RateLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();

@@ -7,7 +7,7 @@ import { LIMITS, type SceneInput } from '../../shared/scene.js';
 import type { AppContext } from '../app-context.js';
 import { createRoom, shareLinks } from '../rooms/create-room.js';
 import { deleteRoom } from '../rooms/delete-room.js';
-import type { RateLimiter } from '../suggestions/rate-limiter.js';
+import type { RateLimiter } from '../ports/rate-limiter.js';
 import { authorize } from './request-auth.js';
 
 const CreateRoomBody = z

@@ -7,7 +7,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
-import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
+import { ERRORS, ScenecastError, type ErrorCode } from '../../shared/errors.js';
 import type { ClientToServerEvents, Presence, ServerToClientEvents, SocketData } from '../../shared/protocol.js';
 import type { RoomAccess } from '../auth/room-access.js';
 import type { Metrics } from '../metrics.js';
@@ -122,7 +122,7 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     const { room, role, expiresAt } = socket.data;
     if (expiresAt !== null) {
       // A link that expires disconnects its sockets then (at most every 24 days: the timer's range).
-      const expiry = setTimeout(() => closeOne(socket, 'TOKEN_EXPIRED', 'This link has expired'), Math.min(expiresAt - Date.now(), 2 ** 31 - 1));
+      const expiry = setTimeout(() => closeOne(socket, 'TOKEN_EXPIRED', ERRORS.TOKEN_EXPIRED.message), Math.min(expiresAt - Date.now(), 2 ** 31 - 1));
       expiry.unref();
       socket.once('disconnect', () => clearTimeout(expiry));
     }

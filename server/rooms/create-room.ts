@@ -8,8 +8,9 @@ import { ROLES, type CreateRoomRequest, type CreateRoomResponse, type Role } fro
 import { writeScene } from '../../shared/scene-doc.js';
 import { LIMITS, validateScene, type SceneInput } from '../../shared/scene.js';
 import type { TokenSigner } from '../auth/tokens.js';
-import type { DocumentStore } from '../collab/store/document-store.js';
-import { newRoomId, type RoomDirectory } from './directory.js';
+import type { DocumentStore } from '../ports/document-store.js';
+import type { RoomDirectory } from '../ports/room-directory.js';
+import { newRoomId } from './room-id.js';
 
 export interface CreateRoomDeps {
   directory: RoomDirectory;

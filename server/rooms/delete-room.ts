@@ -8,9 +8,9 @@
  * Every step after the first runs even when one before it failed (the room is unusable from step
  * 1 on either way); the first failure is then thrown, and what it could not remove stays behind.
  */
-import type { DocumentStore } from '../collab/store/document-store.js';
+import type { DocumentStore } from '../ports/document-store.js';
 import type { RenderService } from '../render/render-service.js';
-import type { RoomDirectory } from './directory.js';
+import type { RoomDirectory } from '../ports/room-directory.js';
 import type { RoomControl } from './room-control.js';
 import type { RoomGuard } from './room-guard.js';
 

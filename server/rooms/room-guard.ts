@@ -13,7 +13,7 @@ import { epochOf } from '../auth/room-access.js';
 import { reasonText, type CollabEndpoint } from '../collab/endpoint.js';
 import type { RoomManager } from '../collab/room-manager.js';
 import type { SocketServer } from '../realtime/socket-server.js';
-import type { RoomDirectory } from './directory.js';
+import type { RoomDirectory } from '../ports/room-directory.js';
 import type { RoomControl, RoomControlEvent } from './room-control.js';
 
 export interface RoomGuardOptions {

@@ -13,7 +13,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ScenecastError } from '../../shared/errors.js';
-import type { DocumentStore, StoredDocument } from '../collab/store/document-store.js';
+import type { DocumentStore, StoredDocument } from '../ports/document-store.js';
 import { guard, type RedisClients } from './redis-clients.js';
 import { compareStreamIds, type Snapshot, type SnapshotStore } from './snapshot-store.js';
 

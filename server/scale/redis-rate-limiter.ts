@@ -1,7 +1,7 @@
 /**
  * Token buckets in Redis, so a limit holds across every node (one Lua call per request).
  */
-import type { RateLimiter } from '../suggestions/rate-limiter.js';
+import type { RateLimiter } from '../ports/rate-limiter.js';
 import { guard, type RedisClients } from './redis-clients.js';
 
 const SCRIPT = `

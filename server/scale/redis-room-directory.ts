@@ -4,7 +4,7 @@
  * never saw, and a rotation or a deletion holds on every node at once.
  */
 import { ROOM_ID_PATTERN } from '../../shared/protocol.js';
-import type { RoomDirectory, RoomMeta } from '../rooms/directory.js';
+import type { RoomDirectory, RoomMeta } from '../ports/room-directory.js';
 import { guard, type RedisClients } from './redis-clients.js';
 
 /** Next epoch, only for a room that exists (a missing epoch key is generation 1). */

@@ -14,7 +14,7 @@ import { ORIGIN } from '../collab/origins.js';
 import { authorize } from '../http/request-auth.js';
 import { parseOr } from '../http/room-routes.js';
 import { ioRoom } from '../realtime/socket-server.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { RateLimiter } from '../ports/rate-limiter.js';
 
 const Body = z
   .object({

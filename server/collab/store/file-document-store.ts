@@ -31,7 +31,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ScenecastError } from '../../../shared/errors.js';
-import type { DocumentStore, StoredDocument } from './document-store.js';
+import type { DocumentStore, StoredDocument } from '../../ports/document-store.js';
 import { syncDir, withSyncedFile, writeFileDurably } from '../../fs/durable.js';
 import { decodeFrames, encodeFile, encodeFrame, FILE_HEADER, FILE_MAGIC, type FrameFormat } from './frames.js';
 
