@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 
-from probe_run import Teacher, colour_mask, T
+from config import FRAME_H
+from probe_run import Teacher, colour_mask
 
 if len(sys.argv) < 2:
     raise SystemExit(__doc__)
@@ -28,7 +29,7 @@ for seed in range(seeds):
         for f in (0, n - 1):
             obj = colour_mask(fr[i, f], "red")
             ys, xs = np.nonzero(obj)
-            pos.append((xs.mean() / T.FRAME_H, ys.mean() / T.FRAME_H, obj.sum()) if len(xs) else (np.nan, np.nan, 0))
+            pos.append((xs.mean() / FRAME_H, ys.mean() / FRAME_H, obj.sum()) if len(xs) else (np.nan, np.nan, 0))
         (x0, y0, a0), (x1, y1, a1) = pos
         moves[c].append((x1 - x0, y1 - y0, a1 / max(a0, 1)))
 print(f"guided teacher, 10 steps, {seeds} seeds: mean travel over the shot (frame heights) and area ratio last/first")

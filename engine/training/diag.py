@@ -5,21 +5,24 @@ import numpy as np
 import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import train as T
+from config import Ctx
+from data import make_batch
+from stage_ae import load_ae
+from stage_den import den_loss, load_den
 
 torch.set_num_threads(1)
-ctx = T.Ctx(argparse.Namespace(run=sys.argv[1]))
+ctx = Ctx(argparse.Namespace(run=sys.argv[1]))
 ctx.rng = np.random.default_rng(0)
 torch.manual_seed(0)
-enc, dec, stats = T.load_ae(ctx)
-te, den, st = T.load_den(ctx)
+enc, dec, stats = load_ae(ctx)
+te, den, st = load_den(ctx)
 print("den step", st["step"], "clips", st["clips"])
-b = T.make_batch(ctx, 16, enc, stats, flen=8)
+b = make_batch(ctx, 16, enc, stats, flen=8)
 b["ids"] = torch.tensor([ctx.tok.encode(c if c else "a red ball") for c in b["caps"]])
 with torch.no_grad():
     for t in (0.05, 0.3, 0.6, 0.9, 1.0):
         torch.manual_seed(1)
-        print(f"t={t}: weighted x0 loss {T.den_loss(te, den, b, t=torch.full((16,), t)).item():.4f}")
+        print(f"t={t}: weighted x0 loss {den_loss(te, den, b, t=torch.full((16,), t)).item():.4f}")
     ctxv, pooled = te(b["ids"])
     eps = torch.randn_like(b["x0"])
     rows = []

@@ -1,6 +1,7 @@
 """Eval data: engine/eval/world.json (world constants for the checker), engine/eval/heldout.json (held-out prompts),
 engine/eval/heldout-parallel.json (the same scenes in both languages) and ground-truth clip sets rendered by the world
-(to validate the checker; engine/eval/fixtures/ for its test).
+(to validate the checker; engine/eval/fixtures/ for its test), and the writer of clip files (engine/eval's format) that
+the eval and the diagnostics use too.
 
     /usr/bin/python3 engine/training/eval_sets.py world|heldout|parallel|gt [--n 300] [--out DIR]|fixture
 """
@@ -82,6 +83,36 @@ def write_parallel():
     write_prompts("heldout-parallel.json", PARALLEL_DESCRIPTION, make_parallel())
 
 
+def write_clips(path_noext, clips):
+    """Clip file format of engine/eval (see engine/eval/README.md): <name>.bin holds uint8 RGB frames of all
+    clips back to back (frame-major, row-major, RGB); <name>.json describes them. clips: [(item, frames uint8
+    [n,H,W,3])], item with id, prompt, lang, expected and optional tags."""
+    os.makedirs(os.path.dirname(path_noext), exist_ok=True)
+    meta = {"format": "scenecast-clips-1", "bin": os.path.basename(path_noext) + ".bin", "clips": []}
+    off = 0
+    with open(path_noext + ".bin", "wb") as f:
+        for it, frames in clips:
+            n, h, w, _ = frames.shape
+            f.write(frames.tobytes())
+            meta["clips"].append({"id": it["id"], "prompt": it["prompt"], "lang": it["lang"], "width": w,
+                                  "height": h, "frames": n, "offset": off, "expected": it["expected"],
+                                  "tags": it.get("tags", [])})
+            off += frames.nbytes
+    with open(path_noext + ".json", "w", encoding="utf-8") as f:
+        json.dump(meta, f, ensure_ascii=False, indent=1)
+
+
+def write_world():
+    W.write_world_json(os.path.join(REPO, "engine", "eval", "world.json"), W.build_vocab())
+
+
+def write_data():
+    """Stage `data` of train.py: world.json, heldout.json and heldout-parallel.json (deterministic)."""
+    write_world()
+    write_heldout()
+    write_parallel()
+
+
 def render_gt(items):
     """[(item, frames uint8 [n,H,W,3])] of ground-truth renders."""
     out = []
@@ -110,9 +141,8 @@ def main():
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--out", default="/tmp/gt/gt")
     args = ap.parse_args()
-    from train import write_clips
     if args.what == "world":
-        W.write_world_json(os.path.join(REPO, "engine", "eval", "world.json"), W.build_vocab())
+        write_world()
     elif args.what == "heldout":
         write_heldout()
     elif args.what == "parallel":

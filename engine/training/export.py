@@ -12,12 +12,11 @@ import numpy as np
 import torch
 
 import graph_rgb8
-import world as W
+from config import CHUNK_F, CHUNK_K, D_TEXT, FINAL, FRAME_H, FRAME_W, LAT_C, LAT_H, LAT_W, MAX_LEN, PREVIEW, REPO
 from generate import Graphs, generate, noise_stream, windows
-from model import VelocityWrapper, fix_layernorms_for_export, n_params
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+from graphs import build_graphs
+from model import fix_layernorms_for_export, n_params
+from stage_up import load_up
 
 DEN_INPUTS = ["x", "t", "frame_time", "context", "context_mask", "pooled", "prev", "prev_time", "prev_valid"]
 
@@ -39,11 +38,10 @@ def _export(module, args, path, inputs, outputs, dyn):
 
 
 def export_bundle(ctx, name: str, quick: bool = False, out_root: str | None = None):
-    import train as T
     out = os.path.join(out_root or os.path.join(REPO, "engine", "models"), name)
     os.makedirs(os.path.join(out, "fixtures"), exist_ok=True)
-    g = T.build_graphs(ctx)
-    C, h, w, Fc, K, L, D = T.LAT_C, T.LAT_H, T.LAT_W, T.CHUNK_F, T.CHUNK_K, T.MAX_LEN, T.D_TEXT
+    g = build_graphs(ctx)
+    C, h, w, Fc, K, L, D = LAT_C, LAT_H, LAT_W, CHUNK_F, CHUNK_K, MAX_LEN, D_TEXT
     graphs = {}
     # text encoder
     ids = torch.tensor([ctx.tok.encode("a red ball moves left")], dtype=torch.int64)
@@ -84,12 +82,12 @@ def export_bundle(ctx, name: str, quick: bool = False, out_root: str | None = No
             {"latent": {0: "N"}, "rgb": {0: "N"}})
     graphs["decoder"] = {"file": "decoder.onnx",
                          "inputs": {"latent": {"dtype": "float32", "shape": ["N", C, h, w]}},
-                         "outputs": {"rgb": {"dtype": "float32", "shape": ["N", 3, T.FRAME_H, T.FRAME_W]}}}
+                         "outputs": {"rgb": {"dtype": "float32", "shape": ["N", 3, FRAME_H, FRAME_W]}}}
     # upscalers (H and W are dynamic in the graphs; the shapes below are the ones the profiles use)
     ups = {}
-    hw = (T.FRAME_H, T.FRAME_W)
+    hw = (FRAME_H, FRAME_W)
     for un, key in (("upscaler_x4", "up4"), ("upscaler_x5", "up5")):
-        net = T.load_up(ctx, key)
+        net = load_up(ctx, key)
         s = net.s
         _export(net, (torch.rand(1, 3, hw[0], hw[1]),), os.path.join(out, f"{un}.onnx"), ["rgb"], ["rgb_up"],
                 {"rgb": {0: "N", 2: "H", 3: "W"}, "rgb_up": {0: "N", 2: "H_up", 3: "W_up"}})
@@ -99,14 +97,14 @@ def export_bundle(ctx, name: str, quick: bool = False, out_root: str | None = No
         ups[un] = net
         hw = (hw[0] * s, hw[1] * s)
     profiles = {
-        "preview": {**{k: v for k, v in T.PREVIEW.items()}, "upscalers": [], "size": [128, 72]},
-        "final": {**{k: v for k, v in T.FINAL.items()}, "upscalers": ["upscaler_x4", "upscaler_x5"],
+        "preview": {**{k: v for k, v in PREVIEW.items()}, "upscalers": [], "size": [128, 72]},
+        "final": {**{k: v for k, v in FINAL.items()}, "upscalers": ["upscaler_x4", "upscaler_x5"],
                   "size": [1280, 720]},
     }
     manifest = {
         "format": 1,
         "name": name,
-        "frame": {"width": T.FRAME_W, "height": T.FRAME_H},
+        "frame": {"width": FRAME_W, "height": FRAME_H},
         "latent": {"channels": C, "width": w, "height": h},
         "chunk": {"frames": Fc, "context": K},
         "tokenizer": {"vocab": ctx.vocab, "max_length": L, "pad_id": 0, "unk_id": 1, "bos_id": 2, "eos_id": 3},

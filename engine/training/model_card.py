@@ -1,5 +1,5 @@
 """Writes MODEL_CARD.md of a bundle from what the run recorded: parameters, file sizes, the commands, stage times,
-the held-out eval (engine/eval/check-clips.ts) and onnxruntime-node parity + timings (ort_check.mjs --bench)."""
+the held-out eval (engine/eval/check-clips.ts) and onnxruntime-node parity + timings (ort_check.ts --bench)."""
 from __future__ import annotations
 
 import json
@@ -9,8 +9,9 @@ import subprocess
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+from config import DEN_CFG, FINAL, HERE, LAT_C, MAX_LEN, PREVIEW, REPO
+from model import Encoder, n_params
+from stage_den import den_cfg
 
 ATTRS = ["background", "count", "colour", "shape", "motion", "speed"]
 
@@ -38,7 +39,6 @@ def _state(path):
 
 
 def write_card(ctx, bundle: str, bundle_dir: str, bench: bool = True) -> None:
-    import train as T
     info = json.load(open(os.path.join(ctx.run_dir, f"export-{bundle}.json")))
     ev_path = os.path.join(ctx.run_dir, f"eval-{bundle}.json")
     ev = json.load(open(ev_path)) if os.path.exists(ev_path) else {}
@@ -52,7 +52,7 @@ spinning scenes); here each scene is judged in both, so the per-language rows di
 
 {_table({k: v for k, v in par.items() if k in ('final', 'preview')}, tags=False)}
 """
-    r = subprocess.run(["node", "engine/training/ort_check.mjs", bundle_dir] + (["--bench"] if bench else []), cwd=REPO,
+    r = subprocess.run(["npx", "tsx", "engine/training/ort_check.ts", bundle_dir] + (["--bench"] if bench else []), cwd=REPO,
                        capture_output=True, text=True)
     bench = (r.stdout + r.stderr).strip()
     cmds = open(os.path.join(ctx.run_dir, "commands.log")).read().strip() if os.path.exists(
@@ -76,7 +76,7 @@ spinning scenes); here each scene is judged in both, so the per-language rows di
               "  `velocity = (x - x0_hat) / t`. Chunks of F=8 frames (dynamic 1..8) conditioned on the K=2 frames before them;\n"
               "  trained on random windows of shots of 1..300 frames, so shots of any length stay one take.")
     if arch == "unet":
-        u = T.den_cfg(den_ck)
+        u = den_cfg(den_ck)
         lv = {0: "16x9", 1: "8x5"}
         at = lambda levels: " and ".join([lv[i] for i in sorted(levels)])  # noqa: E731
         extra = (f"; a second residual block after the up block at {at(u['extra_up'])}" if u.get("extra_up") else "")
@@ -91,7 +91,7 @@ spinning scenes); here each scene is judged in both, so the per-language rows di
                     + common)
     else:
         den_desc = (f"- **Denoiser** {p['denoiser']:,} parameters: a DiT over latent patches of 2 frames x 2x2 cells (the 9 rows are padded\n"
-                    f"  to 10), d {T.DEN_CFG['d']}, {T.DEN_CFG['depth']} blocks of joint space-time self-attention (the K=2 clean context\n"
+                    f"  to 10), d {DEN_CFG['d']}, {DEN_CFG['depth']} blocks of joint space-time self-attention (the K=2 clean context\n"
                     "  frames are tokens of the same sequence, masked out when `prev_valid = 0`), cross-attention to the caption tokens,\n"
                     "  and MLP; adaLN-zero modulation from (noise level t, pooled caption); per-token frame-time (tau) embedding.\n"
                     + common)
@@ -112,16 +112,16 @@ decoding, not by the model. Contract: `engine/BUNDLE.md`.
 
 ## Architecture
 - **Frames** 64x36 RGB (the base frame), **latent** 16x9x4 (normalised per channel; the exported decoder undoes it).
-- **Autoencoder** (conv, stride 4): encoder {T.n_params(T.Encoder(T.LAT_C)):,} parameters (training only), decoder
+- **Autoencoder** (conv, stride 4): encoder {n_params(Encoder(LAT_C)):,} parameters (training only), decoder
   {p['decoder']:,} (3x3 convs, two ResBlocks, PixelShuffle up).
 - **Tokenizer** per BUNDLE.md: lower-case English words + single CJK characters, vocabulary of {len(ctx.vocab)} tokens
-  (the world's caption vocabulary), max length {T.MAX_LEN}.
+  (the world's caption vocabulary), max length {MAX_LEN}.
 - **Text encoder** {p['text_encoder']:,} parameters: token + position embedding, 2 pre-LN transformer layers (d 128,
   4 heads); `context` = the token states, `pooled` = their masked mean.
 {den_desc}
 - **Preview denoiser**: same architecture, reflow-distilled from the guided teacher (pairs of noise and the
-  teacher's {T.FINAL['steps']}-step, guidance {T.FINAL['guidance']} sample with the real clean context); runs
-  {T.PREVIEW['steps']} Euler steps with guidance 1.
+  teacher's {FINAL['steps']}-step, guidance {FINAL['guidance']} sample with the real clean context); runs
+  {PREVIEW['steps']} Euler steps with guidance 1.
 - **Upscalers** (ESPCN with a fixed nearest-neighbour skip, PixelShuffle): x4 64x36 -> 256x144 ({p['upscaler_x4']:,}
   parameters), x5 256x144 -> 1280x720 ({p['upscaler_x5']:,} parameters); trained on renders of the same world at both
   resolutions with random zooms, sub-pixel view shifts, blur and noise on the input.
@@ -151,7 +151,7 @@ training), generated per BUNDLE.md at each prompt's seed/duration/fps, base fram
 {_table({k: v for k, v in ev.items() if k in ('final', 'preview')}) if ev else '(not run)'}
 {parallel}
 ## onnxruntime-node: parity with the fixtures and timings
-`node engine/training/ort_check.mjs {os.path.relpath(bundle_dir, REPO)} --bench` (2 intra-op threads, no spinning):
+`npx tsx engine/training/ort_check.ts {os.path.relpath(bundle_dir, REPO)} --bench` (the engine's pipeline, 2 intra-op threads, no spinning):
 ```
 {bench}
 ```

@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 
-from probe_run import Teacher, colour_mask, T
+from config import FRAME_H
+from probe_run import Teacher, colour_mask
 
 if len(sys.argv) < 2:
     raise SystemExit(__doc__)
@@ -31,7 +32,7 @@ for seed in range(seeds):
         xs = []
         for col in cols[i]:
             _, _, xx = np.nonzero(colour_mask(fr[i], col))
-            xs.append(xx.mean() / T.FRAME_H if len(xx) else np.nan)
+            xs.append(xx.mean() / FRAME_H if len(xx) else np.nan)
         ok = bool(xs[0] < xs[1])
         right += int(ok)
         total += 1

@@ -9,17 +9,20 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import train as T  # noqa: E402
+from config import CHUNK_K, FRAME_H, FRAME_W, LAT_C, LAT_H, LAT_W, Ctx  # noqa: E402
 import world as W  # noqa: E402
 from model import NormDecoder  # noqa: E402
+from stage_ae import load_ae  # noqa: E402
+from stage_den import load_den  # noqa: E402
+from stage_distill import teacher_sample  # noqa: E402
 
 
 class Teacher:
     def __init__(self, run: str):
         torch.set_num_threads(1)
-        self.ctx = T.Ctx(argparse.Namespace(run=run))
-        _, dec, stats = T.load_ae(self.ctx)
-        self.te, self.den, self.state = T.load_den(self.ctx)
+        self.ctx = Ctx(argparse.Namespace(run=run))
+        _, dec, stats = load_ae(self.ctx)
+        self.te, self.den, self.state = load_den(self.ctx)
         self.nd = NormDecoder(dec, *stats).eval()
 
     def header(self) -> str:
@@ -40,14 +43,14 @@ class Teacher:
         """RGB frames [len(caps), n, H, W, 3] in 0..1 of a one-window shot per caption, all from the same noise."""
         B = len(caps)
         b = {"ids": self.ids(caps), "ft": torch.tensor(np.stack([W.frame_times(n)] * B), dtype=torch.float32),
-             "prev": torch.zeros(B, T.LAT_C, T.CHUNK_K, T.LAT_H, T.LAT_W), "pt": torch.zeros(B, T.CHUNK_K),
+             "prev": torch.zeros(B, LAT_C, CHUNK_K, LAT_H, LAT_W), "pt": torch.zeros(B, CHUNK_K),
              "pv": torch.zeros(B)}
         torch.manual_seed(seed)
-        eps = torch.randn(1, T.LAT_C, n, T.LAT_H, T.LAT_W).repeat(B, 1, 1, 1, 1)
-        x = T.teacher_sample(self.te, self.den, b, eps, steps, guidance, shift)
+        eps = torch.randn(1, LAT_C, n, LAT_H, LAT_W).repeat(B, 1, 1, 1, 1)
+        x = teacher_sample(self.te, self.den, b, eps, steps, guidance, shift)
         with torch.no_grad():
-            fr = self.nd(x.permute(0, 2, 1, 3, 4).reshape(-1, T.LAT_C, T.LAT_H, T.LAT_W))
-        return fr.reshape(B, n, 3, T.FRAME_H, T.FRAME_W).permute(0, 1, 3, 4, 2).numpy()
+            fr = self.nd(x.permute(0, 2, 1, 3, 4).reshape(-1, LAT_C, LAT_H, LAT_W))
+        return fr.reshape(B, n, 3, FRAME_H, FRAME_W).permute(0, 1, 3, 4, 2).numpy()
 
 
 def colour_mask(frames: np.ndarray, colour: str) -> np.ndarray:

@@ -9,27 +9,28 @@ import multiprocessing as mp
 
 import numpy as np
 
-_W = None  # each worker's setting: the train module, the trainer's tokenizer, the two-object share
+from data import draw_flen, render_windows
+
+_W = None  # each worker's setting: the trainer's tokenizer, the two-object share
 
 
 def _init(tok, two_objects):
     global _W
-    import train
-    _W = (train, tok, two_objects)
+    _W = (tok, two_objects)
 
 
 def _job(job):
-    train, tok, two_objects = _W
+    tok, two_objects = _W
     seed, batch = job
     rng = np.random.default_rng(seed)
-    raw = train.render_windows(rng, tok, batch, train.draw_flen(rng), two_objects)
+    raw = render_windows(rng, tok, batch, draw_flen(rng), two_objects)
     # half the bytes through the pipe; frames and coverage are in [0, 1], where float16 is within 2.5e-4
     raw["rgb"], raw["mask"] = raw["rgb"].astype(np.float16), raw["mask"].astype(np.float16)
     return raw
 
 
 class RenderPool:
-    """`next()` gives the next rendered batch (train.render_windows' dict); `ahead` batches are rendered in advance."""
+    """`next()` gives the next rendered batch (data.render_windows' dict); `ahead` batches are rendered in advance."""
 
     def __init__(self, workers: int, batch: int, seed: int, tok, two_objects=None, ahead: int | None = None):
         # spawn, not fork: the parent may already hold CUDA and OpenMP threads
