@@ -37,7 +37,7 @@ const scene = (third: string): Scene => {
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'scenecast-render-bench-'));
 const engine = await EnginePool.start(bundleDir ? { bundleDir } : {});
-const cache = await ShotCache.open(path.join(dir, 'cache'), 2 * 1024 ** 3);
+const cache = await ShotCache.openFolder(path.join(dir, 'cache'), 2 * 1024 ** 3);
 const run = async (name: string, s: Scene): Promise<{ row: Row; result: RenderResult; ms: number }> => {
   const started = performance.now();
   const result = await renderScene(s, { engine, cache, workDir: path.join(dir, name), parallel: PARALLEL });

@@ -78,7 +78,7 @@ async function render(argv: string[]): Promise<void> {
   };
 
   const engine = await EnginePool.start(values.bundle ? { bundleDir: path.resolve(values.bundle) } : {});
-  const cache = await ShotCache.open(path.resolve(values.cache!), 2 * 1024 ** 3);
+  const cache = await ShotCache.openFolder(path.resolve(values.cache!), 2 * 1024 ** 3);
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'scenecast-cli-'));
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());

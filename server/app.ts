@@ -1,46 +1,48 @@
 /**
  * buildApp(config) wires one scenecast server and returns it without listening (main.ts listens;
- * tests listen on port 0 or use inject). Parts, in the order data flows through them:
- * rooms + tokens → collab (Yjs over WebSocket, persistence) → realtime (Socket.IO) → HTTP routes.
+ * tests listen on port 0 or use inject). The backends of the mode come first (embedded, or Redis
+ * with REDIS_URL: backends/), then the capabilities in the order data flows through them:
+ *   rooms + tokens → collab (Yjs over WebSocket, persistence) → realtime (Socket.IO, the room
+ *   relay) → preview (debounce, jobs) → render (jobs; the engine's side runs here when embedded)
+ *   → HTTP routes, one plugin per capability.
  */
-import { access as canAccess, constants, mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { EnginePool } from '../engine/index.js';
+import { EnginePool, loadBundle, DEFAULT_BUNDLE } from '../engine/index.js';
+import { TEMPLATES } from '../shared/templates.js';
 import type { AppContext } from './app-context.js';
-import { resolveSecret } from './auth/secret.js';
 import { RoomAccess } from './auth/room-access.js';
 import { TokenSigner } from './auth/tokens.js';
+import { closeAll, type Backends } from './backends/backends.js';
+import { embeddedBackends } from './backends/embedded.js';
+import { redisBackends } from './backends/redis.js';
 import { CollabEndpoint } from './collab/endpoint.js';
 import { RoomManager } from './collab/room-manager.js';
-import { FileDocumentStore } from './collab/store/file-document-store.js';
 import type { Config } from './config.js';
+import { watchEngine } from './engine-metrics.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { opsRoutes } from './http/ops-routes.js';
-import { staticRoutes } from './http/static-routes.js';
 import { roomRoutes } from './http/room-routes.js';
+import { staticRoutes } from './http/static-routes.js';
 import { createMetrics } from './metrics.js';
 import { clientAddress } from './net/client-address.js';
 import { ConnectionLimiter } from './net/connection-limiter.js';
 import { UpgradeRouter } from './net/upgrade-router.js';
-import { FrameCache } from './preview/frame-cache.js';
-import { FrameFanout } from './preview/frame-fanout.js';
-import { LocalPreviewQueue } from './preview/local-preview-queue.js';
-import { PreviewService } from './preview/preview-service.js';
 import { contentPolicy, type ModerationHook } from './policy/content-policy.js';
+import { PreviewJobQueue } from './preview/preview-queue.js';
+import { PreviewService } from './preview/preview-service.js';
+import { startPreviewWorker } from './preview/preview-worker.js';
 import { PreviewStateLog } from './preview/state-log.js';
-import { SocketRoomEvents } from './realtime/room-events.js';
-import { RenderService, renderBounds } from './render/render-service.js';
-import { renderRoutes } from './render/render-routes.js';
-import { MemoryRateLimiter } from './embedded/memory-rate-limiter.js';
-import { suggestionRoutes } from './suggestions/suggestion-routes.js';
-import { TEMPLATES } from '../shared/templates.js';
+import { FrameFanout } from './realtime/frame-fanout.js';
+import { RoomRelay } from './realtime/room-relay.js';
+import { SocketBroadcast } from './realtime/socket-broadcast.js';
 import { createSocketServer } from './realtime/socket-server.js';
-import { RoomEventRelay, sharedSecret, awarenessBusFor, clusterAdapter, clusterJobs, connectCluster, rateLimiterFor, type ClusterJobs } from './scale/cluster.js';
-import { FileRoomDirectory } from './embedded/file-room-directory.js';
-import { LocalRoomControl } from './rooms/room-control.js';
+import { RenderJobs } from './render/render-jobs.js';
+import { renderBounds } from './render/render-limits.js';
+import { renderRoutes } from './render/render-routes.js';
+import { RenderWorker } from './render/render-worker.js';
 import { RoomGuard } from './rooms/room-guard.js';
-import { RedisRoomControl } from './scale/redis-room-control.js';
+import { suggestionRoutes } from './suggestions/suggestion-routes.js';
+import { Suggestions } from './suggestions/suggestions.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -67,27 +69,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     frameworkErrors,
   });
   const log = app.log;
-  const roomsDir = path.join(config.dataDir, 'rooms');
-  await mkdir(roomsDir, { recursive: true });
-
   const metrics = createMetrics();
-  // Scale-out (REDIS_URL) swaps in the Redis versions of the stores; the rest is the same.
-  const cluster = config.redis ? await connectCluster(config, log) : null;
-  // Every node must verify every other node's tokens: in a cluster an unset secret is shared through Redis.
-  const tokens = new TokenSigner(cluster && !config.secret ? await sharedSecret(cluster.redis) : await resolveSecret(config.secret, config.dataDir));
-  const directory = cluster?.directory ?? new FileRoomDirectory(roomsDir);
-  const access = new RoomAccess(tokens, directory);
-  const control = cluster ? new RedisRoomControl(cluster.redis, cluster.channels) : new LocalRoomControl();
-  const store =
-    cluster?.store ??
-    new FileDocumentStore({
-      dir: roomsDir,
-      fsync: config.fsync,
-      onRepair: (room, message) => log.warn({ room }, message),
-    });
+  const backends: Backends = config.redis ? await redisBackends(config, log) : await embeddedBackends(config, log);
+  const tokens = new TokenSigner(backends.secret);
+  const access = new RoomAccess(tokens, backends.directory);
+  // One content policy for every text people send: previews, renders, suggestions.
+  const policy = contentPolicy(deps.moderation);
+
+  // Collab: rooms in memory, the Yjs endpoint.
   const rooms = new RoomManager({
-    store,
-    directory,
+    store: backends.documents,
+    directory: backends.directory,
     metrics,
     log,
     compactBytes: config.compactBytes,
@@ -97,137 +89,125 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     coalesceMs: config.coalesceMs,
     maxLoaded: config.maxRoomsLoaded,
     idleMs: config.roomIdleMs,
-    ...(cluster ? { awarenessBus: awarenessBusFor(cluster) } : {}),
+    ...(backends.awarenessBus ? { awarenessBus: backends.awarenessBus } : {}),
   });
   const addressOf = clientAddress(config.trustProxy);
   const limiter = new ConnectionLimiter(config.maxConnectionsPerIp);
-  const collab = new CollabEndpoint({
-    rooms,
-    access,
-    metrics,
-    log,
-    maxMessageBytes: config.maxMessageBytes,
-    maxBufferedBytes: config.maxBufferedBytes,
-    limiter,
-    addressOf,
-  });
+  const collab = new CollabEndpoint({ rooms, access, metrics, log, maxMessageBytes: config.maxMessageBytes, maxBufferedBytes: config.maxBufferedBytes, limiter, addressOf });
 
-  // Embedded: the engine runs here. Scale-out: engine worker processes (`npm run worker`) run it.
+  // The engine runs in this process when embedded; engine worker processes (`npm run worker`) run it in scale-out.
   const ownsEngine = deps.engine === undefined;
-  const engine = cluster ? null : ownsEngine ? (config.engine.workers === 0 ? null : await EnginePool.start(config.engine)) : deps.engine ?? null;
+  const engine = backends.mode === 'redis' ? null : ownsEngine ? (config.engine.workers === 0 ? null : await EnginePool.start(config.engine)) : (deps.engine ?? null);
+  if (engine && ownsEngine) watchEngine(engine, metrics);
+  const jobsHere = engine !== null;
+  const enginesSomewhere = jobsHere || backends.mode === 'redis';
+
+  // Realtime: Socket.IO, and the relay that hands the room events of the bus to this node's sockets.
+  const stateLog = new PreviewStateLog();
   let preview: PreviewService | null = null;
-  let renders: RenderService | null = null;
-  let relay: RoomEventRelay | null = null;
+  let relay: RoomRelay | null = null;
   const realtime = createSocketServer(app.server, {
     access,
     metrics,
     log,
     onJoin: (socket) => {
       relay?.join(socket.data.room);
-      void preview?.onJoin(socket);
+      void preview?.onJoin({
+        room: socket.data.room,
+        emit: (event, payload) => (socket.emit as (event: string, payload: unknown) => boolean)(event, payload),
+        replayFrames: (frames) => fanout.replay(socket, frames),
+      });
     },
     onLeave: (socket) => relay?.leave(socket.data.room),
     limiter,
     addressOf,
-    ...(cluster ? { adapter: clusterAdapter(cluster) } : {}),
+    ...(backends.socketAdapter ? { adapter: backends.socketAdapter } : {}),
   });
+  const fanout = new FrameFanout(realtime.io, metrics);
+  relay = new RoomRelay(backends.events, stateLog.recording(new SocketBroadcast(realtime.io, fanout, 'local')));
+  // What this node's flows emit, noted for late joiners on its way to the room.
+  const events = stateLog.recording(backends.events);
   // Every WebSocket upgrade goes through one router: each endpoint its path, anything else an HTTP error.
   const upgrades = new UpgradeRouter();
   upgrades.route('/yjs/', (req, socket, head, url) => collab.handleUpgrade(req, socket, head, url));
   upgrades.route(realtime.upgradePath, (req, socket, head, url) => realtime.handleUpgrade(req, socket, head, url));
   upgrades.attach(app.server);
-  const fanout = new FrameFanout(realtime.io, metrics);
-  // One content policy for every text people send: previews, renders, suggestions.
-  const policy = contentPolicy(deps.moderation);
-  const previewTiming = { debounceMs: config.preview.debounceMs, maxWaitMs: config.preview.maxWaitMs };
-  let jobs: ClusterJobs | null = null;
-  if (cluster) {
-    jobs = await clusterJobs(cluster, config);
-    // What workers publish for a room reaches this node's sockets through the relay and the log.
-    const local = new PreviewStateLog(new SocketRoomEvents(realtime.io, fanout, 'local'));
-    relay = new RoomEventRelay(cluster, local);
-    preview = new PreviewService({ rooms, bundleHash: jobs.bundleHash, queue: jobs.previewQueue, store: jobs.previewStore, events: cluster.events, stateLog: local, fanout, metrics, log, ...previewTiming, policy });
-    renders = await RenderService.start({ dataDir: config.blobDir, engine: null, events: cluster.events, metrics, log, policy, ...renderBounds(config), queue: jobs.renderQueue, cache: jobs.shotStore, process: false });
-  } else if (engine) {
-    const events = new PreviewStateLog(new SocketRoomEvents(realtime.io, fanout));
-    const previewStore = new FrameCache(64 * 1024 * 1024);
-    const queue = new LocalPreviewQueue({ engine, events, store: previewStore, metrics, maxQueued: 64, jpegQuality: config.preview.jpegQuality });
-    preview = new PreviewService({ rooms, bundleHash: engine.info.hash, queue, store: previewStore, events, stateLog: events, fanout, metrics, log, ...previewTiming, policy });
-    engine.on('job', ({ stats }) => {
-      if (!stats) return;
-      metrics.textCache.inc({ result: 'hit' }, stats.textCacheHits);
-      metrics.textCache.inc({ result: 'miss' }, stats.textCacheMisses);
-    });
-    renders = await RenderService.start({
-      dataDir: config.dataDir,
-      engine,
+
+  // Previews: this node watches its rooms and asks; the engine's side takes the jobs.
+  let stopPreviewWorker: (() => Promise<void>) | null = null;
+  if (enginesSomewhere) {
+    const queue = new PreviewJobQueue({ backend: backends.previewJobs, broadcast: events, onCancelled: () => metrics.previewJobs.inc({ outcome: 'cancelled' }) });
+    const bundleHash = engine?.info.hash ?? (await loadBundle(config.engine.bundleDir ?? DEFAULT_BUNDLE, { verifyHashes: false })).hash;
+    preview = new PreviewService({
+      rooms,
+      bundleHash,
+      queue,
+      store: backends.previewStore,
       events,
+      stateLog,
       metrics,
       log,
-      concurrency: config.render.concurrency,
-      parallel: config.render.parallel,
-      cacheBytes: config.render.cacheBytes,
+      debounceMs: config.preview.debounceMs,
+      maxWaitMs: config.preview.maxWaitMs,
       policy,
-      ...renderBounds(config),
     });
+    if (engine) stopPreviewWorker = startPreviewWorker({ engine, backend: backends.previewJobs, store: backends.previewStore, events, metrics, jpegQuality: config.preview.jpegQuality });
   }
 
-  const guard = new RoomGuard({ control, directory, rooms, collab, realtime, log, forgetPreviews: async (room) => preview?.forgetRoom(room) });
-  const ctx: AppContext = {
-    config,
-    log,
-    metrics,
-    tokens,
-    access,
-    policy,
-    control,
-    guard,
-    directory,
-    store,
-    rooms,
-    collab,
-    realtime,
-    fanout,
-    engine,
-    preview,
-    renders,
-    health: cluster
-      ? {
-          redis: async () => void (await cluster.redis.ping()),
-          snapshots: () => cluster.snapshots.check(),
-          blobs: () => canAccess(config.blobDir, constants.W_OK),
-        }
-      : { storage: () => canAccess(roomsDir, constants.W_OK) },
-    cluster: cluster && jobs ? { cluster, jobs } : null,
-  };
+  // Renders: the jobs API here; the engine's side here too when embedded.
+  let renders: RenderJobs | null = null;
+  let renderWorker: RenderWorker | null = null;
+  if (enginesSomewhere) {
+    const bounds = renderBounds(config);
+    const jobs = new RenderJobs({ queue: backends.renderQueue, shots: backends.shots, videos: backends.videos, events, metrics, log, policy, ...bounds });
+    renders = jobs;
+    if (engine) {
+      renderWorker = RenderWorker.start({
+        engine,
+        queue: backends.renderQueue,
+        shots: backends.shots,
+        videos: backends.videos,
+        events,
+        metrics,
+        log,
+        parallel: config.render.parallel,
+        limits: bounds.limits,
+        onFinished: () => void jobs.sweep().catch((error: unknown) => log.warn({ err: error }, 'render sweep failed')),
+      });
+    }
+  }
+
+  const guard = new RoomGuard({ control: backends.control, directory: backends.directory, rooms, collab, realtime, log, forgetPreviews: async (room) => preview?.forgetRoom(room) });
+  const ctx: AppContext = { config, log, metrics, backends, tokens, access, policy, guard, rooms, collab, realtime, fanout, events, addressOf, engine, preview, renders };
   app.decorate('scenecast', ctx);
 
+  // HTTP: one plugin per capability.
   registerErrorHandling(app);
-  const rateLimiter = (name: string, limit: { burst: number; perMinute: number }) =>
-    cluster ? rateLimiterFor(cluster, name, limit.burst, limit.perMinute) : new MemoryRateLimiter(limit.burst, limit.perMinute);
-  roomRoutes(app, ctx, rateLimiter('rooms', config.roomCreation));
+  roomRoutes(app, ctx, backends.rateLimiter('rooms', config.roomCreation));
   renderRoutes(app, ctx, () => renders);
-  suggestionRoutes(app, ctx, rateLimiter('suggestions', config.suggestions));
+  suggestionRoutes(app, ctx, new Suggestions({ rooms, policy, limiter: backends.rateLimiter('suggestions', config.suggestions), events }));
   app.get('/api/templates', async () => ({ templates: TEMPLATES }));
   await staticRoutes(app);
   opsRoutes(app, ctx);
 
-  // Shutdown in reverse order of the data flow; each step runs even if one before it failed.
-  app.addHook('preClose', async () => {
-    guard.close();
-    upgrades.close();
-    collab.close();
-    await preview?.close();
-    await renders?.close();
-    relay?.close();
-    await realtime.close();
-  });
-  app.addHook('onClose', async () => {
-    await rooms.close();
-    await store.close();
-    if (ownsEngine) await engine?.close();
-    await jobs?.previewQueue.close();
-    await cluster?.close();
-  });
+  // Shutdown in reverse order of the data flow; every step runs even when one before it failed.
+  const failed = (error: unknown) => log.error({ err: error }, 'a shutdown step failed');
+  app.addHook('preClose', () =>
+    closeAll(
+      [
+        () => guard.close(),
+        () => upgrades.close(),
+        () => collab.close(),
+        () => preview?.close(),
+        () => stopPreviewWorker?.(),
+        () => renderWorker?.close(),
+        () => renders?.close(),
+        () => relay?.close(),
+        () => realtime.close(),
+      ],
+      failed,
+    ),
+  );
+  app.addHook('onClose', () => closeAll([() => rooms.close(), () => (ownsEngine ? engine?.close() : undefined), () => backends.close()], failed));
   return app;
 }

@@ -1,16 +1,19 @@
 /**
  * `npm run worker`: one engine worker process of a scaled-out cluster (REDIS_URL required). It
- * loads the model into its engine threads and runs preview and render jobs from BullMQ, publishing
- * frames and progress to the rooms through Redis. No HTTP. Any number of them, on any machines that
- * share Redis and BLOB_DIR.
+ * loads the model into its engine threads and takes preview and render jobs from BullMQ, with the
+ * same worker code the embedded server runs in-process, publishing frames and progress to the
+ * rooms through Redis. No HTTP. Any number of them, on any machines that share Redis and BLOB_DIR.
  */
 import pino from 'pino';
-import { EnginePool } from '../engine/index.js';
+import { DEFAULT_BUNDLE, EnginePool, loadBundle } from '../engine/index.js';
+import { startPreviewWorker } from './preview/preview-worker.js';
+import { closeAll } from './backends/backends.js';
+import { redisBackends } from './backends/redis.js';
 import { loadConfig } from './config.js';
+import { watchEngine } from './engine-metrics.js';
 import { createMetrics } from './metrics.js';
-import { RenderService, renderBounds } from './render/render-service.js';
-import { clusterJobs, connectCluster } from './scale/cluster.js';
-import { runPreviewWorker } from './scale/redis-preview-queue.js';
+import { renderBounds } from './render/render-limits.js';
+import { RenderWorker } from './render/render-worker.js';
 
 const config = loadConfig();
 const log = pino({ level: config.logLevel });
@@ -19,25 +22,25 @@ if (!config.redis) {
   process.exit(2);
 }
 const metrics = createMetrics();
-const cluster = await connectCluster(config, log as never);
-const jobs = await clusterJobs(cluster, config);
+const backends = await redisBackends(config, log as never);
 const engine = await EnginePool.start(config.engine);
-if (engine.info.hash !== jobs.bundleHash) log.warn({ worker: engine.info.hash, nodes: jobs.bundleHash }, 'bundle differs from the one the nodes key previews with');
-const stopPreviews = runPreviewWorker({ redis: cluster.redis, channels: cluster.channels, engine, events: cluster.events, store: jobs.previewStore, metrics, jpegQuality: config.preview.jpegQuality });
-const renders = await RenderService.start({
-  dataDir: config.blobDir,
+watchEngine(engine, metrics);
+const nodesHash = (await loadBundle(config.engine.bundleDir ?? DEFAULT_BUNDLE, { verifyHashes: false })).hash;
+if (engine.info.hash !== nodesHash) log.warn({ worker: engine.info.hash, nodes: nodesHash }, 'bundle differs from the one the nodes key previews with');
+const stopPreviews = startPreviewWorker({ engine, backend: backends.previewJobs, store: backends.previewStore, events: backends.events, metrics, jpegQuality: config.preview.jpegQuality });
+const renders = RenderWorker.start({
   engine,
-  events: cluster.events,
+  queue: backends.renderQueue,
+  shots: backends.shots,
+  videos: backends.videos,
+  events: backends.events,
   metrics,
   log: log as never,
   parallel: config.render.parallel,
-  ...renderBounds(config),
-  queue: jobs.renderQueue,
-  cache: jobs.shotStore,
-  process: true,
+  limits: renderBounds(config).limits,
 });
-log.info({ node: cluster.redis.nodeId, bundle: engine.info.name, workers: engine.workerCount }, 'engine worker ready');
-console.log(`engine worker ready (${cluster.redis.nodeId})`);
+log.info({ bundle: engine.info.name, workers: engine.workerCount }, 'engine worker ready');
+console.log('engine worker ready');
 
 let stopping = false;
 const stop = async (signal: string) => {
@@ -46,11 +49,7 @@ const stop = async (signal: string) => {
   log.info({ signal }, 'engine worker stopping; running jobs go back to the queue');
   const force = setTimeout(() => process.exit(1), 15_000);
   force.unref();
-  await stopPreviews();
-  await renders.close();
-  await engine.close();
-  await jobs.previewQueue.close();
-  await cluster.close();
+  await closeAll([() => stopPreviews(), () => renders.close(), () => engine.close(), () => backends.close()], (error) => log.error({ err: error }, 'a shutdown step failed')).catch(() => {});
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -171,8 +171,17 @@ export interface ServerToClientEvents {
   'room:closed': (info: { code: ErrorCode; message: string }) => void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface ClientToServerEvents {}
+/** What the server answers a client event with (its acknowledgement callback). */
+export type ClientAck<T> = ({ ok: true } & T) | { ok: false; error: { code: ErrorCode; message: string } };
+
+/**
+ * Client → server events. Each payload has a schema in shared/client-events.ts, checked before
+ * any handler runs; the last argument is the acknowledgement (a coded error when refused).
+ */
+export interface ClientToServerEvents {
+  /** An audience suggestion over the socket (overlay or editor; the same rules as POST …/suggestions). */
+  'suggestion:submit': (payload: { text: string; author?: string }, ack: (reply: ClientAck<{ suggestion: Suggestion }>) => void) => void;
+}
 
 /** Data the server keeps on each socket. */
 export interface SocketData {

@@ -11,7 +11,8 @@ import * as Y from 'yjs';
 import { CLOSE } from '../shared/protocol.js';
 import { shotsOf } from '../shared/scene-doc.js';
 import { FileDocumentStore } from '../server/collab/store/file-document-store.js';
-import { FileSnapshotStore } from '../server/scale/snapshot-store.js';
+import { LocalBlobStore } from '../server/embedded/local-blob-store.js';
+import { BlobSnapshotStore } from '../server/scale/snapshot-store.js';
 import { decodeFrames, encodeFile, encodeFrame, encodeFrameV1, FILE_MAGIC, type FrameReading } from '../server/collab/store/frames.js';
 import { startServer, tempDir, within } from './helpers/server.js';
 import { openRaw } from './helpers/raw-ws.js';
@@ -325,10 +326,10 @@ describe('migrating a v1 room: a crash while its first v2 log is created', () =>
   });
 });
 
-describe('FileSnapshotStore (scale-out)', () => {
+describe('BlobSnapshotStore (scale-out)', () => {
   it('writes v2 snapshot files and still reads v1 ones', async () => {
     const dir = await tempDir();
-    const snapshots = new FileSnapshotStore(dir);
+    const snapshots = new BlobSnapshotStore(new LocalBlobStore(dir));
     const state = Uint8Array.of(1, 2, 3, 4);
     expect(await snapshots.put('r', { state, streamId: '5-1' })).toBe(true);
     const file = await readFile(path.join(dir, 'r.snapshot'));

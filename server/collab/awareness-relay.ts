@@ -33,17 +33,7 @@ import {
   type AwarenessEntry,
 } from './messages.js';
 import { isPeer, type Peer } from './origins.js';
-
-/** Awareness of the same room held by other server processes (scale-out). */
-export interface AwarenessBus {
-  /** Sends an update made by this process's peers to the other processes. */
-  publish(update: Uint8Array): void;
-  /**
-   * Updates from the other processes (with the process they came from), and the processes that
-   * died (their clients' presence must go). Returns the unsubscribe.
-   */
-  subscribe(onUpdate: (update: Uint8Array, from: string) => void, onProcessGone: (process: string) => void): () => void;
-}
+import type { AwarenessBus } from '../ports/awareness-bus.js';
 
 /** Why the relay did not apply (part of) a peer's awareness message. */
 export type AwarenessDrop = 'rate' | 'foreign-id' | 'too-large' | 'invalid';

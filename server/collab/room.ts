@@ -25,7 +25,8 @@ import * as Y from 'yjs';
 import { ScenecastError } from '../../shared/errors.js';
 import { CLOSE } from '../../shared/protocol.js';
 import type { Metrics } from '../metrics.js';
-import { AwarenessRelay, type AwarenessBus } from './awareness-relay.js';
+import type { AwarenessBus } from '../ports/awareness-bus.js';
+import { AwarenessRelay } from './awareness-relay.js';
 import { MalformedMessage, closeReason, decodeMessage, encodePermissionDenied, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from './messages.js';
 import { ORIGIN, isPeer, type Peer } from './origins.js';
 import type { DocumentStore } from '../ports/document-store.js';
@@ -48,7 +49,7 @@ export interface RoomDeps {
   awarenessMaxBytes?: number;
 }
 
-export interface RoomEvents {
+export interface RoomLifecycleEvents {
   /** A durable change to the document, with the transaction origin (a Peer for user edits). */
   update: [update: Uint8Array, origin: unknown];
   /** Storage failed; the room closed its peers and must be dropped from memory. */
@@ -57,7 +58,7 @@ export interface RoomEvents {
   closed: [];
 }
 
-export class Room extends EventEmitter<RoomEvents> {
+export class Room extends EventEmitter<RoomLifecycleEvents> {
   readonly doc: Y.Doc;
   readonly relay: AwarenessRelay;
   readonly peers = new Set<Peer>();

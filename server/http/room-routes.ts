@@ -47,7 +47,7 @@ export function roomRoutes(app: FastifyInstance, ctx: AppContext, limiter: RateL
       reply.header('Retry-After', Math.ceil(waitMs / 1000));
       throw new ScenecastError('RATE_LIMITED', `Too many new rooms from you; try again in ${Math.ceil(waitMs / 1000)} s`);
     }
-    const created = await createRoom(body as CreateRoomRequest & { scene?: SceneInput }, baseUrl(request, ctx.config.publicUrl), ctx);
+    const created = await createRoom(body as CreateRoomRequest & { scene?: SceneInput }, baseUrl(request, ctx.config.publicUrl), { directory: ctx.backends.directory, store: ctx.backends.documents, tokens: ctx.tokens });
     request.log.info({ room: created.room }, 'room created');
     return reply.status(201).send(created);
   });
@@ -65,9 +65,9 @@ export function roomRoutes(app: FastifyInstance, ctx: AppContext, limiter: RateL
     const { room } = parseOr(RoomParams, request.params, 'INVALID_PARAMS');
     await authorize(request, room, ctx, ['editor']);
     const { expiresInHours } = parseOr(RotateBody, request.body ?? {}, 'INVALID_BODY');
-    const epoch = await ctx.directory.rotate(room);
+    const epoch = await ctx.backends.directory.rotate(room);
     if (epoch === null) throw new ScenecastError('ROOM_NOT_FOUND', `No room "${room}"`);
-    ctx.control.publish({ type: 'revoked', room, epoch });
+    ctx.backends.control.publish({ type: 'revoked', room, epoch });
     await ctx.guard.apply({ type: 'revoked', room, epoch });
     request.log.info({ room, epoch }, 'room links rotated');
     return shareLinks(room, baseUrl(request, ctx.config.publicUrl), ctx.tokens, { epoch, expiresAt: expiryOf(expiresInHours) });
@@ -77,7 +77,7 @@ export function roomRoutes(app: FastifyInstance, ctx: AppContext, limiter: RateL
   app.delete('/api/rooms/:room', async (request, reply) => {
     const { room } = parseOr(RoomParams, request.params, 'INVALID_PARAMS');
     await authorize(request, room, ctx, ['editor']);
-    await deleteRoom(room, ctx);
+    await deleteRoom(room, { directory: ctx.backends.directory, control: ctx.backends.control, store: ctx.backends.documents, guard: ctx.guard, renders: ctx.renders });
     request.log.info({ room }, 'room deleted');
     return reply.status(204).send();
   });

@@ -1,25 +1,8 @@
 /**
- * The newest complete preview of every shot of every room, so a client that joins or reconnects
- * sees each shot at once. Bounded by bytes (least recently updated rooms go first).
+ * The embedded PreviewStore: in this process, bounded by bytes (least recently updated rooms go first).
  */
-import type { PreviewFrame } from '../../shared/protocol.js';
+import type { CachedPreview, PreviewStore } from '../ports/preview-store.js';
 import { LruCache } from '../../engine/index.js';
-
-export interface CachedPreview {
-  shot: string;
-  rev: number;
-  key: string;
-  frames: PreviewFrame[];
-  bytes: number;
-}
-
-/** Where complete previews are kept (this process, or Redis when scaled out). */
-export interface PreviewStore {
-  get(room: string): Promise<CachedPreview[]>;
-  set(room: string, preview: CachedPreview): Promise<void>;
-  /** Drops shots that left the scene. */
-  retain(room: string, shotIds: Set<string>): Promise<void>;
-}
 
 export class FrameCache implements PreviewStore {
   readonly #rooms: LruCache<string, Map<string, CachedPreview>>;

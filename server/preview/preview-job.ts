@@ -5,24 +5,14 @@
  */
 import sharp from 'sharp';
 import type { PreviewFrame } from '../../shared/protocol.js';
-import type { EnginePool, ResolvedShot } from '../../engine/index.js';
-import type { RoomEvents } from '../realtime/room-events.js';
-import type { PreviewStore } from './frame-cache.js';
-
-export interface PreviewJobData {
-  room: string;
-  shot: string;
-  rev: number;
-  /** The shot's content key (what it looks like), so unchanged shots are not generated again. */
-  key: string;
-  resolved: ResolvedShot;
-  /** Date.now() when the edit that caused it reached the server, or null (latency metric). */
-  editAt: number | null;
-}
+import type { EnginePool } from '../../engine/index.js';
+import type { PreviewJobData } from '../ports/preview-jobs.js';
+import type { RoomBroadcast } from '../ports/room-broadcast.js';
+import type { PreviewStore } from '../ports/preview-store.js';
 
 export interface PreviewJobDeps {
   engine: EnginePool;
-  events: RoomEvents;
+  events: RoomBroadcast;
   store: PreviewStore;
   jpegQuality: number;
   /** Called with the edit-to-first-frame latency in seconds. */

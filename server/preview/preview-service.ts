@@ -19,14 +19,12 @@ import { contentPolicy, shotText, type ContentPolicy } from '../policy/content-p
 import type { Room } from '../collab/room.js';
 import type { RoomManager } from '../collab/room-manager.js';
 import type { Metrics } from '../metrics.js';
-import type { IoSocket } from '../realtime/socket-server.js';
 import { Debouncer } from './debounce.js';
 import { editedShots } from './edited-shots.js';
-import type { PreviewStore } from './frame-cache.js';
-import type { FrameFanout } from './frame-fanout.js';
-import type { PreviewQueue, QueuedPreview } from './local-preview-queue.js';
+import type { PreviewStore } from '../ports/preview-store.js';
+import type { PreviewQueue, QueuedPreview } from '../ports/preview-jobs.js';
 import type { PreviewStateLog } from './state-log.js';
-import type { RoomEvents } from '../realtime/room-events.js';
+import type { RoomBroadcast, RoomClient } from '../ports/room-broadcast.js';
 
 export interface PreviewOptions {
   rooms: RoomManager;
@@ -35,11 +33,9 @@ export interface PreviewOptions {
   queue: PreviewQueue;
   store: PreviewStore;
   /** Where preview states go (to the room, on every node). */
-  events: RoomEvents;
+  events: RoomBroadcast;
   /** The newest state per shot as this node's sockets saw it (replayed to late joiners). */
   stateLog: PreviewStateLog;
-  /** Replays cached previews to one socket without dropping frames. */
-  fanout: FrameFanout;
   metrics: Metrics;
   log: FastifyBaseLogger;
   /** Quiet time after the last edit before previewing (ms, default 60). */
@@ -150,7 +146,7 @@ export class PreviewService {
     for (const id of [...lastKey.keys()]) {
       if (!present.has(id)) {
         lastKey.delete(id);
-        queue.cancel(roomId, id);
+        await queue.cancel(roomId, id, nextRev());
       }
     }
     await store.retain(roomId, present).catch(() => {});
@@ -203,7 +199,7 @@ export class PreviewService {
   #refuse(watched: Watched, shot: string, code: ErrorCode, reason: string, marker: string): void {
     if (watched.lastKey.get(shot) === marker) return;
     watched.lastKey.set(shot, marker);
-    this.#o.queue.cancel(watched.room.id, shot);
+    void this.#o.queue.cancel(watched.room.id, shot, nextRev()).catch(() => {});
     this.#o.metrics.previewJobs.inc({ outcome: 'refused' });
     this.#state(watched.room.id, { shot, rev: nextRev(), status: 'refused', code, reason });
   }
@@ -219,19 +215,24 @@ export class PreviewService {
     this.#o.events.emit(room, 'preview:state', state);
   }
 
-  /** A socket joined: it first gets the newest complete preview of every shot. */
-  async onJoin(socket: IoSocket): Promise<void> {
-    const room = socket.data.room;
+  /** A client joined: it first gets the newest complete preview of every shot. */
+  async onJoin(client: RoomClient): Promise<void> {
+    const { room } = client;
     const previews = await this.#o.store.get(room).catch(() => []);
     for (const preview of previews) {
-      this.#o.fanout.replay(socket, preview.frames);
-      socket.emit('preview:state', { shot: preview.shot, rev: preview.rev, status: 'done' });
+      client.replayFrames(preview.frames);
+      client.emit('preview:state', { shot: preview.shot, rev: preview.rev, status: 'done' });
     }
     // Then whatever happened to each shot since its last complete preview (refused, under way…).
     for (const state of this.#o.stateLog.states(room)) {
       const done = previews.find((p) => p.shot === state.shot);
-      if (!done || state.rev > done.rev) socket.emit('preview:state', state);
+      if (!done || state.rev > done.rev) client.emit('preview:state', state);
     }
+  }
+
+  /** Preview jobs waiting (metrics). */
+  queueDepth(): Promise<number> {
+    return this.#o.queue.depth();
   }
 
   /** A room was deleted: its queued and running previews stop, and nothing of them is kept. */

@@ -1,28 +1,34 @@
 /**
  * Remembers the newest `preview:state` of every shot (a refusal, a preview under way), so a
- * socket that joins late sees each shot's badge at once, not only the complete previews.
- * It wraps the RoomEvents sink, so it sees every state whoever emits it.
+ * client that joins late sees each shot's badge at once, not only the complete previews.
+ * `recording(inner)` wraps a RoomBroadcast: what goes through it is noted, then passed on (the
+ * preview flow's own events on their way out, and what the room relay hands to this node's
+ * sockets, so every state is seen whoever made it).
  */
 import type { PreviewState } from '../../shared/protocol.js';
-import type { RoomEventName, RoomEventPayload, RoomEvents } from '../realtime/room-events.js';
+import type { RoomBroadcast, RoomEventName, RoomEventPayload } from '../ports/room-broadcast.js';
 
-export class PreviewStateLog implements RoomEvents {
+export class PreviewStateLog {
   readonly #rooms = new Map<string, Map<string, PreviewState>>();
 
-  constructor(private readonly inner: RoomEvents) {}
-
-  emit<E extends RoomEventName>(room: string, event: E, payload: RoomEventPayload<E>): void {
-    if (event === 'preview:state') {
-      const state = payload as PreviewState;
-      let shots = this.#rooms.get(room);
-      if (!shots) {
-        shots = new Map();
-        this.#rooms.set(room, shots);
-      }
-      const known = shots.get(state.shot);
-      if (!known || known.rev <= state.rev) shots.set(state.shot, state);
+  record(room: string, state: PreviewState): void {
+    let shots = this.#rooms.get(room);
+    if (!shots) {
+      shots = new Map();
+      this.#rooms.set(room, shots);
     }
-    this.inner.emit(room, event, payload);
+    const known = shots.get(state.shot);
+    if (!known || known.rev <= state.rev) shots.set(state.shot, state);
+  }
+
+  /** `inner`, noting every preview state that goes through it. */
+  recording(inner: RoomBroadcast): RoomBroadcast {
+    return {
+      emit: <E extends RoomEventName>(room: string, event: E, payload: RoomEventPayload<E>) => {
+        if (event === 'preview:state') this.record(room, payload as PreviewState);
+        inner.emit(room, event, payload);
+      },
+    };
   }
 
   /** The newest state of each shot of a room. */
@@ -34,7 +40,7 @@ export class PreviewStateLog implements RoomEvents {
   retain(room: string, shots?: Set<string>): void {
     const known = this.#rooms.get(room);
     if (!known) return;
-    if (!shots) this.#rooms.delete(room);
+    if (!shots || shots.size === 0) this.#rooms.delete(room);
     else for (const id of known.keys()) if (!shots.has(id)) known.delete(id);
   }
 }

@@ -8,7 +8,7 @@
  */
 import type { PreviewFrame } from '../../shared/protocol.js';
 import type { Metrics } from '../metrics.js';
-import { ioRoom, type Io, type IoSocket } from '../realtime/socket-server.js';
+import { ioRoom, type Io, type IoSocket } from './socket-server.js';
 
 /** Bytes of frames that may wait for one socket (default). */
 export const MAILBOX_BYTES = 128 * 1024;

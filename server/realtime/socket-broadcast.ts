@@ -1,21 +1,14 @@
 /**
- * How any part of the server (or an engine worker process) talks to the clients of a room.
- * Embedded: straight to Socket.IO, frames through per-socket flow control. Scale-out: engine
- * workers publish to Redis once per room and every node hands the events to its own sockets.
+ * The embedded RoomBroadcast: events go straight to Socket.IO, preview frames through the
+ * per-socket flow control (frame-fanout.ts). `local` reaches this node's sockets only (a node
+ * relaying what engine workers published on Redis); `all-nodes` goes through the adapter.
  */
-import type { ServerToClientEvents } from '../../shared/protocol.js';
-import type { FrameFanout } from '../preview/frame-fanout.js';
+import type { PreviewFrame } from '../../shared/protocol.js';
+import type { RoomBroadcast, RoomEventName, RoomEventPayload } from '../ports/room-broadcast.js';
+import type { FrameFanout } from './frame-fanout.js';
 import { ioRoom, type Io } from './socket-server.js';
 
-export type RoomEventName = keyof ServerToClientEvents;
-export type RoomEventPayload<E extends RoomEventName> = Parameters<ServerToClientEvents[E]>[0];
-
-export interface RoomEvents {
-  emit<E extends RoomEventName>(room: string, event: E, payload: RoomEventPayload<E>): void;
-}
-
-/** Delivers to the sockets of this process only (`local`), or through the adapter to all nodes. */
-export class SocketRoomEvents implements RoomEvents {
+export class SocketBroadcast implements RoomBroadcast {
   constructor(
     private readonly io: Io,
     private readonly fanout: FrameFanout,
@@ -24,7 +17,7 @@ export class SocketRoomEvents implements RoomEvents {
 
   emit<E extends RoomEventName>(room: string, event: E, payload: RoomEventPayload<E>): void {
     if (event === 'preview:frame') {
-      this.fanout.publish(room, payload as RoomEventPayload<'preview:frame'>);
+      this.fanout.publish(room, payload as PreviewFrame);
       return;
     }
     const target = this.scope === 'local' ? this.io.local.to(ioRoom(room)) : this.io.to(ioRoom(room));

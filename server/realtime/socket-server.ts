@@ -7,7 +7,9 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
+import type { z } from 'zod';
 import { ERRORS, ScenecastError, type ErrorCode } from '../../shared/errors.js';
+import { CLIENT_EVENT_SCHEMAS } from '../../shared/client-events.js';
 import type { ClientToServerEvents, Presence, ServerToClientEvents, SocketData } from '../../shared/protocol.js';
 import type { RoomAccess } from '../auth/room-access.js';
 import type { Metrics } from '../metrics.js';
@@ -18,8 +20,19 @@ import { refuseUpgrade } from '../net/upgrade-router.js';
 export type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 export type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
+/** What a client event's handler answers on success (the ack's fields besides `ok`). */
+export type ClientEventResult<E extends ClientEventName> =
+  Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends infer R ? (R extends { ok: true } ? Omit<R, 'ok'> : never) : never;
+export type ClientEventName = keyof ClientToServerEvents;
+
 export interface SocketServer {
   io: Io;
+  /**
+   * Handles a client → server event: its payload is checked against its schema
+   * (shared/client-events.ts) first; the handler's result, or its ScenecastError's code and
+   * message, goes back in the acknowledgement. Registered by the capability that owns the event.
+   */
+  handle<E extends ClientEventName>(event: E, handler: (socket: IoSocket, payload: z.output<(typeof CLIENT_EVENT_SCHEMAS)[E]>) => Promise<ClientEventResult<E>>): void;
   /** Tells this node's sockets of `room` for which `which` holds why, and disconnects them. */
   closeWhere(room: string, which: (data: SocketData) => boolean, code: ErrorCode, message: string): Promise<number>;
   /** Path prefix of Socket.IO's upgrades (for the app's upgrade router). */
@@ -118,8 +131,35 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     socket.disconnect(true);
   };
 
+  const handlers = new Map<ClientEventName, (socket: IoSocket, payload: unknown) => Promise<object>>();
+  const handle: SocketServer['handle'] = (event, handler) => {
+    handlers.set(event, handler as (socket: IoSocket, payload: unknown) => Promise<object>);
+  };
+  const listen = (socket: IoSocket): void => {
+    for (const [event, handler] of handlers) {
+      (socket.on as (event: string, listener: (payload: unknown, ack?: unknown) => void) => void)(event, (payload, ack) => {
+        const reply = typeof ack === 'function' ? (ack as (reply: unknown) => void) : () => {};
+        const parsed = CLIENT_EVENT_SCHEMAS[event].safeParse(payload);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          reply({ ok: false, error: { code: 'INVALID_BODY', message: `${issue?.path.join('.') || event}: ${issue?.message ?? 'invalid'}` } });
+          return;
+        }
+        handler(socket, parsed.data).then(
+          (result) => reply({ ok: true, ...result }),
+          (error: unknown) => {
+            const scenecast = error instanceof ScenecastError ? error : new ScenecastError('INTERNAL');
+            if (!(error instanceof ScenecastError)) log.error({ err: error, event }, 'client event failed');
+            reply({ ok: false, error: { code: scenecast.code, message: scenecast.message } });
+          },
+        );
+      });
+    }
+  };
+
   io.on('connection', (socket) => {
     const { room, role, expiresAt } = socket.data;
+    listen(socket);
     if (expiresAt !== null) {
       // A link that expires disconnects its sockets then (at most every 24 days: the timer's range).
       const expiry = setTimeout(() => closeOne(socket, 'TOKEN_EXPIRED', ERRORS.TOKEN_EXPIRED.message), Math.min(expiresAt - Date.now(), 2 ** 31 - 1));
@@ -156,5 +196,5 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     return matching.length;
   };
 
-  return { io, upgradePath, handleUpgrade, closeWhere, close };
+  return { io, upgradePath, handleUpgrade, handle, closeWhere, close };
 }

@@ -7,7 +7,11 @@
  * Beyond a queue limit: 429 RENDER_QUEUE_FULL with a Retry-After estimate; too many frames: 422
  * RENDER_TOO_LONG.
  */
+import { frameCount } from '../../engine/index.js';
 import { ScenecastError } from '../../shared/errors.js';
+import type { Config } from '../config.js';
+import type { RenderInfo } from '../../shared/protocol.js';
+import type { Scene } from '../../shared/scene.js';
 
 export interface RenderLimits {
   /** Renders a room may have waiting behind its running one. */
@@ -53,3 +57,22 @@ export function frameLimitRefusal(frames: number, limits: Pick<RenderLimits, 'ma
     maxFrames: limits.maxFrames,
   });
 }
+
+/** Frames a render of `scene` makes (each shot's duration × fps, summed). */
+export const sceneFrames = (scene: Pick<Scene, 'fps' | 'shots'>): number => scene.shots.reduce((sum, shot) => sum + frameCount(shot.duration, scene.fps), 0);
+
+/** Frames a queued or running render still has to make. */
+export const framesLeft = (record: RenderInfo): number => Math.max(0, sceneFrames(record.scene) - record.shots.reduce((sum, shot) => sum + shot.done, 0));
+
+/** The admission counts over `active` records (queued or running) for a new render of `room`. */
+export function countActive(active: RenderInfo[], room: string): RenderCounts {
+  const ofRoom = active.filter((r) => r.room === room);
+  return { room: ofRoom.length, total: active.length, roomFrames: ofRoom.reduce((sum, r) => sum + framesLeft(r), 0) };
+}
+
+/** The limits of RENDER_ROOM_QUEUE, RENDER_QUEUE_MAX, MAX_RENDER_FRAMES, RENDER_TTL_HOURS and RENDERS_MAX_BYTES. */
+export const renderBounds = (config: Pick<Config, 'render'>): { limits: RenderLimits; ttlMs: number; maxBytes: number } => ({
+  limits: { roomQueue: config.render.roomQueue, queueMax: config.render.queueMax, maxFrames: config.render.maxFrames },
+  ttlMs: config.render.ttlMs,
+  maxBytes: config.render.maxBytes,
+});

@@ -2,8 +2,6 @@
  * HTTP of renders: create (editor), status (any token of the room), cancel (editor), and the
  * video itself with Range requests (206), ETag and a fitting Content-Type.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ScenecastError } from '../../shared/errors.js';
@@ -13,7 +11,7 @@ import { validateScene, type Scene } from '../../shared/scene.js';
 import type { AppContext } from '../app-context.js';
 import { authorize } from '../http/request-auth.js';
 import { parseOr } from '../http/room-routes.js';
-import type { RenderService } from './render-service.js';
+import type { RenderJobs } from './render-jobs.js';
 
 const CreateBody = z.object({ scene: z.record(z.string(), z.unknown()).optional(), preview: z.boolean().optional() }).strict();
 const RoomParams = z.object({ room: z.string().min(1).max(64) });
@@ -37,8 +35,8 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-export function renderRoutes(app: FastifyInstance, ctx: AppContext, renders: () => RenderService | null): void {
-  const service = (): RenderService => {
+export function renderRoutes(app: FastifyInstance, ctx: AppContext, renders: () => RenderJobs | null): void {
+  const service = (): RenderJobs => {
     const s = renders();
     if (!s) throw new ScenecastError('ENGINE_UNAVAILABLE');
     return s;
@@ -99,10 +97,9 @@ export function renderRoutes(app: FastifyInstance, ctx: AppContext, renders: () 
     if (record.status !== 'done') {
       throw new ScenecastError(record.status === 'cancelled' ? 'RENDER_CANCELLED' : 'RENDER_NOT_READY', `The render is ${record.status}`);
     }
-    const file = service().videoFile(record.id);
-    const { size } = await stat(file).catch(() => {
-      throw new ScenecastError('RENDER_NOT_FOUND', 'The video of this render was removed');
-    });
+    const video = service().video(record.id);
+    const size = await video.size();
+    if (size === null) throw new ScenecastError('RENDER_NOT_FOUND', 'The video of this render was removed');
     // A render's file never changes once written: its id and size identify it.
     const etag = `"${record.id}-${size}"`;
     reply.header('Accept-Ranges', 'bytes').header('ETag', etag).header('Content-Type', 'video/mp4').header('Cache-Control', 'private, max-age=3600');
@@ -116,11 +113,11 @@ export function renderRoutes(app: FastifyInstance, ctx: AppContext, renders: () 
       reply.header('Content-Range', `bytes */${size}`);
       throw error;
     }
-    if (!range) return reply.header('Content-Length', size).send(createReadStream(file));
+    if (!range) return reply.header('Content-Length', size).send(await video.read());
     return reply
       .status(206)
       .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
       .header('Content-Length', range.end - range.start + 1)
-      .send(createReadStream(file, { start: range.start, end: range.end }));
+      .send(await video.read(range));
   });
 }

@@ -16,9 +16,10 @@ import { ScenecastError } from '../../shared/errors.js';
 import type { RenderShotInfo, RenderTimings } from '../../shared/protocol.js';
 import type { Scene } from '../../shared/scene.js';
 import { SegmentEncoder, joinSegments } from './ffmpeg.js';
-import { frameLimitRefusal } from './render-limits.js';
+import { frameLimitRefusal, sceneFrames } from './render-limits.js';
+import { emptyRenderTimings } from './render-records.js';
 import { shotText, type ContentPolicy } from '../policy/content-policy.js';
-import type { ShotStore } from './shot-cache.js';
+import type { ShotStore } from '../ports/shot-store.js';
 
 export interface RenderProgressEvent {
   stage: 'generate' | 'join' | 'done';
@@ -63,10 +64,6 @@ export interface RenderResult {
   timings: RenderTimings;
 }
 
-export const emptyRenderTimings = (): RenderTimings => ({ generate: 0, upscale: 0, encode: 0, join: 0, total: 0 });
-
-/** Frames a render of `scene` makes (each shot's duration × fps, summed). */
-export const sceneFrames = (scene: Pick<Scene, 'fps' | 'shots'>): number => scene.shots.reduce((sum, shot) => sum + frameCount(shot.duration, scene.fps), 0);
 
 /** Why a scene cannot be rendered, or null (its content is the content policy's to judge: moderateScene). */
 export function renderRefusal(scene: Scene, limits: { maxFrames?: number } = {}): ScenecastError | null {
@@ -131,7 +128,7 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
     const giveBack = options.turn ? await options.turn(inner.signal) : () => {};
     info.status = 'rendering';
     const shotStarted = performance.now();
-    const temp = cache.tempFile();
+    const temp = await cache.scratch();
     const encoder = new SegmentEncoder(temp, { width, height, fps: scene.fps });
     let lastReport = 0;
     try {
@@ -188,7 +185,14 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
   const file = path.join(workDir, options.output ?? 'video.mp4');
   const partial = `${file}.partial.mp4`;
   try {
-    await joinSegments(plans.map((p) => cache.file(p.key)), partial, path.join(workDir, 'segments.txt'));
+    const segments = await Promise.all(
+      plans.map(async (p) => {
+        const file = await cache.segment(p.key);
+        if (!file) throw new ScenecastError('ENGINE_FAILED', `The segment of shot "${p.shot.id}" left the shot cache before the join`);
+        return file;
+      }),
+    );
+    await joinSegments(segments, partial, path.join(workDir, 'segments.txt'));
     await rename(partial, file);
   } finally {
     await rm(partial, { force: true });

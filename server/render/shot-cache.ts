@@ -1,55 +1,12 @@
 /**
- * Encoded shot segments by content key (engine/shot-spec.ts: everything that decides a shot's
- * pixels), so a re-render after a small edit reuses every unchanged shot byte for byte.
- * Bounded by bytes (least recently used go first) and kept across restarts: the index is a JSON
- * file next to the segments, rewritten (atomically) after changes.
+ * The embedded ShotStore (ports/shot-store.ts): segments in a blob store, the index a JSON file
+ * in `dir`, rewritten (atomically) after changes.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-
-export interface CachedShot {
-  key: string;
-  bytes: number;
-  frames: number;
-  lastUsed: number;
-  /** Rooms that made or reused it: deleting a room forgets it there, and an entry no room holds goes. */
-  rooms?: string[];
-}
-
-/** Rooms remembered per entry (the oldest are forgotten first; a forgotten room cannot delete it). */
-const MAX_OWNERS = 64;
-
-/** `rooms` with `room` added (last), at most MAX_OWNERS. */
-export function withOwner(rooms: string[] | undefined, room: string | undefined): string[] | undefined {
-  if (room === undefined) return rooms;
-  const list = (rooms ?? []).filter((r) => r !== room);
-  list.push(room);
-  return list.slice(-MAX_OWNERS);
-}
-
-export interface ShotCacheStats {
-  hits: number;
-  misses: number;
-  bytes: number;
-  entries: number;
-}
-
-/** Encoded shots by content key: a folder with an index file (embedded) or with its index in Redis (scale-out). */
-export interface ShotStore {
-  /** Where the segment of `key` lives (valid once `get` found it or `put` stored it). */
-  file(key: string): string;
-  /** A scratch path beside the segments, for one being encoded. */
-  tempFile(): string;
-  /** The cached shot, or null; counts a hit or a miss. A hit for `room` makes the room one of its holders. */
-  get(key: string, room?: string): Promise<CachedShot | null>;
-  /** Moves an encoded segment into the cache under `key`, held by `room`. */
-  put(key: string, tempFile: string, frames: number, room?: string): Promise<CachedShot>;
-  /** A room was deleted: it holds no entry any more, and entries no other room holds are removed. */
-  forgetRoom(room: string): Promise<number>;
-  stats(): ShotCacheStats | Promise<ShotCacheStats>;
-  flush(): Promise<void>;
-}
+import { LocalBlobStore } from '../embedded/local-blob-store.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import { segmentKey, withOwner, type CachedShot, type ShotCacheStats, type ShotStore } from '../ports/shot-store.js';
 
 export class ShotCache implements ShotStore {
   readonly #entries = new Map<string, CachedShot>();
@@ -61,12 +18,19 @@ export class ShotCache implements ShotStore {
 
   private constructor(
     readonly dir: string,
+    private readonly blobs: BlobStore,
     readonly maxBytes: number,
   ) {}
 
-  static async open(dir: string, maxBytes: number): Promise<ShotCache> {
+  /** The index and the segments in one folder (the CLI, benchmarks). */
+  static openFolder(dir: string, maxBytes: number): Promise<ShotCache> {
+    return ShotCache.open(dir, new LocalBlobStore(dir), maxBytes);
+  }
+
+  /** The index lives in `dir`; the segments in `blobs`. */
+  static async open(dir: string, blobs: BlobStore, maxBytes: number): Promise<ShotCache> {
     await mkdir(dir, { recursive: true });
-    const cache = new ShotCache(dir, maxBytes);
+    const cache = new ShotCache(dir, blobs, maxBytes);
     let saved: CachedShot[] = [];
     try {
       saved = (JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as { entries: CachedShot[] }).entries;
@@ -74,7 +38,7 @@ export class ShotCache implements ShotStore {
       // No index yet, or a damaged one: start empty (segments without an entry are overwritten later).
     }
     for (const entry of saved.sort((a, b) => a.lastUsed - b.lastUsed)) {
-      const size = await stat(cache.file(entry.key)).then((s) => s.size, () => -1);
+      const size = (await blobs.size(segmentKey(entry.key))) ?? -1;
       if (size !== entry.bytes) continue;
       cache.#entries.set(entry.key, entry);
       cache.#bytes += entry.bytes;
@@ -82,13 +46,12 @@ export class ShotCache implements ShotStore {
     return cache;
   }
 
-  file(key: string): string {
-    return path.join(this.dir, `${key}.mp4`);
+  segment(key: string): Promise<string | null> {
+    return this.#entries.has(key) ? this.blobs.local(segmentKey(key)) : Promise.resolve(null);
   }
 
-  /** A temporary path in the cache folder for a segment being encoded (same disk: rename is atomic). */
-  tempFile(): string {
-    return path.join(this.dir, `tmp-${randomUUID()}.mp4`);
+  scratch(): Promise<string> {
+    return this.blobs.scratch('.mp4');
   }
 
   async get(key: string, room?: string): Promise<CachedShot | null> {
@@ -107,9 +70,8 @@ export class ShotCache implements ShotStore {
     return entry;
   }
 
-  async put(key: string, tempFile: string, frames: number, room?: string): Promise<CachedShot> {
-    const bytes = (await stat(tempFile)).size;
-    await rename(tempFile, this.file(key));
+  async put(key: string, file: string, frames: number, room?: string): Promise<CachedShot> {
+    const bytes = await this.blobs.put(segmentKey(key), file);
     const old = this.#entries.get(key);
     if (old) this.#bytes -= old.bytes;
     const entry: CachedShot = { key, bytes, frames, lastUsed: Date.now() };
@@ -125,7 +87,7 @@ export class ShotCache implements ShotStore {
       this.#bytes -= e.bytes;
       evicted.push(oldKey);
     }
-    await Promise.all(evicted.map((k) => rm(this.file(k), { force: true })));
+    await Promise.all(evicted.map((k) => this.blobs.delete(segmentKey(k))));
     this.#save();
     return entry;
   }
@@ -138,7 +100,7 @@ export class ShotCache implements ShotStore {
       if (entry.rooms.length > 0) continue;
       this.#entries.delete(key);
       this.#bytes -= entry.bytes;
-      await rm(this.file(key), { force: true });
+      await this.blobs.delete(segmentKey(key));
       removed++;
     }
     this.#save();
@@ -160,7 +122,6 @@ export class ShotCache implements ShotStore {
     }).catch(() => {});
   }
 
-  /** Waits until the index is written. */
   flush(): Promise<void> {
     return this.#saving;
   }

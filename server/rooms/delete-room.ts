@@ -9,9 +9,9 @@
  * 1 on either way); the first failure is then thrown, and what it could not remove stays behind.
  */
 import type { DocumentStore } from '../ports/document-store.js';
-import type { RenderService } from '../render/render-service.js';
+import type { RenderJobs } from '../render/render-jobs.js';
 import type { RoomDirectory } from '../ports/room-directory.js';
-import type { RoomControl } from './room-control.js';
+import type { RoomControl } from '../ports/room-control.js';
 import type { RoomGuard } from './room-guard.js';
 
 export interface DeleteRoomDeps {
@@ -19,7 +19,7 @@ export interface DeleteRoomDeps {
   control: RoomControl;
   guard: RoomGuard;
   store: DocumentStore;
-  renders: RenderService | null;
+  renders: RenderJobs | null;
 }
 
 export async function deleteRoom(room: string, deps: DeleteRoomDeps): Promise<void> {

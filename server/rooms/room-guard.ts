@@ -14,7 +14,7 @@ import { reasonText, type CollabEndpoint } from '../collab/endpoint.js';
 import type { RoomManager } from '../collab/room-manager.js';
 import type { SocketServer } from '../realtime/socket-server.js';
 import type { RoomDirectory } from '../ports/room-directory.js';
-import type { RoomControl, RoomControlEvent } from './room-control.js';
+import type { RoomControl, RoomControlEvent } from '../ports/room-control.js';
 
 export interface RoomGuardOptions {
   control: RoomControl;

@@ -5,8 +5,8 @@
  *    progress, published ONCE per room and handed by every node to its own sockets.
  * Messages start with the sender's node id so a process ignores its own.
  */
-import type { AwarenessBus } from '../collab/awareness-relay.js';
-import type { RoomEventName, RoomEventPayload, RoomEvents } from '../realtime/room-events.js';
+import type { AwarenessBus } from '../ports/awareness-bus.js';
+import type { RoomEventBus, RoomEventName, RoomEventPayload } from '../ports/room-broadcast.js';
 import type { RedisClients } from './redis-clients.js';
 
 type Handler = (message: Buffer) => void;
@@ -134,8 +134,8 @@ function decodeEvent(body: Buffer): { event: RoomEventName; payload: Record<stri
   return { event, payload };
 }
 
-/** Engine workers: room events go to Redis, once per room. */
-export class RedisRoomEvents implements RoomEvents {
+/** The scale-out RoomEventBus: an event is published once per room; every node subscribed to the room hears it. */
+export class RedisRoomEvents implements RoomEventBus {
   constructor(
     private readonly redis: RedisClients,
     private readonly channels: RedisChannels,
@@ -144,12 +144,11 @@ export class RedisRoomEvents implements RoomEvents {
   emit<E extends RoomEventName>(room: string, event: E, payload: RoomEventPayload<E>): void {
     this.channels.publish(this.redis.key('ev', room), tagged(this.redis.nodeId, encodeEvent(event, payload)));
   }
-}
 
-/** Server nodes: hands the room events published by workers to this node's sockets of the room. */
-export function relayRoomEvents(redis: RedisClients, channels: RedisChannels, room: string, local: RoomEvents): () => void {
-  return channels.subscribe(redis.key('ev', room), (message) => {
-    const { event, payload } = decodeEvent(untag(message).body);
-    local.emit(room, event, payload as never);
-  });
+  subscribe<E extends RoomEventName>(room: string, handler: (event: E, payload: RoomEventPayload<E>) => void): () => void {
+    return this.channels.subscribe(this.redis.key('ev', room), (message) => {
+      const { event, payload } = decodeEvent(untag(message).body);
+      handler(event as E, payload as RoomEventPayload<E>);
+    });
+  }
 }

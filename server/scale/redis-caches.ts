@@ -5,35 +5,29 @@
  *  - previews: the newest complete preview of each shot of a room (JPEG frames), in a Redis hash
  *    per room with a TTL, so late joiners on any node get them.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { PreviewFrame } from '../../shared/protocol.js';
-import type { CachedPreview, PreviewStore } from '../preview/frame-cache.js';
-import { withOwner, type CachedShot, type ShotCacheStats, type ShotStore } from '../render/shot-cache.js';
+import type { CachedPreview, PreviewStore } from '../ports/preview-store.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import { segmentKey, withOwner, type CachedShot, type ShotCacheStats, type ShotStore } from '../ports/shot-store.js';
 import { guard, type RedisClients } from './redis-clients.js';
 
 export class RedisShotStore implements ShotStore {
   hits = 0;
   misses = 0;
 
-  private constructor(
+  /** The index in Redis; the segments in `blobs` (shared by every process). */
+  constructor(
     private readonly redis: RedisClients,
-    readonly dir: string,
+    private readonly blobs: BlobStore,
     private readonly maxBytes: number,
   ) {}
 
-  static async open(redis: RedisClients, dir: string, maxBytes: number): Promise<RedisShotStore> {
-    await mkdir(dir, { recursive: true });
-    return new RedisShotStore(redis, dir, maxBytes);
+  segment(key: string): Promise<string | null> {
+    return this.blobs.local(segmentKey(key));
   }
 
-  file(key: string): string {
-    return path.join(this.dir, `${key}.mp4`);
-  }
-
-  tempFile(): string {
-    return path.join(this.dir, `tmp-${randomUUID()}.mp4`);
+  scratch(): Promise<string> {
+    return this.blobs.scratch('.mp4');
   }
 
   /** The keys a room holds (for forgetRoom). */
@@ -45,7 +39,7 @@ export class RedisShotStore implements ShotStore {
     const raw = await guard(this.redis.commands.hget(this.redis.key('shots'), key));
     const entry = raw ? (JSON.parse(raw) as CachedShot) : null;
     // The index and the folder can disagree after a crash: trust only both.
-    if (!entry || (await stat(this.file(key)).then((s) => s.size !== entry.bytes, () => true))) {
+    if (!entry || (await this.blobs.size(segmentKey(key))) !== entry.bytes) {
       this.misses++;
       return null;
     }
@@ -60,9 +54,8 @@ export class RedisShotStore implements ShotStore {
     return entry;
   }
 
-  async put(key: string, tempFile: string, frames: number, room?: string): Promise<CachedShot> {
-    const bytes = (await stat(tempFile)).size;
-    await rename(tempFile, this.file(key));
+  async put(key: string, file: string, frames: number, room?: string): Promise<CachedShot> {
+    const bytes = await this.blobs.put(segmentKey(key), file);
     const previousRaw = await guard(this.redis.commands.hget(this.redis.key('shots'), key));
     const previous = previousRaw ? (JSON.parse(previousRaw) as CachedShot) : null;
     const entry: CachedShot = { key, bytes, frames, lastUsed: Date.now() };
@@ -92,7 +85,7 @@ export class RedisShotStore implements ShotStore {
         continue;
       }
       await guard(this.redis.commands.multi().zrem(this.redis.key('shots', 'lru'), key).hdel(this.redis.key('shots'), key).decrby(this.redis.key('shots', 'bytes'), entry.bytes).exec());
-      await rm(this.file(key), { force: true });
+      await this.blobs.delete(segmentKey(key));
       removed++;
     }
     await guard(this.redis.commands.del(this.#roomKeys(room)));
@@ -106,7 +99,7 @@ export class RedisShotStore implements ShotStore {
       const raw = await guard(this.redis.commands.hget(this.redis.key('shots'), oldest));
       const bytes = raw ? (JSON.parse(raw) as CachedShot).bytes : 0;
       await guard(this.redis.commands.multi().zrem(this.redis.key('shots', 'lru'), oldest).hdel(this.redis.key('shots'), oldest).decrby(this.redis.key('shots', 'bytes'), bytes).exec());
-      await rm(this.file(oldest), { force: true });
+      await this.blobs.delete(segmentKey(oldest));
       total -= bytes;
     }
   }

@@ -15,7 +15,8 @@ import type { Redis } from 'ioredis';
 import { ScenecastError } from '../../shared/errors.js';
 import type { DocumentStore, StoredDocument } from '../ports/document-store.js';
 import { guard, type RedisClients } from './redis-clients.js';
-import { compareStreamIds, type Snapshot, type SnapshotStore } from './snapshot-store.js';
+import type { Snapshot, SnapshotStore } from '../ports/snapshot-store.js';
+import { compareStreamIds } from './snapshot-store.js';
 
 interface Watched {
   /** Id of the last entry delivered (or read at load). */

@@ -17,7 +17,9 @@
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { RenderInfo } from '../../shared/protocol.js';
 import { admitRender, type RenderLimits } from '../render/render-limits.js';
-import { countActive, isActive, type RenderProcessor, type RenderQueue } from '../render/render-queue.js';
+import type { RenderProcessor, RenderQueue } from '../ports/render-queue.js';
+import { countActive } from '../render/render-limits.js';
+import { isActive, markCancelled } from '../render/render-records.js';
 import type { RedisChannels } from './redis-buses.js';
 import { guard, type RedisClients } from './redis-clients.js';
 
@@ -124,7 +126,7 @@ export class RedisRenderQueue implements RenderQueue {
     const state = job ? await job.getState() : 'unknown';
     if (job && (state === 'waiting' || state === 'delayed' || state === 'prioritized')) {
       await job.remove().catch(() => {});
-      Object.assign(record, { status: 'cancelled', finishedAt: new Date().toISOString(), error: { code: 'RENDER_CANCELLED', message: 'The render was cancelled' } } satisfies Partial<RenderInfo>);
+      markCancelled(record);
       await this.save(record);
       this.#onCancelled?.(record);
       return record;

@@ -2,7 +2,7 @@
  * Room control events (rotated links, deleted rooms) on a Redis channel, so every node acts on
  * them (room-control.ts).
  */
-import type { RoomControl, RoomControlEvent } from '../rooms/room-control.js';
+import type { RoomControl, RoomControlEvent } from '../ports/room-control.js';
 import type { RedisChannels } from './redis-buses.js';
 import type { RedisClients } from './redis-clients.js';
 

@@ -8,29 +8,13 @@
  * Files written in v1 before are still read (decodeFrames tells the formats apart); a node of an
  * older version reads a v2 file as damaged, so upgrade every node before the first new snapshot.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import { decodeFrames, encodeFile } from '../collab/store/frames.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { Snapshot, SnapshotStore } from '../ports/snapshot-store.js';
 
-export interface Snapshot {
-  state: Uint8Array;
-  /** Redis stream id ("ms-seq") of the last update the state includes; "0-0" for none. */
-  streamId: string;
-}
 
-export interface SnapshotStore {
-  get(room: string): Promise<Snapshot | null>;
-  /** Only the stream id of the stored snapshot (null when there is none): cheaper than `get`. */
-  streamId(room: string): Promise<string | null>;
-  /** Stores it unless the stored one is as new or newer; says whether it was stored. */
-  put(room: string, snapshot: Snapshot): Promise<boolean>;
-  /** Removes the room's snapshot (the room was deleted). */
-  delete(room: string): Promise<void>;
-  /** Throws when the store cannot be reached (health check). */
-  check(): Promise<void>;
-  close(): Promise<void>;
-}
 
 export function parseStreamId(id: string): [bigint, bigint] {
   const [ms, seq] = id.split('-');
@@ -43,17 +27,20 @@ export function compareStreamIds(a: string, b: string): number {
   return am === bm ? Number(as - bs) : am < bm ? -1 : 1;
 }
 
-export class FileSnapshotStore implements SnapshotStore {
-  constructor(private readonly dir: string) {}
+/** Snapshots as blobs (`<room>.snapshot`, frames.ts format: a JSON header, then the state): a shared folder today, an object store with another BlobStore. */
+export class BlobSnapshotStore implements SnapshotStore {
+  constructor(private readonly blobs: BlobStore) {}
 
-  #file(room: string): string {
-    return path.join(this.dir, `${room}.snapshot`);
+  #key(room: string): string {
+    return `${room}.snapshot`;
   }
 
   async get(room: string): Promise<Snapshot | null> {
+    const file = await this.blobs.local(this.#key(room));
+    if (!file) return null;
     let data: Buffer;
     try {
-      data = await readFile(this.#file(room));
+      data = await readFile(file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
@@ -71,19 +58,18 @@ export class FileSnapshotStore implements SnapshotStore {
   async put(room: string, snapshot: Snapshot): Promise<boolean> {
     const current = await this.get(room);
     if (current && compareStreamIds(current.streamId, snapshot.streamId) >= 0) return false;
-    await mkdir(this.dir, { recursive: true });
-    const tmp = `${this.#file(room)}.${process.pid}.tmp`;
+    const tmp = await this.blobs.scratch('.snapshot');
     await writeFile(tmp, encodeFile([Buffer.from(JSON.stringify({ streamId: snapshot.streamId })), snapshot.state]), { flush: true });
-    await rename(tmp, this.#file(room));
+    await this.blobs.put(this.#key(room), tmp);
     return true;
   }
 
   async delete(room: string): Promise<void> {
-    await rm(this.#file(room), { force: true });
+    await this.blobs.delete(this.#key(room));
   }
 
   async check(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await this.blobs.scratch(); // makes the scratch folder: the store is there and writable
   }
 
   async close(): Promise<void> {}

@@ -2,8 +2,8 @@
  * Changes to a room that every node must act on at once: its links were rotated (connections of
  * older link generations close) or it was deleted (every connection closes, the room leaves
  * memory). Embedded: in this process. Scale-out: a Redis channel (redis-room-control.ts); pub/sub
- * can miss a message while a node is disconnected, so room-guard.ts also re-checks the directory
- * of its loaded rooms now and then.
+ * can miss a message while a node is disconnected, so rooms/room-guard.ts also re-checks the
+ * directory of its loaded rooms now and then. Contract: test/contracts/room-control.contract.ts.
  */
 export type RoomControlEvent = { type: 'revoked'; room: string; epoch: number } | { type: 'deleted'; room: string };
 
@@ -11,17 +11,4 @@ export interface RoomControl {
   publish(event: RoomControlEvent): void;
   /** Returns the unsubscribe. */
   subscribe(listener: (event: RoomControlEvent) => void): () => void;
-}
-
-export class LocalRoomControl implements RoomControl {
-  readonly #listeners = new Set<(event: RoomControlEvent) => void>();
-
-  publish(event: RoomControlEvent): void {
-    for (const listener of this.#listeners) listener(event);
-  }
-
-  subscribe(listener: (event: RoomControlEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
 }

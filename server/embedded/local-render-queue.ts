@@ -1,56 +1,15 @@
 /**
- * The render queue. Embedded: records are JSON files under DATA_DIR/renders/<id>/render.json and
+ * The embedded RenderQueue: records are JSON files under DATA_DIR/renders/<id>/render.json and
  * jobs run in this process, `concurrency` at a time, never two of one room at once (the oldest
  * waiting render of a room with none running goes next); jobs that were queued or running when
  * the process stopped are queued again on start (their finished shots come from the shot cache).
- * Scale-out swaps in BullMQ behind the same interface.
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RenderInfo } from '../../shared/protocol.js';
-import { admitRender, type RenderCounts, type RenderLimits } from './render-limits.js';
-import { sceneFrames } from './render-scene.js';
-
-export const isActive = (record: RenderInfo): boolean => record.status === 'queued' || record.status === 'running';
-
-/** Frames a queued or running render still has to make. */
-export const framesLeft = (record: RenderInfo): number =>
-  Math.max(0, sceneFrames(record.scene) - record.shots.reduce((sum, shot) => sum + shot.done, 0));
-
-/** The admission counts over `active` records for a new render of `room`. */
-export function countActive(active: RenderInfo[], room: string): RenderCounts {
-  const ofRoom = active.filter((r) => r.room === room);
-  return { room: ofRoom.length, total: active.length, roomFrames: ofRoom.reduce((sum, r) => sum + framesLeft(r), 0) };
-}
-
-export interface RenderQueue {
-  /** Starts running jobs (those resumed from storage first) with `processor`. */
-  start(processor: RenderProcessor): void;
-  /**
-   * Stores a new record and queues it, if `limits` allow (render-limits.ts: counted atomically
-   * with the other renders queued or running); else throws RENDER_QUEUE_FULL with `retryAfterS`.
-   */
-  add(record: RenderInfo, limits: RenderLimits): Promise<void>;
-  get(id: string): Promise<RenderInfo | null>;
-  /** Cancels a queued or running job; returns the record as it ends, or null if unknown. */
-  cancel(id: string): Promise<RenderInfo | null>;
-  onCancelledWhileQueued(listener: (record: RenderInfo) => void): void;
-  /** Persists a changed record; a record that was removed is never written again (no-op). */
-  save(record: RenderInfo): Promise<void>;
-  /** Every stored record (for clean-up). */
-  list(): Promise<RenderInfo[]>;
-  /** A room's records, newest first. */
-  listRoom(room: string): Promise<RenderInfo[]>;
-  remove(id: string): Promise<void>;
-  /**
-   * Records counted as queued or running whose job is gone (a worker died and its job ran out of
-   * attempts): returned so the service can mark them failed. Backends that cannot lose a job omit it.
-   */
-  lost?(now: number): Promise<RenderInfo[]>;
-  close(): Promise<void>;
-}
-
-export type RenderProcessor = (record: RenderInfo, signal: AbortSignal) => Promise<void>;
+import type { RenderProcessor, RenderQueue } from '../ports/render-queue.js';
+import { admitRender, countActive, type RenderLimits } from '../render/render-limits.js';
+import { isActive, markCancelled, markQueued } from '../render/render-records.js';
 
 export class LocalRenderQueue implements RenderQueue {
   readonly #waiting: string[] = [];
@@ -75,8 +34,7 @@ export class LocalRenderQueue implements RenderQueue {
       if (record.status === 'queued' || record.status === 'running') resumed.push(record);
     }
     for (const record of resumed.sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
-      record.status = 'queued';
-      record.stage = 'queued';
+      markQueued(record);
       await queue.save(record);
       queue.#waiting.push(record.id);
     }
@@ -140,9 +98,7 @@ export class LocalRenderQueue implements RenderQueue {
     const waiting = this.#waiting.indexOf(id);
     if (waiting >= 0) {
       this.#waiting.splice(waiting, 1);
-      record.status = 'cancelled';
-      record.finishedAt = new Date().toISOString();
-      record.error = { code: 'RENDER_CANCELLED', message: 'The render was cancelled' };
+      markCancelled(record);
       await this.save(record);
       this.#onCancelledWhileQueued?.(record);
     }
