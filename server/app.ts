@@ -136,7 +136,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Previews: this node watches its rooms and asks; the engine's side takes the jobs.
   let stopPreviewWorker: (() => Promise<void>) | null = null;
   if (enginesSomewhere) {
-    const queue = new PreviewJobQueue({ backend: backends.previewJobs, broadcast: events, onCancelled: () => metrics.previewJobs.inc({ outcome: 'cancelled' }) });
+    const queue = new PreviewJobQueue({ backend: backends.previewJobs, broadcast: events, maxQueued: config.preview.queueMax, onCancelled: () => metrics.previewJobs.inc({ outcome: 'cancelled' }) });
     const bundleHash = engine?.info.hash ?? (await loadBundle(config.engine.bundleDir ?? DEFAULT_BUNDLE, { verifyHashes: false })).hash;
     preview = new PreviewService({
       rooms,

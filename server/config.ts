@@ -53,6 +53,8 @@ const EnvSchema = z.object({
   PREVIEW_DEBOUNCE_MS: int(60),
   /** Longest a burst of edits may delay a preview (ms). */
   PREVIEW_MAX_WAIT_MS: int(300),
+  /** Preview jobs waiting on the whole service; more get `preview:state refused PREVIEW_QUEUE_FULL`. */
+  PREVIEW_QUEUE_MAX: int(64),
   /** JPEG quality of preview frames (1-100). */
   PREVIEW_JPEG_QUALITY: z.coerce.number().int().min(1).max(100).default(80),
   /** Rooms one client (IP) may create: a burst of this many, then … */
@@ -69,7 +71,7 @@ const EnvSchema = z.object({
   REDIS_PREFIX: z.string().regex(/^[\w:.-]*$/).default('scenecast:'),
   /** Scale-out: a room's stream entries are kept at least this long after a snapshot covers them (ms), for nodes that have not read them yet. */
   STREAM_MIN_LIFETIME_MS: int(60_000),
-  /** Scale-out: PostgreSQL for document snapshots (else DATA_DIR/snapshots). */
+  /** Scale-out: PostgreSQL for document snapshots (else BLOB_DIR/snapshots). */
   DATABASE_URL: z.string().optional(),
   /** Where cached shots and finished clips go in scale-out (a directory every node and worker shares). */
   BLOB_DIR: z.string().optional(),
@@ -114,7 +116,7 @@ export interface Config {
   /** Fastify's trustProxy setting (false: the socket's address is the client's). */
   trustProxy: boolean | string;
   engine: { bundleDir: string | undefined; workers: number | undefined; threads: number | undefined; device: 'cpu' | 'cuda' };
-  preview: { debounceMs: number; maxWaitMs: number; jpegQuality: number };
+  preview: { debounceMs: number; maxWaitMs: number; jpegQuality: number; queueMax: number };
   render: { concurrency: number; parallel: number; cacheBytes: number; ttlMs: number; roomQueue: number; queueMax: number; maxFrames: number; maxBytes: number };
   suggestions: { burst: number; perMinute: number };
   roomCreation: { burst: number; perMinute: number };
@@ -151,7 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxConnectionsPerIp: Math.max(1, e.MAX_CONNECTIONS_PER_IP),
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     engine: { bundleDir: e.ENGINE_BUNDLE ? path.resolve(e.ENGINE_BUNDLE) : undefined, workers: e.ENGINE_WORKERS, threads: e.ENGINE_THREADS, device: e.ENGINE_DEVICE },
-    preview: { debounceMs: e.PREVIEW_DEBOUNCE_MS, maxWaitMs: e.PREVIEW_MAX_WAIT_MS, jpegQuality: e.PREVIEW_JPEG_QUALITY },
+    preview: { debounceMs: e.PREVIEW_DEBOUNCE_MS, maxWaitMs: e.PREVIEW_MAX_WAIT_MS, jpegQuality: e.PREVIEW_JPEG_QUALITY, queueMax: Math.max(1, e.PREVIEW_QUEUE_MAX) },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, streamMinLifetimeMs: Math.max(1000, e.STREAM_MIN_LIFETIME_MS) } : null,
     databaseUrl: e.DATABASE_URL,
     blobDir: path.resolve(e.BLOB_DIR ?? path.join(e.DATA_DIR, 'blobs')),

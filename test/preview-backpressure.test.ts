@@ -12,7 +12,7 @@ describe('preview backpressure', () => {
   it('a client that stops reading costs a bounded amount of memory and does not slow the others', async () => {
     const engine = await sharedEngine();
     // Large frames fill the kernel's socket buffers (several MB on loopback) in fewer revisions.
-    const server = await startServer({ preview: { debounceMs: 20, maxWaitMs: 100, jpegQuality: 100 } }, undefined, { engine });
+    const server = await startServer({ preview: { debounceMs: 20, maxWaitMs: 100, jpegQuality: 100, queueMax: 64 } }, undefined, { engine });
     const room = await server.createRoom({ scene: { fps: 30, shots: [{ id: 'long', prompt: 'a yellow star moves right slowly', duration: 10 }] } });
     const editor = connectYjs(server.wsUrl, room.room, room.tokens.editor);
     await editor.synced;

@@ -9,8 +9,6 @@ export const ORIGIN = {
   persistence: Symbol('persistence'),
   /** The server itself (suggestions, scene written through HTTP). */
   server: Symbol('server'),
-  /** The engine writing results back (never prompts). */
-  engine: Symbol('engine'),
   /** An update another server process stored (scale-out): already durable, only fanned out here. */
   remote: Symbol('remote'),
 } as const;

@@ -49,7 +49,7 @@ export class RoomManager {
     return () => this.#loadedListeners.delete(listener);
   }
 
-  /** The loaded room, if it is in memory (no load, no use count). */
+  /** The loaded room, if it is in memory (no load, no use count: tests and diagnostics). */
   peek(id: string): Room | undefined {
     return this.#entries.get(id)?.room;
   }

@@ -1,7 +1,7 @@
 /**
  * One loaded room: its Y.Doc, the peers connected to it and their awareness. An edit goes:
- *   peer message → apply to the doc → store.append (durable) → fan out to the other peers
- *   → 'update' event (the preview scheduler listens there).
+ *   peer message → apply to the doc → store.append (durable) → fan out to the other peers.
+ * (The preview flow watches the doc's own transactions, origin by origin: preview-service.ts.)
  * Nothing is sent to others before it is durable, so whatever any client saw survives a crash.
  *
  * Size cap: `#docBytes` estimates the encoded document (what a joiner downloads) without
@@ -50,8 +50,6 @@ export interface RoomDeps {
 }
 
 export interface RoomLifecycleEvents {
-  /** A durable change to the document, with the transaction origin (a Peer for user edits). */
-  update: [update: Uint8Array, origin: unknown];
   /** Storage failed; the room closed its peers and must be dropped from memory. */
   failed: [error: Error];
   /** The room left memory (unloaded or failed); listeners should let go of it. */
@@ -267,7 +265,6 @@ export class Room extends EventEmitter<RoomLifecycleEvents> {
     } else {
       this.#broadcast(encodeUpdate(Y.mergeUpdates(batch.map((b) => b.update))), null);
     }
-    for (const { update, origin } of batch) this.emit('update', update, origin);
     if (this.deps.store.logBytes(this.id) > this.deps.compactBytes) void this.compact();
   }
 

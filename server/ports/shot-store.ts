@@ -51,3 +51,24 @@ export function withOwner(rooms: string[] | undefined, room: string | undefined)
 
 /** The blob key of a segment. */
 export const segmentKey = (key: string): string => `${key}.mp4`;
+
+/** A shot store's hit and miss counts (every lookup is one or the other), kept the same way by every store. */
+export class LookupCounts {
+  hits = 0;
+  misses = 0;
+
+  /** Counts a miss; the lookup's answer. */
+  miss(): null {
+    this.misses++;
+    return null;
+  }
+
+  /** Counts a hit and marks the entry used now (by `room`, who becomes one of its holders). */
+  hit(entry: CachedShot, room: string | undefined): CachedShot {
+    this.hits++;
+    entry.lastUsed = Date.now();
+    const rooms = withOwner(entry.rooms, room);
+    if (rooms) entry.rooms = rooms;
+    return entry;
+  }
+}

@@ -23,10 +23,6 @@ export class Debouncer {
     }, Math.max(0, due - now));
   }
 
-  get pending(): boolean {
-    return this.#timer !== null;
-  }
-
   cancel(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;

@@ -6,15 +6,14 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LocalBlobStore } from '../embedded/local-blob-store.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { segmentKey, withOwner, type CachedShot, type ShotCacheStats, type ShotStore } from '../ports/shot-store.js';
+import { LookupCounts, segmentKey, withOwner, type CachedShot, type ShotCacheStats, type ShotStore } from '../ports/shot-store.js';
 
 export class ShotCache implements ShotStore {
   readonly #entries = new Map<string, CachedShot>();
   #bytes = 0;
   #saving: Promise<void> = Promise.resolve();
   #dirty = false;
-  hits = 0;
-  misses = 0;
+  readonly #counts = new LookupCounts();
 
   private constructor(
     readonly dir: string,
@@ -55,15 +54,9 @@ export class ShotCache implements ShotStore {
   }
 
   async get(key: string, room?: string): Promise<CachedShot | null> {
-    const entry = this.#entries.get(key);
-    if (!entry) {
-      this.misses++;
-      return null;
-    }
-    this.hits++;
-    entry.lastUsed = Date.now();
-    const rooms = withOwner(entry.rooms, room);
-    if (rooms) entry.rooms = rooms;
+    const found = this.#entries.get(key);
+    if (!found) return this.#counts.miss();
+    const entry = this.#counts.hit(found, room);
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     this.#save();
@@ -108,7 +101,7 @@ export class ShotCache implements ShotStore {
   }
 
   stats(): ShotCacheStats {
-    return { hits: this.hits, misses: this.misses, bytes: this.#bytes, entries: this.#entries.size };
+    return { hits: this.#counts.hits, misses: this.#counts.misses, bytes: this.#bytes, entries: this.#entries.size };
   }
 
   #save(): void {

@@ -8,49 +8,32 @@
 import type { AwarenessBus } from '../ports/awareness-bus.js';
 import type { RoomEventBus, RoomEventName, RoomEventPayload } from '../ports/room-broadcast.js';
 import type { RedisClients } from './redis-clients.js';
+import { Subscribers } from '../util/subscribers.js';
+import { decodeEvent, encodeEvent, tagged, untag } from './redis-encoding.js';
 
 type Handler = (message: Buffer) => void;
 
 /** One subscriber connection, many channels, many handlers per channel. */
 export class RedisChannels {
-  readonly #handlers = new Map<string, Set<Handler>>();
+  readonly #handlers: Subscribers<Handler>;
 
   constructor(private readonly redis: RedisClients) {
+    this.#handlers = new Subscribers<Handler>({
+      first: (channel) => void redis.subscriber.subscribe(channel).catch(() => {}),
+      last: (channel) => void redis.subscriber.unsubscribe(channel).catch(() => {}),
+    });
     redis.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-      for (const handler of this.#handlers.get(channel.toString()) ?? []) handler(message);
+      for (const handler of this.#handlers.of(channel.toString())) handler(message);
     });
   }
 
   subscribe(channel: string, handler: Handler): () => void {
-    let set = this.#handlers.get(channel);
-    if (!set) {
-      set = new Set();
-      this.#handlers.set(channel, set);
-      void this.redis.subscriber.subscribe(channel).catch(() => {});
-    }
-    set.add(handler);
-    return () => {
-      set!.delete(handler);
-      if (set!.size === 0) {
-        this.#handlers.delete(channel);
-        void this.redis.subscriber.unsubscribe(channel).catch(() => {});
-      }
-    };
+    return this.#handlers.add(channel, handler);
   }
 
   publish(channel: string, message: Buffer): void {
     void this.redis.publisher.publish(channel, message).catch(() => {});
   }
-}
-
-const NODE_ID_BYTES = 12;
-
-function tagged(nodeId: string, body: Buffer | Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(nodeId.padEnd(NODE_ID_BYTES).slice(0, NODE_ID_BYTES)), body]);
-}
-
-function untag(message: Buffer): { from: string; body: Buffer } {
-  return { from: message.subarray(0, NODE_ID_BYTES).toString().trim(), body: message.subarray(NODE_ID_BYTES) };
 }
 
 /**
@@ -113,25 +96,6 @@ export function redisAwarenessBus(redis: RedisClients, channels: RedisChannels, 
       };
     },
   };
-}
-
-/**
- * Event envelope: u32 JSON length | JSON {event, payload} | binary data (a frame's JPEG, when
- * the payload had `data`).
- */
-function encodeEvent(event: string, payload: unknown): Buffer {
-  const { data, ...rest } = payload as { data?: Uint8Array };
-  const json = Buffer.from(JSON.stringify({ event, payload: rest }));
-  const head = Buffer.alloc(4);
-  head.writeUInt32LE(json.length);
-  return Buffer.concat([head, json, data ? Buffer.from(data) : Buffer.alloc(0)]);
-}
-
-function decodeEvent(body: Buffer): { event: RoomEventName; payload: Record<string, unknown> } {
-  const length = body.readUInt32LE(0);
-  const { event, payload } = JSON.parse(body.subarray(4, 4 + length).toString()) as { event: RoomEventName; payload: Record<string, unknown> };
-  if (body.length > 4 + length) payload.data = body.subarray(4 + length);
-  return { event, payload };
 }
 
 /** The scale-out RoomEventBus: an event is published once per room; every node subscribed to the room hears it. */

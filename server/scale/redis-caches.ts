@@ -5,15 +5,14 @@
  *  - previews: the newest complete preview of each shot of a room (JPEG frames), in a Redis hash
  *    per room with a TTL, so late joiners on any node get them.
  */
-import type { PreviewFrame } from '../../shared/protocol.js';
 import type { CachedPreview, PreviewStore } from '../ports/preview-store.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { segmentKey, withOwner, type CachedShot, type ShotCacheStats, type ShotStore } from '../ports/shot-store.js';
+import { LookupCounts, segmentKey, withOwner, type CachedShot, type ShotCacheStats, type ShotStore } from '../ports/shot-store.js';
 import { guard, type RedisClients } from './redis-clients.js';
+import { decodePreview, encodePreview } from './redis-encoding.js';
 
 export class RedisShotStore implements ShotStore {
-  hits = 0;
-  misses = 0;
+  readonly #counts = new LookupCounts();
 
   /** The index in Redis; the segments in `blobs` (shared by every process). */
   constructor(
@@ -37,19 +36,13 @@ export class RedisShotStore implements ShotStore {
 
   async get(key: string, room?: string): Promise<CachedShot | null> {
     const raw = await guard(this.redis.commands.hget(this.redis.key('shots'), key));
-    const entry = raw ? (JSON.parse(raw) as CachedShot) : null;
+    const stored = raw ? (JSON.parse(raw) as CachedShot) : null;
     // The index and the folder can disagree after a crash: trust only both.
-    if (!entry || (await this.blobs.size(segmentKey(key))) !== entry.bytes) {
-      this.misses++;
-      return null;
-    }
-    this.hits++;
-    entry.lastUsed = Date.now();
+    if (!stored || (await this.blobs.size(segmentKey(key))) !== stored.bytes) return this.#counts.miss();
+    const newHolder = room !== undefined && !stored.rooms?.includes(room);
+    const entry = this.#counts.hit(stored, room);
     const write = this.redis.commands.multi().zadd(this.redis.key('shots', 'lru'), entry.lastUsed, key);
-    if (room !== undefined && !entry.rooms?.includes(room)) {
-      entry.rooms = withOwner(entry.rooms, room)!;
-      write.hset(this.redis.key('shots'), key, JSON.stringify(entry)).sadd(this.#roomKeys(room), key);
-    }
+    if (newHolder) write.hset(this.redis.key('shots'), key, JSON.stringify(entry)).sadd(this.#roomKeys(room), key);
     await guard(write.exec());
     return entry;
   }
@@ -106,38 +99,10 @@ export class RedisShotStore implements ShotStore {
 
   async stats(): Promise<ShotCacheStats> {
     const [bytes, entries] = await Promise.all([this.redis.commands.get(this.redis.key('shots', 'bytes')), this.redis.commands.hlen(this.redis.key('shots'))]);
-    return { hits: this.hits, misses: this.misses, bytes: Number(bytes ?? 0), entries };
+    return { hits: this.#counts.hits, misses: this.#counts.misses, bytes: Number(bytes ?? 0), entries };
   }
 
   async flush(): Promise<void> {}
-}
-
-/** Preview frames as stored: JSON header (frame fields) and the JPEG bytes, per frame. */
-function encodePreview(preview: CachedPreview): Buffer {
-  const parts: Buffer[] = [];
-  const header = Buffer.from(JSON.stringify({ shot: preview.shot, rev: preview.rev, key: preview.key, frames: preview.frames.map(({ data: _d, ...f }) => f) }));
-  const sizes = Buffer.alloc(4 * (preview.frames.length + 1));
-  sizes.writeUInt32LE(header.length, 0);
-  preview.frames.forEach((f, i) => sizes.writeUInt32LE(f.data.length, 4 * (i + 1)));
-  parts.push(Buffer.from(Uint32Array.of(preview.frames.length).buffer), sizes, header, ...preview.frames.map((f) => Buffer.from(f.data)));
-  return Buffer.concat(parts);
-}
-
-function decodePreview(data: Buffer): CachedPreview {
-  const count = data.readUInt32LE(0);
-  const headerLength = data.readUInt32LE(4);
-  let offset = 4 + 4 * (count + 1);
-  const header = JSON.parse(data.subarray(offset, offset + headerLength).toString()) as { shot: string; rev: number; key: string; frames: Omit<PreviewFrame, 'data'>[] };
-  offset += headerLength;
-  let bytes = 0;
-  const frames = header.frames.map((f, i) => {
-    const size = data.readUInt32LE(4 * (i + 2));
-    const frame = { ...f, data: data.subarray(offset, offset + size) };
-    offset += size;
-    bytes += size;
-    return frame;
-  });
-  return { shot: header.shot, rev: header.rev, key: header.key, frames, bytes };
 }
 
 export class RedisPreviewStore implements PreviewStore {

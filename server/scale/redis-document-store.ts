@@ -248,12 +248,15 @@ export class RedisDocumentStore implements DocumentStore {
     return guard(this.redis.commands.xlen(this.#stream(room)));
   }
 
+  /** The rooms whose streams this node reads (metrics). */
   get loadedRooms(): string[] {
-    return [...this.#watched.keys()];
+    return Array.from(this.#watched.keys());
   }
 
+  /** Stops the reader; the rooms were released before (their last trims ran there). */
   async close(): Promise<void> {
     this.#closed = true;
     this.#watched.clear();
+    this.#bytes.clear();
   }
 }
