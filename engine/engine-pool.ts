@@ -100,14 +100,6 @@ export class EnginePool extends EventEmitter<EngineEvents> {
     return this.#options.workers;
   }
 
-  get queueDepth(): number {
-    return this.#queue.length;
-  }
-
-  get busyWorkers(): number {
-    return this.#slots.filter((s) => s.job).length;
-  }
-
   #spawn(): Promise<void> {
     // The bootstrap registers tsx inside the thread (loader hooks of the parent do not carry over).
     const worker = new Worker(path.join(import.meta.dirname, 'worker', 'bootstrap.mjs'), {

@@ -74,11 +74,6 @@ export class ModelSessions {
     return result;
   }
 
-  /** Output names of a loaded graph. */
-  outputNames(graph: string): readonly string[] {
-    return this.#sessions.get(graph)?.outputNames ?? [];
-  }
-
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
