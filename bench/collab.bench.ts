@@ -143,20 +143,21 @@ async function deploy(kind: ServerKind): Promise<Deployment> {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'scenecast-bench-'));
     // The collaboration path alone (as the stock server does): previews off. --previews turns them on.
     const engine: Record<string, string> = values.previews ? {} : { ENGINE_WORKERS: '0' };
-    const node = await spawnAndWait(['--import', 'tsx', 'server/main.ts'], { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SCENECAST_SECRET: SECRET, ...scenecastEnv, ...engine }, LISTENING);
-    const { room, tokens } = await createRoom(node.port);
-    const url = (token: string) => `ws://127.0.0.1:${node.port}/yjs/${room}?token=${token}`;
-    return {
-      processes: [node.child],
-      ports: [node.port],
-      writerUrl: () => url(tokens.editor),
-      observerUrl: () => url(tokens.viewer),
-      redisPid: null,
-      async close() {
-        node.child.kill('SIGKILL');
-        await rm(dataDir, { recursive: true, force: true });
-      },
+    let child: ChildProcess | null = null;
+    const close = async () => {
+      child?.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
     };
+    try {
+      const node = await spawnAndWait(['--import', 'tsx', 'server/main.ts'], { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SCENECAST_SECRET: SECRET, ...scenecastEnv, ...engine }, LISTENING);
+      child = node.child;
+      const { room, tokens } = await createRoom(node.port);
+      const url = (token: string) => `ws://127.0.0.1:${node.port}/yjs/${room}?token=${token}`;
+      return { processes: [node.child], ports: [node.port], writerUrl: () => url(tokens.editor), observerUrl: () => url(tokens.viewer), redisPid: null, close };
+    } catch (error) {
+      await close();
+      throw error;
+    }
   }
   if (kind === 'redis') {
     const prefix = `bench-collab-${randomBytes(3).toString('hex')}:`;
@@ -193,13 +194,18 @@ async function deploy(kind: ServerKind): Promise<Deployment> {
   const stock = await spawnAndWait(['node_modules/@y/websocket-server/src/server.js'], { PORT: String(port), HOST: '127.0.0.1' }, new RegExp(`on port (${port})`));
   // The stock server starts rooms empty: one client writes the same scene first.
   const url = `ws://127.0.0.1:${port}/yjs/benchroom`;
-  const doc = new Y.Doc();
-  writeScene(doc, initialScene);
-  const ws = new WebSocket(url);
-  await new Promise((r) => ws.once('open', r));
-  ws.send(encodeUpdate(Y.encodeStateAsUpdate(doc)));
-  await new Promise((r) => setTimeout(r, 300));
-  ws.close();
+  try {
+    const doc = new Y.Doc();
+    writeScene(doc, initialScene);
+    const ws = new WebSocket(url);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.send(encodeUpdate(Y.encodeStateAsUpdate(doc)));
+    await new Promise((r) => setTimeout(r, 300));
+    ws.close();
+  } catch (error) {
+    stock.child.kill('SIGKILL');
+    throw error;
+  }
   return {
     processes: [stock.child],
     ports: [port],
