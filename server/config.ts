@@ -27,7 +27,7 @@ const EnvSchema = z.object({
   COMPACT_BYTES: int(512 * 1024),
   /** `always`: fan out an update only after fdatasync (group commit); `never`: after write(2) only. */
   PERSIST_FSYNC: z.enum(['always', 'never']).default('always'),
-  /** Least time between two fan-outs of one room (ms): a busy room merges what came meanwhile. */
+  /** Least time between two fan-outs of one room, per 200 peers in it (ms): a busy room merges what came meanwhile. */
   FANOUT_COALESCE_MS: int(4),
   /** Awareness (cursor) updates relayed per client per second; faster ones are coalesced. */
   AWARENESS_RATE: int(10),
