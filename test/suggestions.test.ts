@@ -46,3 +46,24 @@ describe('audience suggestions', () => {
     expect(templates[1].name.zh).toBeTruthy();
   });
 });
+
+describe('client → server events', () => {
+  it('takes a suggestion over the socket: schema-checked, role-checked, judged, acknowledged with a code', async () => {
+    const server = await startServer({ suggestions: { burst: 5, perMinute: 1 } });
+    const room = await server.createRoom();
+    const overlay = connectSocket(server.url, room.tokens.overlay);
+    const viewer = connectSocket(server.url, room.tokens.viewer);
+    await Promise.all([nextEvent(overlay, 'room:joined'), nextEvent(viewer, 'room:joined')]);
+    const submit = (socket: typeof overlay, payload: unknown) =>
+      new Promise<unknown>((resolve) => (socket.emit as (event: string, payload: unknown, ack: (reply: unknown) => void) => void)('suggestion:submit', payload, resolve));
+
+    const announced = nextEvent(viewer, 'suggestion');
+    const ok = (await submit(overlay, { text: ' a green star spins ', author: 'ada' })) as { ok: true; suggestion: { text: string; author: string } };
+    expect(ok).toMatchObject({ ok: true, suggestion: { text: 'a green star spins', author: 'ada' } });
+    expect(await announced).toEqual(ok.suggestion);
+    expect(await submit(overlay, { text: '' })).toMatchObject({ ok: false, error: { code: 'INVALID_BODY' } });
+    expect(await submit(overlay, { text: 'fine', extra: 1 })).toMatchObject({ ok: false, error: { code: 'INVALID_BODY' } });
+    expect(await submit(viewer, { text: 'hello' })).toMatchObject({ ok: false, error: { code: 'ROLE_FORBIDDEN' } });
+    expect(await submit(overlay, { text: 'k1ll them all' })).toMatchObject({ ok: false, error: { code: 'CONTENT_BLOCKED' } });
+  });
+});
