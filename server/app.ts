@@ -20,8 +20,8 @@ import { RoomManager } from './collab/room-manager.js';
 import type { Config } from './config.js';
 import { watchEngine } from './engine-metrics.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
-import { opsRoutes } from './http/ops-routes.js';
-import { roomRoutes } from './http/room-routes.js';
+import { opsPlugin } from './http/ops-routes.js';
+import { roomsPlugin } from './http/room-routes.js';
 import { staticRoutes } from './http/static-routes.js';
 import { createMetrics } from './metrics.js';
 import { clientAddress } from './net/client-address.js';
@@ -38,10 +38,10 @@ import { SocketBroadcast } from './realtime/socket-broadcast.js';
 import { createSocketServer } from './realtime/socket-server.js';
 import { RenderJobs } from './render/render-jobs.js';
 import { renderBounds } from './render/render-limits.js';
-import { renderRoutes } from './render/render-routes.js';
+import { rendersPlugin } from './render/render-routes.js';
 import { RenderWorker } from './render/render-worker.js';
 import { RoomGuard } from './rooms/room-guard.js';
-import { suggestionRoutes } from './suggestions/suggestion-routes.js';
+import { suggestionsPlugin } from './suggestions/suggestion-routes.js';
 import { Suggestions } from './suggestions/suggestions.js';
 
 declare module 'fastify' {
@@ -183,12 +183,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   // HTTP: one plugin per capability.
   registerErrorHandling(app);
-  roomRoutes(app, ctx, backends.rateLimiter('rooms', config.roomCreation));
-  renderRoutes(app, ctx, () => renders);
-  suggestionRoutes(app, ctx, new Suggestions({ rooms, policy, limiter: backends.rateLimiter('suggestions', config.suggestions), events }));
+  await app.register(roomsPlugin, { ctx, limiter: backends.rateLimiter('rooms', config.roomCreation) });
+  await app.register(rendersPlugin, { ctx });
+  await app.register(suggestionsPlugin, { ctx, suggestions: new Suggestions({ rooms, policy, limiter: backends.rateLimiter('suggestions', config.suggestions), events }) });
   app.get('/api/templates', async () => ({ templates: TEMPLATES }));
   await staticRoutes(app);
-  opsRoutes(app, ctx);
+  await app.register(opsPlugin, { ctx });
 
   // Shutdown in reverse order of the data flow; every step runs even when one before it failed.
   const failed = (error: unknown) => log.error({ err: error }, 'a shutdown step failed');

@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { HealthResponse } from '../../shared/protocol.js';
 import type { AppContext } from '../app-context.js';
 
-export function opsRoutes(app: FastifyInstance, ctx: AppContext): void {
+/** Health and metrics. */
+export const opsPlugin: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   const started = Date.now();
 
   app.get('/healthz', async (_request, reply) => {
@@ -27,4 +28,4 @@ export function opsRoutes(app: FastifyInstance, ctx: AppContext): void {
     await ctx.backends.gauges(ctx.metrics).catch(() => {});
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
-}
+};

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ScenecastError } from '../../shared/errors.js';
 import type { CreateRoomRequest } from '../../shared/protocol.js';
@@ -39,7 +39,8 @@ function baseUrl(request: FastifyRequest, configured: string | undefined): strin
   return `${request.protocol}://${request.host}`;
 }
 
-export function roomRoutes(app: FastifyInstance, ctx: AppContext, limiter: RateLimiter): void {
+/** The rooms capability's HTTP: create, scene, links (rotate, expiring), delete. */
+export const roomsPlugin: FastifyPluginAsync<{ ctx: AppContext; limiter: RateLimiter }> = async (app, { ctx, limiter }) => {
   app.post('/api/rooms', async (request, reply) => {
     const body = parseOr(CreateRoomBody, request.body ?? {}, 'INVALID_BODY');
     const waitMs = await limiter.take(request.ip);
@@ -90,4 +91,4 @@ export function roomRoutes(app: FastifyInstance, ctx: AppContext, limiter: RateL
       return { ...reading.scene, skipped: reading.skipped };
     });
   });
-}
+};

@@ -2,7 +2,7 @@
  * HTTP of renders: create (editor), status (any token of the room), cancel (editor), and the
  * video itself with Range requests (206), ETag and a fitting Content-Type.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ScenecastError } from '../../shared/errors.js';
 import type { RenderInfo } from '../../shared/protocol.js';
@@ -35,7 +35,9 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-export function renderRoutes(app: FastifyInstance, ctx: AppContext, renders: () => RenderJobs | null): void {
+/** The render capability's HTTP (ENGINE_UNAVAILABLE where no engine runs anywhere). */
+export const rendersPlugin: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const renders = () => ctx.renders;
   const service = (): RenderJobs => {
     const s = renders();
     if (!s) throw new ScenecastError('ENGINE_UNAVAILABLE');
@@ -120,4 +122,4 @@ export function renderRoutes(app: FastifyInstance, ctx: AppContext, renders: () 
       .header('Content-Length', range.end - range.start + 1)
       .send(await video.read(range));
   });
-}
+};

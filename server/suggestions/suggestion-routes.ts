@@ -2,7 +2,7 @@
  * Audience suggestions over HTTP (POST /api/rooms/:room/suggestions) and over the socket
  * (`suggestion:submit`): overlay or editor tokens; the rules are suggestions.ts's.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { SuggestionBody } from '../../shared/client-events.js';
 import { ScenecastError } from '../../shared/errors.js';
 import type { AppContext } from '../app-context.js';
@@ -14,7 +14,8 @@ import { z } from 'zod';
 const Params = z.object({ room: z.string().min(1).max(64) });
 const MAY_SUGGEST = ['overlay', 'editor'] as const;
 
-export function suggestionRoutes(app: FastifyInstance, ctx: AppContext, suggestions: Suggestions): void {
+/** The suggestions capability: its HTTP route and its socket event. */
+export const suggestionsPlugin: FastifyPluginAsync<{ ctx: AppContext; suggestions: Suggestions }> = async (app, { ctx, suggestions }) => {
   app.post('/api/rooms/:room/suggestions', async (request, reply) => {
     const { room } = parseOr(Params, request.params, 'INVALID_PARAMS');
     const claims = await authorize(request, room, ctx, MAY_SUGGEST);
@@ -36,4 +37,4 @@ export function suggestionRoutes(app: FastifyInstance, ctx: AppContext, suggesti
     const suggestion = await suggestions.submit(room, { address: ctx.addressOf(socket.request), role }, payload);
     return { suggestion };
   });
-}
+};
