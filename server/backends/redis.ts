@@ -19,6 +19,7 @@ import { RedisPreviewStore, RedisShotStore } from '../scale/redis-caches.js';
 import { NodeLiveness, RedisChannels, RedisRoomEvents, redisAwarenessBus } from '../scale/redis-buses.js';
 import { RedisClients } from '../scale/redis-clients.js';
 import { RedisDocumentStore } from '../scale/redis-document-store.js';
+import { withRedisLock } from '../scale/redis-lock.js';
 import { RedisPreviewJobs } from '../scale/redis-preview-jobs.js';
 import { RedisRateLimiter } from '../scale/redis-rate-limiter.js';
 import { RedisRenderQueue } from '../scale/redis-render-queue.js';
@@ -45,7 +46,7 @@ export async function redisBackends(config: Config, log: FastifyBaseLogger): Pro
   const channels = new RedisChannels(redis);
   const snapshots: SnapshotStore = config.databaseUrl
     ? new PostgresSnapshotStore(config.databaseUrl, prefix)
-    : new BlobSnapshotStore(new LocalBlobStore(path.join(config.blobDir, 'snapshots')));
+    : new BlobSnapshotStore(new LocalBlobStore(path.join(config.blobDir, 'snapshots')), (room, fn) => withRedisLock(redis, redis.key('lock', 'snapshot', room), fn));
   await snapshots.check();
   const adapterClient = new Redis(url, { maxRetriesPerRequest: null });
   adapterClient.on('error', () => {});

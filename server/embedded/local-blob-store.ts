@@ -70,7 +70,8 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async deletePrefix(prefix: string): Promise<void> {
-    const clean = prefix.replace(/\/$/, '');
+    if (!prefix.endsWith('/')) throw new Error(`a blob folder ends with "/": ${prefix}`);
+    const clean = prefix.slice(0, -1);
     await rm(this.#path(clean), { recursive: true, force: true });
   }
 }

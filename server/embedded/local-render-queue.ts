@@ -73,6 +73,8 @@ export class LocalRenderQueue implements RenderQueue {
   #saveCount = 0;
 
   save(record: RenderInfo): Promise<void> {
+    // What get() answers is what was saved last (a caller may save a copy of the record).
+    if (this.#records.has(record.id)) this.#records.set(record.id, record);
     const json = JSON.stringify(record);
     const previous = this.#saving.get(record.id) ?? Promise.resolve();
     const next = previous

@@ -1,7 +1,7 @@
 /**
  * Presence (awareness) of a room held by other server processes. Embedded: none (one process).
  * Scale-out: Redis pub/sub with a liveness key per process (scale/redis-buses.ts).
- * Contract: test/contracts/awareness-bus.contract.ts.
+ * Contract: test/contracts/awareness-bus.test.ts.
  */
 export interface AwarenessBus {
   /** Sends an update made by this process's peers to the other processes. */

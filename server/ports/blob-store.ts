@@ -3,7 +3,7 @@
  * wherever they live. Today a local folder in both modes (embedded/local-blob-store.ts; in
  * scale-out a folder every process shares, BLOB_DIR); an object store (S3 and the like) is one
  * more adapter: `local` then fetches a copy to read, `put` uploads. Contract:
- * test/contracts/blob-store.contract.ts.
+ * test/contracts/blob-store.test.ts.
  */
 import type { Readable } from 'node:stream';
 
@@ -19,6 +19,6 @@ export interface BlobStore {
   /** Its bytes from `start` to `end` (inclusive), or all of them. */
   read(key: string, range?: { start: number; end: number }): Promise<Readable>;
   delete(key: string): Promise<void>;
-  /** Deletes every blob whose key starts with `prefix` (a folder, say `r123/`). */
+  /** Deletes every blob under the folder `prefix` (it ends with `/`, say `r123/`). */
   deletePrefix(prefix: string): Promise<void>;
 }

@@ -1,10 +1,12 @@
 /**
- * Where Yjs updates are kept. The embedded mode writes files (file-document-store.ts); the
- * scale-out mode keeps a Redis stream per room plus snapshots (same interface).
+ * Where Yjs updates are kept. The embedded mode writes files (collab/store/file-document-store.ts);
+ * the scale-out mode keeps a Redis stream per room plus snapshots (scale/redis-document-store.ts;
+ * its appends need the room's directory entry: a deleted room's late edits are refused).
  *
- * Contract: `append` resolves once the update is durable (the promise is what "acknowledged"
- * means: the room fans an update out only after it resolves). Updates are idempotent Yjs
- * updates, so replaying one twice after a crash is harmless.
+ * Contract (test/contracts/document-store.test.ts): `append` resolves once the update is durable
+ * (the promise is what "acknowledged" means: the room fans an update out only after it
+ * resolves). Updates are idempotent Yjs updates, so replaying one twice after a crash is
+ * harmless, and a load may return updates a snapshot already covers.
  */
 export interface StoredDocument {
   /** Snapshot first (if any), then the logged updates in order. */

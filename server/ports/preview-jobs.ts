@@ -3,7 +3,7 @@
  * written once, above this port (preview/preview-queue.ts asks, preview/preview-worker.ts runs);
  * a backend only keeps jobs and revisions: in memory (embedded/memory-preview-jobs.ts) or on
  * BullMQ and Redis, for engine worker processes anywhere (scale/redis-preview-jobs.ts).
- * Contract: test/contracts/preview-jobs.contract.ts.
+ * Contract: test/contracts/preview-jobs.test.ts.
  */
 import type { ResolvedShot } from '../../engine/index.js';
 

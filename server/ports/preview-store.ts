@@ -1,7 +1,7 @@
 /**
  * The newest complete preview of every shot of every room, so a client that joins or reconnects
  * sees each shot at once. Embedded: bounded by bytes in this process (preview/frame-cache.ts);
- * scale-out: a Redis hash per room (scale/redis-caches.ts). Contract: test/contracts/preview-store.contract.ts.
+ * scale-out: a Redis hash per room (scale/redis-caches.ts). Contract: test/contracts/preview-store.test.ts.
  */
 import type { PreviewFrame } from '../../shared/protocol.js';
 

@@ -3,7 +3,7 @@
  * (embedded/local-render-queue.ts); scale-out: records in Redis, jobs on BullMQ for engine worker
  * processes (scale/redis-render-queue.ts). The rules (bounds, one running render per room, the
  * record's states) are written once in render/render-limits.ts and render/render-records.ts.
- * Contract: test/contracts/render-queue.contract.ts.
+ * Contract: test/contracts/render-queue.test.ts.
  */
 import type { RenderInfo } from '../../shared/protocol.js';
 import type { RenderLimits } from '../render/render-limits.js';

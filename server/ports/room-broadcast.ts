@@ -2,7 +2,7 @@
  * Events to every client of a room, whichever node its sockets are on: how the preview and render
  * flows (and engine worker processes) talk to the room. Embedded: straight to this process's
  * Socket.IO (realtime/socket-broadcast.ts). Scale-out: published once per room on Redis and handed
- * by every node to its own sockets (scale/redis-buses.ts). Contract: test/contracts/room-broadcast.contract.ts.
+ * by every node to its own sockets (scale/redis-buses.ts). Contract: test/contracts/room-event-bus.test.ts.
  */
 import type { PreviewFrame, ServerToClientEvents } from '../../shared/protocol.js';
 

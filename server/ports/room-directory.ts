@@ -1,7 +1,7 @@
 /**
  * Which rooms exist, with their metadata and link generation. Embedded: a file per room
  * (embedded/file-room-directory.ts); scale-out: Redis, so every node knows every room at once
- * (scale/redis-room-directory.ts). Contract: test/contracts/room-directory.contract.ts.
+ * (scale/redis-room-directory.ts). Contract: test/contracts/room-directory.test.ts.
  */
 export interface RoomMeta {
   id: string;

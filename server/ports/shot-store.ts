@@ -4,7 +4,7 @@
  * segments are blobs (ports/blob-store.ts); the index (size, frames, last use, which rooms hold
  * each) is a JSON file (embedded: render/shot-cache.ts) or lives in Redis (scale/redis-caches.ts).
  * Bounded by bytes, least recently used first; kept across restarts. Contract:
- * test/contracts/shot-store.contract.ts.
+ * test/contracts/shot-store.test.ts.
  */
 export interface CachedShot {
   key: string;

@@ -1,7 +1,7 @@
 /**
  * Where scale-out keeps a room's compacted document, with the stream id it covers (the stream
  * entries after it are the rest of the room). PostgreSQL (DATABASE_URL) or blobs (BLOB_DIR):
- * scale/snapshot-store.ts. Contract: test/contracts/snapshot-store.contract.ts.
+ * scale/snapshot-store.ts. Contract: test/contracts/snapshot-store.test.ts.
  */
 export interface Snapshot {
   state: Uint8Array;

@@ -8,7 +8,7 @@
  * Files written in v1 before are still read (decodeFrames tells the formats apart); a node of an
  * older version reads a v2 file as damaged, so upgrade every node before the first new snapshot.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import { decodeFrames, encodeFile } from '../collab/store/frames.js';
 import type { BlobStore } from '../ports/blob-store.js';
@@ -28,8 +28,27 @@ export function compareStreamIds(a: string, b: string): number {
 }
 
 /** Snapshots as blobs (`<room>.snapshot`, frames.ts format: a JSON header, then the state): a shared folder today, an object store with another BlobStore. */
+/** Runs each room's work one after another in this process. */
+function inOrder(): <T>(room: string, fn: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return <T>(room: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (tails.get(room) ?? Promise.resolve()).catch(() => {}).then(fn);
+    tails.set(room, run);
+    void run.finally(() => tails.get(room) === run && tails.delete(room)).catch(() => {});
+    return run;
+  };
+}
+
 export class BlobSnapshotStore implements SnapshotStore {
-  constructor(private readonly blobs: BlobStore) {}
+  /**
+   * `lock`: how one process at a time stores a room's snapshot (the read, compare and write of
+   * `put` must not interleave with another node's, or an older snapshot could win): a Redis lock
+   * in scale-out. Without it, only this process's own puts are kept in order.
+   */
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly lock: <T>(room: string, fn: () => Promise<T>) => Promise<T> = inOrder(),
+  ) {}
 
   #key(room: string): string {
     return `${room}.snapshot`;
@@ -56,12 +75,16 @@ export class BlobSnapshotStore implements SnapshotStore {
   }
 
   async put(room: string, snapshot: Snapshot): Promise<boolean> {
-    const current = await this.get(room);
-    if (current && compareStreamIds(current.streamId, snapshot.streamId) >= 0) return false;
     const tmp = await this.blobs.scratch('.snapshot');
     await writeFile(tmp, encodeFile([Buffer.from(JSON.stringify({ streamId: snapshot.streamId })), snapshot.state]), { flush: true });
-    await this.blobs.put(this.#key(room), tmp);
-    return true;
+    const stored = await this.lock(room, async () => {
+      const current = await this.get(room);
+      if (current && compareStreamIds(current.streamId, snapshot.streamId) >= 0) return false;
+      await this.blobs.put(this.#key(room), tmp);
+      return true;
+    });
+    if (!stored) await rm(tmp, { force: true });
+    return stored;
   }
 
   async delete(room: string): Promise<void> {
