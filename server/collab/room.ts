@@ -314,8 +314,13 @@ export class Room extends EventEmitter<RoomLifecycleEvents> {
   fail(error: Error): void {
     if (this.#failed) return;
     this.#failed = error;
-    this.deps.log.error({ room: this.id, err: error }, 'room storage failed; closing the room');
-    this.closePeers(CLOSE.STORAGE_ERROR, 'ROOM_STORAGE_ERROR: the room could not be stored; reconnect to resync');
+    if (error instanceof ScenecastError && error.code === 'ROOM_DELETED') {
+      // Deleted on another node, whose word has not reached this one yet: not a storage fault.
+      this.closePeers(CLOSE.UNKNOWN_ROOM, 'ROOM_DELETED: the room was deleted');
+    } else {
+      this.deps.log.error({ room: this.id, err: error }, 'room storage failed; closing the room');
+      this.closePeers(CLOSE.STORAGE_ERROR, 'ROOM_STORAGE_ERROR: the room could not be stored; reconnect to resync');
+    }
     this.emit('failed', error);
   }
 
