@@ -1,7 +1,8 @@
 /**
  * The scene inside a Y.Doc (DESIGN.md, "The scene document"):
- *   meta: Y.Map { title, fps, template, seed }
- *   shots: Y.Array<Y.Map { id, prompt: Y.Text, duration, camera, seed?, negative?: Y.Text }>
+ *   meta: Y.Map { title, fps, template, seed, captions?, music?, musicVolume?, duck?, loudness?, voice? }
+ *   shots: Y.Array<Y.Map { id, prompt: Y.Text, duration, camera, seed?, negative?: Y.Text,
+ *                          caption?: Y.Text, narration?: Y.Text, transition?: {type, duration}, continue? }>
  *   suggestions: Y.Array<{ id, text, author, at }>
  * Reading never throws: a shot that does not validate is skipped and reported with its codes.
  */
@@ -28,10 +29,15 @@ import { metaOf, shotsOf } from './doc-layout.js';
 
 const textValue = (value: unknown): unknown => (value instanceof Y.Text ? value.toString() : value);
 
+const SHOT_KEYS = ['id', 'prompt', 'duration', 'camera', 'seed', 'negative', 'caption', 'narration', 'transition', 'continue'] as const;
+const META_KEYS = ['title', 'fps', 'template', 'seed', 'captions', 'music', 'musicVolume', 'duck', 'loudness', 'voice'] as const;
+/** Shot fields people type into together (Y.Text). */
+export const SHOT_TEXT_FIELDS = ['prompt', 'negative', 'caption', 'narration'] as const;
+
 /** The JSON form of one shot map, without validation. */
 export function shotJson(map: Y.Map<unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of ['id', 'prompt', 'duration', 'camera', 'seed', 'negative'] as const) {
+  for (const key of SHOT_KEYS) {
     const value = textValue(map.get(key));
     if (value !== undefined && value !== null) out[key] = value;
   }
@@ -42,13 +48,8 @@ export function shotJson(map: Y.Map<unknown>): Record<string, unknown> {
 export function readScene(doc: Y.Doc): SceneReading {
   const meta = metaOf(doc);
   const metaIssues: SceneIssue[] = [];
-  const metaJson = SceneSchema.safeParse({
-    title: meta.get('title') ?? DEFAULTS.title,
-    fps: meta.get('fps') ?? DEFAULTS.fps,
-    template: meta.get('template') ?? DEFAULTS.template,
-    seed: meta.get('seed') ?? 0,
-    shots: [],
-  });
+  const stored = Object.fromEntries(META_KEYS.flatMap((key) => (meta.get(key) === undefined ? [] : [[key, meta.get(key)]])));
+  const metaJson = SceneSchema.safeParse({ ...stored, shots: [] });
   let base: Scene;
   if (metaJson.success) {
     base = metaJson.data;
@@ -56,7 +57,7 @@ export function readScene(doc: Y.Doc): SceneReading {
     // Keep each valid field, fall back to its default otherwise.
     const fallback = SceneSchema.parse({});
     base = { ...fallback };
-    for (const key of ['title', 'fps', 'template', 'seed'] as const) {
+    for (const key of META_KEYS) {
       const one = SceneSchema.safeParse({ [key]: meta.get(key) ?? fallback[key] });
       if (one.success) (base as Record<string, unknown>)[key] = one.data[key];
       else {
@@ -100,6 +101,10 @@ export function shotMap(input: ShotInput): Y.Map<unknown> {
   map.set('camera', input.camera ?? DEFAULTS.camera);
   if (input.seed !== undefined) map.set('seed', input.seed);
   if (input.negative !== undefined) map.set('negative', new Y.Text(input.negative));
+  if (input.caption !== undefined) map.set('caption', new Y.Text(input.caption));
+  if (input.narration !== undefined) map.set('narration', new Y.Text(input.narration));
+  if (input.transition !== undefined) map.set('transition', { ...input.transition });
+  if (input.continue !== undefined) map.set('continue', input.continue);
   return map;
 }
 
@@ -112,6 +117,12 @@ export function writeScene(doc: Y.Doc, input: SceneInput, origin: unknown = null
     meta.set('fps', scene.fps);
     meta.set('template', scene.template);
     meta.set('seed', scene.seed);
+    meta.set('captions', scene.captions);
+    meta.set('music', scene.music);
+    meta.set('musicVolume', scene.musicVolume);
+    meta.set('duck', scene.duck);
+    meta.set('loudness', scene.loudness);
+    meta.set('voice', { ...scene.voice });
     const shots = shotsOf(doc);
     if (shots.length > 0) shots.delete(0, shots.length);
     shots.insert(0, scene.shots.map(shotMap));

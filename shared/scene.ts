@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { CAMERA_MOVES } from './camera.js';
 import type { ErrorCode } from './errors.js';
 import { isTemplateId } from './templates.js';
+import { ASSET_ID_PATTERN, CAPTION_MODES, LOUDNESS_TARGETS, MUSIC_BEDS, POST_DEFAULTS, POST_LIMITS, TRANSITIONS, VOICES } from './post.js';
 
 export { CAMERA_MOVES, type CameraMove } from './camera.js';
 
@@ -31,7 +32,22 @@ export const ShotSchema = z.object({
   camera: z.enum(CAMERA_MOVES).default(DEFAULTS.camera),
   seed: seed.optional(),
   negative: z.string().max(LIMITS.promptChars).optional(),
+  /** On-screen text (a subtitle or a title) during the shot. */
+  caption: z.string().max(POST_LIMITS.captionChars).optional(),
+  /** Spoken over the shot (offline text to speech, in the language it is written in). */
+  narration: z.string().max(POST_LIMITS.narrationChars).optional(),
+  /** Into the next shot (default a cut). */
+  transition: z.object({ type: z.enum(TRANSITIONS), duration: z.number().min(0).max(POST_LIMITS.maxTransition) }).strict().optional(),
+  /** The shot starts from the previous shot's last frames. */
+  continue: z.boolean().optional(),
 });
+
+const isMusic = (id: string): boolean => id === 'none' || MUSIC_BEDS.some((b) => b.id === id) || ASSET_ID_PATTERN.test(id);
+const voiceOf = (lang: 'en' | 'zh') =>
+  z
+    .string()
+    .refine((id) => VOICES.some((v) => v.id === id && v.lang === lang), { message: `not a ${lang} voice`, params: { scenecast: 'SCENE_VOICE_UNKNOWN' } })
+    .optional();
 
 export const SceneSchema = z
   .object({
@@ -44,6 +60,12 @@ export const SceneSchema = z
       .default(DEFAULTS.template),
     seed: seed.default(0),
     shots: z.array(ShotSchema).max(LIMITS.maxShots).default([]),
+    captions: z.enum(CAPTION_MODES).default(POST_DEFAULTS.captions),
+    music: z.string().max(40).refine(isMusic, { message: 'not a music bed or an asset of the room', params: { scenecast: 'SCENE_MUSIC_UNKNOWN' } }).default(POST_DEFAULTS.music),
+    musicVolume: z.number().min(0).max(1).default(POST_DEFAULTS.musicVolume),
+    duck: z.boolean().default(POST_DEFAULTS.duck),
+    loudness: z.union(LOUDNESS_TARGETS.map((v) => z.literal(v)) as [z.ZodLiteral<-14>, z.ZodLiteral<-16>, z.ZodLiteral<-23>]).default(POST_DEFAULTS.loudness),
+    voice: z.object({ en: voiceOf('en'), zh: voiceOf('zh') }).strict().default({}),
   })
   .superRefine((scene, ctx) => {
     const seen = new Set<string>();
@@ -81,6 +103,17 @@ const FIELD_CODES: Record<string, ErrorCode> = {
   duration: 'SHOT_DURATION_OUT_OF_RANGE',
   camera: 'SHOT_CAMERA_UNKNOWN',
   negative: 'SHOT_NEGATIVE_INVALID',
+  caption: 'SHOT_CAPTION_INVALID',
+  narration: 'SHOT_NARRATION_INVALID',
+  transition: 'SHOT_TRANSITION_INVALID',
+  type: 'SHOT_TRANSITION_INVALID',
+  continue: 'SHOT_INVALID',
+  captions: 'SCENE_CAPTIONS_INVALID',
+  music: 'SCENE_MUSIC_UNKNOWN',
+  musicVolume: 'SCENE_MUSIC_VOLUME_INVALID',
+  duck: 'SCENE_INVALID',
+  loudness: 'SCENE_LOUDNESS_INVALID',
+  voice: 'SCENE_VOICE_UNKNOWN',
 };
 
 /** Maps a zod issue to the registered code for the field it is about. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PreviewFrame } from '../shared/protocol.js';
+import { SceneSchema } from '../shared/scene.js';
 import { Debouncer } from '../server/preview/debounce.js';
 import { previewPriority } from '../server/preview/preview-queue.js';
 import { FairTurns } from '../server/render/fair-turns.js';
@@ -9,7 +10,7 @@ import { parseRange } from '../server/render/render-routes.js';
 import { decodeEvent, decodePreview, encodeEvent, encodePreview, tagged, untag } from '../server/scale/redis-encoding.js';
 import { Subscribers } from '../server/util/subscribers.js';
 
-const scene = { title: 't', fps: 10, template: 'none', seed: 1, shots: [{ id: 'a', prompt: 'a red ball', duration: 2, camera: 'static' as const }, { id: 'b', prompt: 'a blue star', duration: 0.5, camera: 'static' as const }] };
+const scene = SceneSchema.parse({ title: 't', fps: 10, seed: 1, shots: [{ id: 'a', prompt: 'a red ball', duration: 2 }, { id: 'b', prompt: 'a blue star', duration: 0.5 }] });
 
 describe('preview rules', () => {
   it('puts the edited shot first, then orders by how busy the room already is', () => {

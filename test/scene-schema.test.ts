@@ -11,7 +11,20 @@ describe('scene schema', () => {
     const result = validateScene({ shots: [{ id: 'a', prompt: '一个红色的球' }] });
     expect(result).toEqual({
       ok: true,
-      value: { title: 'Untitled scene', fps: 16, template: 'none', seed: 0, shots: [{ id: 'a', prompt: '一个红色的球', duration: 2, camera: 'static' }] },
+      value: {
+        title: 'Untitled scene',
+        fps: 16,
+        template: 'none',
+        seed: 0,
+        shots: [{ id: 'a', prompt: '一个红色的球', duration: 2, camera: 'static' }],
+        // Post-production (DESIGN.md): captions burned and soft, no music, ducking on, -14 LUFS.
+        captions: 'both',
+        music: 'none',
+        musicVolume: 0.35,
+        duck: true,
+        loudness: -14,
+        voice: {},
+      },
     });
   });
 
