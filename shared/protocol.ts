@@ -77,7 +77,7 @@ export interface PreviewFrame {
 }
 
 export type RenderStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
-export type RenderStage = 'queued' | 'generate' | 'join' | 'done';
+export type RenderStage = 'queued' | 'generate' | 'join' | 'post' | 'done';
 
 export interface RenderShotInfo {
   id: string;
@@ -120,6 +120,10 @@ export interface RenderInfo {
   bytes: number | null;
   seconds: number | null;
   error: { code: ErrorCode; message: string } | null;
+  /** What the render did differently from the scene and why (a narration longer than its shot, a shortened transition). */
+  warnings?: string[];
+  /** When done: the captions as WebVTT (the scene had captions). */
+  captionsUrl?: string | null;
 }
 
 export interface CreateRenderRequest {
@@ -136,6 +140,8 @@ export interface RenderProgress {
   done: number;
   total: number;
   cached?: boolean;
+  /** Post-production's notes, when there are some (also kept on the record). */
+  warnings?: string[];
 }
 
 export interface RenderDone {

@@ -27,5 +27,6 @@ export function contentPolicy(hook: ModerationHook = moderate): ContentPolicy {
   };
 }
 
-/** The people's text of a shot, as the policy reads it (prompt and negative prompt; captions and narration later). */
-export const shotText = (shot: { prompt: string; negative?: string | undefined }): string => [shot.prompt, shot.negative ?? ''].filter(Boolean).join('\n');
+/** The people's text of a shot, as the policy reads it: prompt, negative prompt, caption and narration. */
+export const shotText = (shot: { prompt: string; negative?: string | undefined; caption?: string | undefined; narration?: string | undefined }): string =>
+  [shot.prompt, shot.negative, shot.caption, shot.narration].filter((t): t is string => Boolean(t)).join('\n');

@@ -15,7 +15,7 @@ import type { RenderQueue } from '../ports/render-queue.js';
 import type { RoomBroadcast } from '../ports/room-broadcast.js';
 import type { ShotStore } from '../ports/shot-store.js';
 import { DEFAULT_RENDER_LIMITS, type RenderLimits } from './render-limits.js';
-import { CANCELLED, isActive, markFailed, newRenderRecord, videoKey } from './render-records.js';
+import { CANCELLED, captionsKey, isActive, markFailed, newRenderRecord, videoKey } from './render-records.js';
 import { moderateScene, renderRefusal } from './render-scene.js';
 
 export interface RenderJobsOptions {
@@ -87,6 +87,12 @@ export class RenderJobs {
   video(id: string): { size(): Promise<number | null>; read(range?: { start: number; end: number }): Promise<Readable> } {
     const key = videoKey(id);
     return { size: () => this.#o.videos.size(key), read: (range) => this.#o.videos.read(key, range) };
+  }
+
+  /** The captions of a finished render as WebVTT, or null when it has none. */
+  async captions(id: string): Promise<Readable | null> {
+    const key = captionsKey(id);
+    return (await this.#o.videos.size(key)) === null ? null : this.#o.videos.read(key);
   }
 
   /** Removes finished renders older than the TTL, then the oldest finished ones beyond `maxBytes` in all. */

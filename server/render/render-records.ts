@@ -33,6 +33,8 @@ export function newRenderRecord(room: string, scene: Scene, profile: RenderInfo[
     bytes: null,
     seconds: null,
     error: null,
+    warnings: [],
+    captionsUrl: null,
   };
 }
 
@@ -65,3 +67,6 @@ export function markDone(record: RenderInfo, done: Pick<RenderInfo, 'shots' | 't
 
 /** The blob key of a render's video (renders' blob store). */
 export const videoKey = (id: string): string => `${id}/video.mp4`;
+
+/** The blob key of a render's captions (WebVTT). */
+export const captionsKey = (id: string): string => `${id}/captions.vtt`;

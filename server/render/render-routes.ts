@@ -94,6 +94,14 @@ export const rendersPlugin: FastifyPluginAsync<{ ctx: AppContext }> = async (app
     return (await service().cancel(record.id)) ?? record;
   });
 
+  app.get('/api/renders/:id/captions.vtt', async (request, reply) => {
+    const record = await findRender(request);
+    if (record.status !== 'done') throw new ScenecastError(record.status === 'cancelled' ? 'RENDER_CANCELLED' : 'RENDER_NOT_READY', `The render is ${record.status}`);
+    const captions = await service().captions(record.id);
+    if (!captions) throw new ScenecastError('CAPTIONS_NOT_FOUND', 'This render has no captions');
+    return reply.header('Content-Type', 'text/vtt; charset=utf-8').header('Cache-Control', 'private, max-age=3600').send(captions);
+  });
+
   app.get('/api/renders/:id/video.mp4', async (request, reply) => {
     const record = await findRender(request);
     if (record.status !== 'done') {

@@ -22,11 +22,32 @@ import { shotText, type ContentPolicy } from '../policy/content-policy.js';
 import type { ShotStore } from '../ports/shot-store.js';
 
 export interface RenderProgressEvent {
-  stage: 'generate' | 'join' | 'done';
+  stage: 'generate' | 'join' | 'post' | 'done';
   shot?: string;
   done: number;
   total: number;
   cached?: boolean;
+  warnings?: string[];
+}
+
+/** What the post-production stage makes of the shots' segments (server/post/post-production.ts). */
+export interface FinishInput {
+  scene: Scene;
+  /** One local MP4 per shot, in order. */
+  segments: string[];
+  /** Each segment's frame count. */
+  frames: number[];
+  workDir: string;
+  /** Where the finished MP4 goes. */
+  out: string;
+  signal?: AbortSignal;
+}
+
+export interface Finished {
+  frames: number;
+  warnings: string[];
+  /** The captions as WebVTT, or null when the scene has none. */
+  captions: string | null;
 }
 
 export interface RenderSceneOptions {
@@ -54,6 +75,11 @@ export interface RenderSceneOptions {
   maxFrames?: number;
   /** The room the render is for: it becomes a holder of the shots it makes or reuses (shot-cache.ts). */
   room?: string;
+  /**
+   * Post-production (captions, narration, music, transitions, loudness) on the cached segments.
+   * Without it the segments are joined as they are, by stream copy.
+   */
+  finish?: (input: FinishInput) => Promise<Finished>;
 }
 
 export interface RenderResult {
@@ -62,6 +88,8 @@ export interface RenderResult {
   seconds: number;
   shots: RenderShotInfo[];
   timings: RenderTimings;
+  warnings: string[];
+  captions: string | null;
 }
 
 
@@ -178,12 +206,15 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
     signal?.removeEventListener('abort', stop);
   }
 
-  // 5. Join.
+  // 5. Join (or post-production on the segments).
   if (signal?.aborted) throw abortError();
-  report({ stage: 'join', done: 0, total: 1 });
+  report({ stage: options.finish ? 'post' : 'join', done: 0, total: 1 });
   const joinStarted = performance.now();
   const file = path.join(workDir, options.output ?? 'video.mp4');
   const partial = `${file}.partial.mp4`;
+  let frames = shots.reduce((sum, s) => sum + s.frames, 0);
+  let warnings: string[] = [];
+  let captions: string | null = null;
   try {
     const segments = await Promise.all(
       plans.map(async (p) => {
@@ -192,7 +223,10 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
         return file;
       }),
     );
-    await joinSegments(segments, partial, path.join(workDir, 'segments.txt'));
+    if (options.finish) {
+      const finished = await options.finish({ scene, segments, frames: shots.map((s) => s.frames), workDir, out: partial, ...(signal ? { signal } : {}) });
+      ({ frames, warnings, captions } = finished);
+    } else await joinSegments(segments, partial, path.join(workDir, 'segments.txt'));
     await rename(partial, file);
   } finally {
     await rm(partial, { force: true });
@@ -200,7 +234,6 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
   }
   timings.join = performance.now() - joinStarted;
   timings.total = performance.now() - started;
-  const frames = shots.reduce((sum, s) => sum + s.frames, 0);
-  report({ stage: 'done', done: 1, total: 1 });
-  return { file, frames, seconds: frames / scene.fps, shots, timings };
+  report({ stage: 'done', done: 1, total: 1, ...(warnings.length > 0 ? { warnings } : {}) });
+  return { file, frames, seconds: frames / scene.fps, shots, timings, warnings, captions };
 }

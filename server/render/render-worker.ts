@@ -4,7 +4,7 @@
  * (fair-turns.ts), reports to the room (`render:progress`, `render:done`, `render:error`) and
  * stores the video. Runs in the server process (embedded) or in each engine worker process.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { EnginePool } from '../../engine/index.js';
 import { ScenecastError, isErrorCode } from '../../shared/errors.js';
@@ -16,8 +16,8 @@ import type { RoomBroadcast } from '../ports/room-broadcast.js';
 import type { ShotStore } from '../ports/shot-store.js';
 import { FairTurns } from './fair-turns.js';
 import { DEFAULT_RENDER_LIMITS, type RenderLimits } from './render-limits.js';
-import { CANCELLED, markCancelled, markDone, markFailed, markQueued, markRunning, videoKey } from './render-records.js';
-import { renderScene } from './render-scene.js';
+import { CANCELLED, captionsKey, markCancelled, markDone, markFailed, markQueued, markRunning, videoKey } from './render-records.js';
+import { renderScene, type RenderSceneOptions } from './render-scene.js';
 
 export interface RenderWorkerOptions {
   engine: EnginePool;
@@ -32,6 +32,8 @@ export interface RenderWorkerOptions {
   limits?: RenderLimits;
   /** Called after each render that finished (the embedded app sweeps then). */
   onFinished?: () => void;
+  /** Post-production of final renders (captions, narration, music, transitions, loudness); previews are joined as they are. */
+  finish?: RenderSceneOptions['finish'];
 }
 
 export class RenderWorker {
@@ -80,11 +82,20 @@ export class RenderWorker {
         turn: (shotSignal) => this.#turns.acquire(record.room, shotSignal),
         room: record.room,
         maxFrames: (this.#o.limits ?? DEFAULT_RENDER_LIMITS).maxFrames,
+        ...(this.#o.finish && record.profile === 'final' ? { finish: this.#o.finish } : {}),
         signal,
         onProgress: (event, shots) => {
           record.shots = shots;
           record.stage = event.stage;
-          const progress = { id: record.id, stage: event.stage, done: event.done, total: event.total, ...(event.shot ? { shot: event.shot } : {}), ...(event.cached !== undefined ? { cached: event.cached } : {}) };
+          const progress = {
+            id: record.id,
+            stage: event.stage,
+            done: event.done,
+            total: event.total,
+            ...(event.shot ? { shot: event.shot } : {}),
+            ...(event.cached !== undefined ? { cached: event.cached } : {}),
+            ...(event.warnings ? { warnings: event.warnings } : {}),
+          };
           events.emit(record.room, 'render:progress', progress);
           if (event.cached !== undefined) metrics.shotCache.inc({ result: event.cached ? 'hit' : 'miss' });
           if (performance.now() - lastSave > 500) {
@@ -93,7 +104,14 @@ export class RenderWorker {
           }
         },
       });
+      if (result.captions !== null) {
+        const vtt = await this.#o.videos.scratch('.vtt');
+        await writeFile(vtt, result.captions);
+        await this.#o.videos.put(captionsKey(record.id), vtt);
+        record.captionsUrl = `/api/renders/${record.id}/captions.vtt`;
+      }
       const bytes = await this.#o.videos.put(videoKey(record.id), result.file);
+      record.warnings = result.warnings;
       await queue.save(markDone(record, { shots: result.shots, timings: result.timings, bytes, seconds: result.seconds }));
       metrics.renders.inc({ outcome: 'done' });
       metrics.renderSeconds.observe(result.timings.total / 1000);
