@@ -15,6 +15,7 @@ import type { FrameFanout } from './realtime/frame-fanout.js';
 import type { SocketServer } from './realtime/socket-server.js';
 import type { RenderJobs } from './render/render-jobs.js';
 import type { RoomGuard } from './rooms/room-guard.js';
+import type { AssetStore } from './post/audio/assets.js';
 
 /** What the capabilities of one app share; built in buildApp in the order data flows. */
 export interface AppContext {
@@ -44,4 +45,6 @@ export interface AppContext {
   /** Null when previews are off (no engine anywhere). */
   preview: PreviewService | null;
   renders: RenderJobs | null;
+  /** The rooms' uploaded audio (music). */
+  assets: AssetStore;
 }

@@ -6,6 +6,7 @@
  *   relay) → preview (debounce, jobs) → render (jobs; the engine's side runs here when embedded)
  *   → HTTP routes, one plugin per capability.
  */
+import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { EnginePool, loadBundle, DEFAULT_BUNDLE } from '../engine/index.js';
 import { TEMPLATES } from '../shared/templates.js';
@@ -41,6 +42,11 @@ import { renderBounds } from './render/render-limits.js';
 import { rendersPlugin } from './render/render-routes.js';
 import { RenderWorker } from './render/render-worker.js';
 import { RoomGuard } from './rooms/room-guard.js';
+import { AssetStore } from './post/audio/assets.js';
+import { assetsPlugin } from './post/audio/asset-routes.js';
+import { Narrator } from './post/audio/tts.js';
+import { PostProduction } from './post/post-production.js';
+import { postPlugin } from './post/post-routes.js';
 import { suggestionsPlugin } from './suggestions/suggestion-routes.js';
 import { Suggestions } from './suggestions/suggestions.js';
 
@@ -154,6 +160,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     if (engine) stopPreviewWorker = startPreviewWorker({ engine, backend: backends.previewJobs, store: backends.previewStore, events, metrics, jpegQuality: config.preview.jpegQuality });
   }
 
+  // Post-production: narration, music, uploads (the render's finish stage and the player's previews).
+  const narrator = new Narrator({ cacheDir: path.join(backends.cacheDir, 'tts'), maxBytes: config.post.ttsCacheBytes });
+  const assets = new AssetStore(backends.assets);
+  const bedsDir = path.join(backends.cacheDir, 'beds');
+  const post = new PostProduction({ narrator, bedsDir, assets });
+
   // Renders: the jobs API here; the engine's side here too when embedded.
   let renders: RenderJobs | null = null;
   let renderWorker: RenderWorker | null = null;
@@ -172,13 +184,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         log,
         parallel: config.render.parallel,
         limits: bounds.limits,
+        finish: post.finish,
         onFinished: () => void jobs.sweep().catch((error: unknown) => log.warn({ err: error }, 'render sweep failed')),
       });
     }
   }
 
   const guard = new RoomGuard({ control: backends.control, directory: backends.directory, rooms, collab, realtime, log, forgetPreviews: async (room) => preview?.forgetRoom(room) });
-  const ctx: AppContext = { config, log, metrics, backends, tokens, access, policy, guard, rooms, collab, realtime, fanout, events, addressOf, engine, preview, renders };
+  const ctx: AppContext = { config, log, metrics, backends, tokens, access, policy, guard, rooms, collab, realtime, fanout, events, addressOf, engine, preview, renders, assets };
   app.decorate('scenecast', ctx);
 
   // HTTP: one plugin per capability.
@@ -186,6 +199,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(roomsPlugin, { ctx, limiter: backends.rateLimiter('rooms', config.roomCreation) });
   await app.register(rendersPlugin, { ctx });
   await app.register(suggestionsPlugin, { ctx, suggestions: new Suggestions({ rooms, policy, limiter: backends.rateLimiter('suggestions', config.suggestions), events }) });
+  await app.register(assetsPlugin, { ctx, assets, maxBytes: config.post.assetMaxBytes });
+  await app.register(postPlugin, { ctx, narrator, assets, bedsDir, limiter: backends.rateLimiter('narration', { burst: 30, perMinute: 60 }) });
   app.get('/api/templates', async () => ({ templates: TEMPLATES }));
   await staticRoutes(app);
   await app.register(opsPlugin, { ctx });
@@ -204,6 +219,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         () => renders?.close(),
         () => relay?.close(),
         () => realtime.close(),
+        () => post.close(),
       ],
       failed,
     ),

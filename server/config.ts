@@ -91,6 +91,10 @@ const EnvSchema = z.object({
   RENDER_TTL_HOURS: z.coerce.number().positive().default(24),
   /** Bytes of finished renders kept in all; the oldest go first beyond it. */
   RENDERS_MAX_BYTES: int(5 * 1024 ** 3),
+  /** Largest audio file an editor may upload as music (bytes); bigger ones get 413 ASSET_TOO_LARGE. */
+  ASSET_MAX_BYTES: int(20 * 1024 * 1024),
+  /** Bytes of spoken narration kept (offline TTS, by voice and text; LRU). */
+  TTS_CACHE_BYTES: int(128 * 1024 * 1024),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -118,6 +122,7 @@ export interface Config {
   engine: { bundleDir: string | undefined; workers: number | undefined; threads: number | undefined; device: 'cpu' | 'cuda' };
   preview: { debounceMs: number; maxWaitMs: number; jpegQuality: number; queueMax: number };
   render: { concurrency: number; parallel: number; cacheBytes: number; ttlMs: number; roomQueue: number; queueMax: number; maxFrames: number; maxBytes: number };
+  post: { assetMaxBytes: number; ttsCacheBytes: number };
   suggestions: { burst: number; perMinute: number };
   roomCreation: { burst: number; perMinute: number };
   /** Set in scale-out mode. */
@@ -169,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       maxFrames: Math.max(1, e.MAX_RENDER_FRAMES),
       maxBytes: e.RENDERS_MAX_BYTES,
     },
+    post: { assetMaxBytes: Math.max(1024, e.ASSET_MAX_BYTES), ttsCacheBytes: e.TTS_CACHE_BYTES },
     ...overrides,
   };
 }

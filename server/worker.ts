@@ -4,6 +4,7 @@
  * same worker code the embedded server runs in-process, publishing frames and progress to the
  * rooms through Redis. No HTTP. Any number of them, on any machines that share Redis and BLOB_DIR.
  */
+import path from 'node:path';
 import pino from 'pino';
 import { DEFAULT_BUNDLE, EnginePool, loadBundle } from '../engine/index.js';
 import { startPreviewWorker } from './preview/preview-worker.js';
@@ -14,6 +15,9 @@ import { watchEngine } from './engine-metrics.js';
 import { createMetrics } from './metrics.js';
 import { renderBounds } from './render/render-limits.js';
 import { RenderWorker } from './render/render-worker.js';
+import { AssetStore } from './post/audio/assets.js';
+import { Narrator } from './post/audio/tts.js';
+import { PostProduction } from './post/post-production.js';
 
 const config = loadConfig();
 const log = pino({ level: config.logLevel });
@@ -28,6 +32,8 @@ watchEngine(engine, metrics);
 const nodesHash = (await loadBundle(config.engine.bundleDir ?? DEFAULT_BUNDLE, { verifyHashes: false })).hash;
 if (engine.info.hash !== nodesHash) log.warn({ worker: engine.info.hash, nodes: nodesHash }, 'bundle differs from the one the nodes key previews with');
 const stopPreviews = startPreviewWorker({ engine, backend: backends.previewJobs, store: backends.previewStore, events: backends.events, metrics, jpegQuality: config.preview.jpegQuality });
+const narrator = new Narrator({ cacheDir: path.join(backends.cacheDir, 'tts'), maxBytes: config.post.ttsCacheBytes });
+const post = new PostProduction({ narrator, bedsDir: path.join(backends.cacheDir, 'beds'), assets: new AssetStore(backends.assets) });
 const renders = RenderWorker.start({
   engine,
   queue: backends.renderQueue,
@@ -38,6 +44,7 @@ const renders = RenderWorker.start({
   log: log as never,
   parallel: config.render.parallel,
   limits: renderBounds(config).limits,
+  finish: post.finish,
 });
 log.info({ bundle: engine.info.name, workers: engine.workerCount }, 'engine worker ready');
 console.log('engine worker ready');
@@ -49,7 +56,7 @@ const stop = async (signal: string) => {
   log.info({ signal }, 'engine worker stopping; running jobs go back to the queue');
   const force = setTimeout(() => process.exit(1), 15_000);
   force.unref();
-  await closeAll([() => stopPreviews(), () => renders.close(), () => engine.close(), () => backends.close()], (error) => log.error({ err: error }, 'a shutdown step failed')).catch(() => {});
+  await closeAll([() => stopPreviews(), () => renders.close(), () => post.close(), () => engine.close(), () => backends.close()], (error) => log.error({ err: error }, 'a shutdown step failed')).catch(() => {});
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -38,6 +38,10 @@ export interface Backends {
   shots: ShotStore;
   /** Finished videos. */
   videos: BlobStore;
+  /** The rooms' uploaded audio. */
+  assets: BlobStore;
+  /** A local folder for derived files any process may remake (spoken narration, music beds). */
+  cacheDir: string;
   /** Named readiness checks for /healthz; each throws when unhealthy. */
   health: Record<string, () => Promise<void>>;
   /** Mode-specific figures, read at scrape time. */

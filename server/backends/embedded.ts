@@ -51,6 +51,8 @@ export async function embeddedBackends(config: Config, log: FastifyBaseLogger): 
     renderQueue,
     shots,
     videos: blobs(rendersDir),
+    assets: blobs(path.join(config.dataDir, 'assets')),
+    cacheDir: path.join(config.dataDir, 'cache'),
     health: { storage: () => access(roomsDir, constants.W_OK) },
     gauges: async () => {},
     close: () => closeAll([() => previewJobs.close(), () => renderQueue.close(), () => shots.flush(), () => documents.close()]),

@@ -70,6 +70,8 @@ export async function redisBackends(config: Config, log: FastifyBaseLogger): Pro
     renderQueue,
     shots: new RedisShotStore(redis, new LocalBlobStore(path.join(config.blobDir, 'shots')), config.render.cacheBytes),
     videos: new LocalBlobStore(path.join(config.blobDir, 'renders')),
+    assets: new LocalBlobStore(path.join(config.blobDir, 'assets')),
+    cacheDir: path.join(config.dataDir, 'cache'),
     health: {
       redis: async () => void (await redis.ping()),
       snapshots: () => snapshots.check(),

@@ -78,7 +78,7 @@ export const roomsPlugin: FastifyPluginAsync<{ ctx: AppContext; limiter: RateLim
   app.delete('/api/rooms/:room', async (request, reply) => {
     const { room } = parseOr(RoomParams, request.params, 'INVALID_PARAMS');
     await authorize(request, room, ctx, ['editor']);
-    await deleteRoom(room, { directory: ctx.backends.directory, control: ctx.backends.control, store: ctx.backends.documents, guard: ctx.guard, renders: ctx.renders });
+    await deleteRoom(room, { directory: ctx.backends.directory, control: ctx.backends.control, store: ctx.backends.documents, guard: ctx.guard, renders: ctx.renders, assets: ctx.assets });
     request.log.info({ room }, 'room deleted');
     return reply.status(204).send();
   });

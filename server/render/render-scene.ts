@@ -41,6 +41,8 @@ export interface FinishInput {
   /** Where the finished MP4 goes. */
   out: string;
   signal?: AbortSignal;
+  /** The room the render is for (its uploaded music). */
+  room?: string;
 }
 
 export interface Finished {
@@ -224,7 +226,7 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
       }),
     );
     if (options.finish) {
-      const finished = await options.finish({ scene, segments, frames: shots.map((s) => s.frames), workDir, out: partial, ...(signal ? { signal } : {}) });
+      const finished = await options.finish({ scene, segments, frames: shots.map((s) => s.frames), workDir, out: partial, ...(signal ? { signal } : {}), ...(options.room ? { room: options.room } : {}) });
       ({ frames, warnings, captions } = finished);
     } else await joinSegments(segments, partial, path.join(workDir, 'segments.txt'));
     await rename(partial, file);

@@ -20,6 +20,8 @@ export interface DeleteRoomDeps {
   guard: RoomGuard;
   store: DocumentStore;
   renders: RenderJobs | null;
+  /** The room's uploaded audio. */
+  assets?: { deleteRoom(room: string): Promise<void> };
 }
 
 export async function deleteRoom(room: string, deps: DeleteRoomDeps): Promise<void> {
@@ -28,6 +30,7 @@ export async function deleteRoom(room: string, deps: DeleteRoomDeps): Promise<vo
   const steps = [
     () => deps.guard.apply({ type: 'deleted', room }),
     async () => deps.renders?.forgetRoom(room),
+    async () => deps.assets?.deleteRoom(room),
     () => deps.store.destroy(room),
   ];
   let failure: unknown = null;

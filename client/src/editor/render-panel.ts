@@ -5,7 +5,7 @@
  */
 import { api, ApiError, describeError, videoUrl } from '../lib/api.js';
 import { h } from '../lib/dom.js';
-import { onLangChange, setText, type Key } from '../lib/i18n.js';
+import { onLangChange, setText, t, type Key } from '../lib/i18n.js';
 import type { RenderTracker, RenderView } from '../lib/render-tracker.js';
 import type { Signal } from '../lib/signal.js';
 
@@ -27,8 +27,13 @@ export function createRenderPanel(room: string, token: Signal<string>, tracker: 
   const shots = h('ul', { class: 'render-shots' });
   const error = h('p', { class: 'error', attrs: { role: 'alert' } });
   error.hidden = true;
+  const notes = h('ul', { class: 'render-warnings' });
+  const notesBox = h('div', { class: 'render-notes' }, h('h3', { t: 'renderWarnings' }), notes);
+  notesBox.hidden = true;
   const result = h('div', { class: 'render-result' });
   let shownVideo: string | null = null;
+  let video: HTMLVideoElement | null = null;
+  let shownTrack: string | null = null;
 
   const showError = (text: string | null) => {
     error.hidden = !text;
@@ -79,8 +84,11 @@ export function createRenderPanel(room: string, token: Signal<string>, tracker: 
     } else if (view.status === 'failed') {
       stage.textContent = '';
     } else {
-      setText(stage, (['queued', 'generate', 'join', 'done'].includes(view.stage) ? `stage.${view.stage}` : 'stage.generate') as Key);
+      setText(stage, (['queued', 'generate', 'join', 'post', 'done'].includes(view.stage) ? `stage.${view.stage}` : 'stage.generate') as Key);
     }
+    // The server's own words (they name shots by id and give exact lengths).
+    notesBox.hidden = view.warnings.length === 0;
+    notes.replaceChildren(...view.warnings.map((text) => h('li', { text })));
     showError(view.status === 'failed' && view.error ? describeError(view.error.code, view.error.message) : null);
     shots.replaceChildren(
       ...view.shots.map((shot) => {
@@ -99,9 +107,18 @@ export function createRenderPanel(room: string, token: Signal<string>, tracker: 
       const src = videoUrl(view.url, token.value);
       if (shownVideo !== src) {
         shownVideo = src;
-        const video = h('video', { class: 'render-video', aria: 'renderVideo', attrs: { controls: true, preload: 'auto', playsinline: true, src } });
+        shownTrack = null;
+        video = h('video', { class: 'render-video', aria: 'renderVideo', attrs: { controls: true, preload: 'auto', playsinline: true, src } });
         const link = h('a', { class: 'button', t: 'download', attrs: { href: src, download: `scenecast-${view.id}.mp4` } });
         result.replaceChildren(video, link);
+      }
+      // Soft captions (they come with the finished record, a moment after the video): the player's
+      // captions button shows them, on at once when they are not burned into the picture.
+      const captions = view.captionsUrl ? videoUrl(view.captionsUrl, token.value) : null;
+      if (video && captions && shownTrack !== captions) {
+        shownTrack = captions;
+        video.querySelector('track')?.remove();
+        video.append(h('track', { attrs: { kind: 'captions', src: captions, label: t('captionsTrack'), default: view.captionMode === 'soft' } }));
       }
     }
     // While a new render runs, the previous video stays until the new one is done.
@@ -125,6 +142,7 @@ export function createRenderPanel(room: string, token: Signal<string>, tracker: 
     bar,
     shots,
     error,
+    notesBox,
     result,
   );
 }

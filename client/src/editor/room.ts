@@ -1,8 +1,9 @@
 /**
  * The room page: connects the document and the event stream, then lays out the scene settings,
- * the shot list, presence, the whole-scene player, the render panel, suggestions and share links.
+ * the shot list, presence, the whole-scene player, the scene's sound and captions, the render
+ * panel, suggestions and share links.
  * Until the server says which role the token has, nothing is editable; viewers stay that way.
- * Every local write to the document (here, shots.ts, suggestions.ts, text-editor.ts) checks
+ * Every local write to the document (here, shots.ts, audio-panel.ts, suggestions.ts, text-editor.ts) checks
  * `editable` itself: a read-only page never changes its document, whatever its controls are sent.
  */
 import type { CreateRoomResponse, Role } from '../../../shared/protocol.js';
@@ -17,6 +18,7 @@ import { editorLink, forgetTokens, rememberTokens, type RoomLink } from '../lib/
 import { PreviewHub } from '../lib/previews.js';
 import { RenderTracker } from '../lib/render-tracker.js';
 import { Signal } from '../lib/signal.js';
+import { createAudioPanel } from './audio-panel.js';
 import { bindControl, numberCodec, stringCodec } from './bind.js';
 import { createPresence } from './presence.js';
 import { createRenderPanel } from './render-panel.js';
@@ -180,7 +182,8 @@ export function openRoom(app: HTMLElement, toolbar: HTMLElement, link: RoomLink)
       h(
         'aside',
         { class: 'side-col' },
-        createScenePlayer(doc, previews),
+        createScenePlayer({ doc, previews, room: link.room, token }),
+        createAudioPanel({ doc, room: link.room, token, editable }),
         createRenderPanel(link.room, token, tracker, editable),
         createSuggestionsPanel(doc, editable, (prompt) => shotList.addShot(prompt)),
         h('section', { class: 'panel you-panel', aria: 'yourName' }, presence.identity),

@@ -1,19 +1,24 @@
 /**
  * The shot list: one card per shot map of the document, kept in document order. A card holds the
- * collaborative prompt (and optional negative prompt), duration and camera controls, who else is
- * in the shot, its validation problem if any, and its live preview with a state badge.
+ * collaborative prompt (and optional negative prompt), duration and camera controls, the shot's
+ * post-production (caption, narration with a warning when it will not fit, the transition into
+ * the next shot, "continues the previous shot"), who else is in the shot, its validation problem
+ * if any, and its live preview with a state badge.
  * Cards are keyed by their Y.Map, so a remote insert never rebuilds (or blurs) the card you type in.
  */
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { POST_LIMITS, TRANSITIONS, type TransitionType } from '../../../shared/post.js';
 import { CAMERA_MOVES, DEFAULTS, LIMITS, type CameraMove, type ShotInput } from '../../../shared/scene.js';
 import { readScene, shotJson, shotMap, shotsOf, type SkippedShot } from '../../../shared/scene-doc.js';
 import { describeError } from '../lib/api.js';
 import { h, uid } from '../lib/dom.js';
 import { onLangChange, setAttr, setText, t, type Key } from '../lib/i18n.js';
+import { storedTransition } from '../lib/post-doc.js';
 import { playPreview, type PreviewHub, type ShotPreview } from '../lib/previews.js';
 import type { Signal } from '../lib/signal.js';
-import { bindControl, numberCodec, stringCodec, type Binding } from './bind.js';
+import { estimateSpokenSeconds } from '../lib/speech.js';
+import { bindCheckbox, bindControl, bindPart, numberCodec, stringCodec, type Binding } from './bind.js';
 import { people } from './presence.js';
 import { createTextEditor, type TextEditor } from './text-editor.js';
 
@@ -38,6 +43,10 @@ export interface ShotList {
 export const newShotId = (): string => `shot-${Math.random().toString(36).slice(2, 10)}`;
 
 const cameraKey = (move: CameraMove): Key => `camera.${move}`;
+const transitionKey = (type: TransitionType): Key => `transition.${type}`;
+
+/** Seconds a transition gets when one is first chosen. */
+const DEFAULT_TRANSITION_SECONDS = 0.5;
 
 interface Card {
   map: Y.Map<unknown>;
@@ -204,6 +213,132 @@ export function createShotList(options: ShotListOptions): ShotList {
       }
     };
 
+    // Caption and narration: co-edited like the prompt, put in the document on the first keystroke.
+    const textOf = (key: 'caption' | 'narration') => {
+      const value = map.get(key);
+      return value instanceof Y.Text ? value : null;
+    };
+    const createText = (key: 'caption' | 'narration') => (initial: string) => {
+      if (!canEdit()) return null;
+      // Someone else's arrived first: theirs is the shot's (what was typed here gives way).
+      const existing = textOf(key);
+      if (existing) return existing;
+      const text = new Y.Text(initial);
+      map.set(key, text);
+      return text;
+    };
+    const captionLabelId = uid('caption-label');
+    const captionCounter = h('span', { class: 'counter', attrs: { 'aria-hidden': 'true' } });
+    const captionHost = h('div', { class: 'text-field caption' });
+    const caption = createTextEditor(captionHost, {
+      text: textOf('caption'),
+      create: createText('caption'),
+      singleLine: true,
+      awareness,
+      editable: editable.value,
+      maxChars: POST_LIMITS.captionChars,
+      label: 'captionOf',
+      labelVars: vars(),
+      placeholder: 'captionPlaceholder',
+      onLengthChange: (length) => {
+        captionCounter.textContent = `${length}/${POST_LIMITS.captionChars}`;
+      },
+    });
+    const narrationLabelId = uid('narration-label');
+    const narrationCounter = h('span', { class: 'counter', attrs: { 'aria-hidden': 'true' } });
+    const narrationHost = h('div', { class: 'text-field narration' });
+    const narrationWarning = h('p', { class: 'narration-warning', id: uid('narration-warning'), attrs: { role: 'status' } });
+    narrationWarning.hidden = true;
+    let narrationText = textOf('narration')?.toString() ?? '';
+    const updateNarrationWarning = () => {
+      const spoken = estimateSpokenSeconds(narrationText);
+      const seconds = Number(map.get('duration') ?? DEFAULTS.duration);
+      const tooLong = narrationText.trim() !== '' && Number.isFinite(seconds) && spoken > seconds;
+      narrationWarning.hidden = !tooLong;
+      if (tooLong) setText(narrationWarning, 'narrationTooLong', { spoken: spoken.toFixed(1), seconds: String(seconds) });
+      else narrationWarning.textContent = '';
+    };
+    const narration = createTextEditor(narrationHost, {
+      text: textOf('narration'),
+      create: createText('narration'),
+      awareness,
+      editable: editable.value,
+      maxChars: POST_LIMITS.narrationChars,
+      label: 'narrationOf',
+      labelVars: vars(),
+      placeholder: 'narrationPlaceholder',
+      onLengthChange: (length) => {
+        narrationCounter.textContent = `${length}/${POST_LIMITS.narrationChars}`;
+      },
+      onTextChange: (text) => {
+        narrationText = text;
+        updateNarrationWarning();
+      },
+    });
+    narration.view.contentDOM.setAttribute('aria-describedby', narrationWarning.id);
+
+    // Transition into the next shot (not on the last shot) and "continues the previous shot" (not on the first).
+    const transitionId = uid('transition');
+    const transitionType = h(
+      'select',
+      { id: transitionId, class: 'edit-control transition-type' },
+      ...TRANSITIONS.map((type) => h('option', { t: transitionKey(type), attrs: { value: type } })),
+    );
+    const transitionSecondsId = uid('transition-seconds');
+    const transitionSeconds = h('input', {
+      id: transitionSecondsId,
+      class: 'edit-control transition-seconds',
+      attrs: { type: 'number', min: 0, max: POST_LIMITS.maxTransition, step: 0.1, inputmode: 'decimal' },
+    });
+    const transitionBox = h(
+      'div',
+      { class: 'row transition' },
+      h('div', { class: 'field' }, h('label', { attrs: { for: transitionId }, t: 'transition' }), transitionType),
+      h('div', { class: 'field' }, h('label', { attrs: { for: transitionSecondsId }, t: 'transitionSeconds' }), transitionSeconds),
+    );
+    const continueId = uid('continue');
+    const continues = h('input', { id: continueId, class: 'edit-control', attrs: { type: 'checkbox' } });
+    const continueBox = h('div', { class: 'check continue' }, continues, h('label', { attrs: { for: continueId }, t: 'continuePrevious' }));
+    const secondsCodec = numberCodec(0, POST_LIMITS.maxTransition, DEFAULT_TRANSITION_SECONDS);
+    const showTransition = () => {
+      // A cut has no length.
+      transitionSeconds.disabled = !editable.value || !storedTransition(map.get('transition')) || storedTransition(map.get('transition'))?.type === 'cut';
+    };
+    bindings.push(
+      bindPart(
+        map,
+        'transition',
+        transitionType,
+        {
+          format: (stored) => storedTransition(stored)?.type ?? 'cut',
+          update: (text, stored) => {
+            if (!(TRANSITIONS as readonly string[]).includes(text)) return null;
+            if (text === 'cut') return undefined;
+            return { type: text as TransitionType, duration: storedTransition(stored)?.duration || DEFAULT_TRANSITION_SECONDS };
+          },
+        },
+        canEdit,
+      ),
+      bindPart(
+        map,
+        'transition',
+        transitionSeconds,
+        {
+          format: (stored) => secondsCodec.format(storedTransition(stored)?.duration),
+          update: (text, stored) => {
+            const seconds = secondsCodec.parse(text);
+            const current = storedTransition(stored);
+            if (seconds === null) return null;
+            // Nothing to lengthen on a cut (the field is disabled then).
+            if (!current || current.type === 'cut') return stored;
+            return { type: current.type, duration: Math.round(seconds * 10) / 10 };
+          },
+        },
+        canEdit,
+      ),
+      bindCheckbox(map, 'continue', continues, false, canEdit, 'delete'),
+    );
+
     const issue = h('p', { class: 'issue', attrs: { role: 'alert' } });
     issue.hidden = true;
     let currentIssue: SkippedShot | undefined;
@@ -231,6 +366,19 @@ export function createShotList(options: ShotListOptions): ShotList {
             h('div', { class: 'field' }, h('label', { attrs: { for: durationId }, t: 'duration' }), duration),
             h('div', { class: 'field' }, h('label', { attrs: { for: cameraId }, t: 'camera' }), camera),
           ),
+          h(
+            'div',
+            { class: 'post-fields' },
+            h('div', { class: 'field', attrs: { role: 'group', 'aria-labelledby': captionLabelId } }, h('div', { class: 'label-row' }, h('span', { id: captionLabelId, class: 'label', t: 'caption' }), captionCounter), captionHost),
+            h(
+              'div',
+              { class: 'field', attrs: { role: 'group', 'aria-labelledby': narrationLabelId } },
+              h('div', { class: 'label-row' }, h('span', { id: narrationLabelId, class: 'label', t: 'narration' }), narrationCounter),
+              narrationHost,
+              narrationWarning,
+            ),
+            h('div', { class: 'row' }, continueBox, transitionBox),
+          ),
           negativeBox,
           addNegative,
           issue,
@@ -246,9 +394,14 @@ export function createShotList(options: ShotListOptions): ShotList {
 
     const onMap = (event: Y.YMapEvent<unknown>) => {
       if (event.keysChanged.has('negative')) syncNegative();
+      if (event.keysChanged.has('caption')) caption.setText(textOf('caption'));
+      if (event.keysChanged.has('narration')) narration.setText(textOf('narration'));
+      if (event.keysChanged.has('duration')) updateNarrationWarning();
+      if (event.keysChanged.has('transition')) showTransition();
     };
     map.observe(onMap);
     syncNegative();
+    updateNarrationWarning();
 
     const card: Card = {
       map,
@@ -260,6 +413,8 @@ export function createShotList(options: ShotListOptions): ShotList {
       setIndex(next, total) {
         upButton.disabled = !editable.value || next === 0;
         downButton.disabled = !editable.value || next === total - 1;
+        transitionBox.hidden = next === total - 1;
+        continueBox.hidden = next === 0;
         if (next === index && title.textContent) return;
         index = next;
         setText(title, 'shotN', vars());
@@ -273,6 +428,9 @@ export function createShotList(options: ShotListOptions): ShotList {
         // Texts with data-t keys follow the language by themselves; these do not.
         prompt.relabel(vars());
         negative?.relabel(vars());
+        caption.relabel(vars());
+        narration.relabel(vars());
+        updateNarrationWarning();
         card.setIssue(currentIssue);
         card.renderBadge();
       },
@@ -287,6 +445,11 @@ export function createShotList(options: ShotListOptions): ShotList {
         negative?.setEditable(value);
         duration.disabled = !value;
         camera.disabled = !value;
+        caption.setEditable(value);
+        narration.setEditable(value);
+        transitionType.disabled = !value;
+        continues.disabled = !value;
+        showTransition();
       },
       renderPresence() {
         const here = people(awareness).filter((p) => !p.self && p.shot === id);
@@ -314,6 +477,8 @@ export function createShotList(options: ShotListOptions): ShotList {
         for (const binding of bindings) binding.destroy();
         prompt.destroy();
         negative?.destroy();
+        caption.destroy();
+        narration.destroy();
         el.remove();
       },
     };

@@ -1,8 +1,12 @@
 /**
  * A CodeMirror 6 field bound to a Y.Text with y-codemirror.next: remote edits are merged into the
  * local document as position-mapped changes, so the local caret stays where it was. Remote carets
- * come from awareness (`user: {name, color, colorLight}`, `cursor`). Read-only and the translated
- * labels live in compartments, reconfigured without rebuilding the view.
+ * come from awareness (`user: {name, color, colorLight}`, `cursor`). Read-only, the translated
+ * labels and the binding itself live in compartments, reconfigured without rebuilding the view.
+ *
+ * An optional field (a shot's caption or narration) may have no Y.Text in the document yet: the
+ * view then stands alone until the first local edit, which `create`s the Y.Text from what was
+ * typed and binds it in place (same view, caret and focus). Nothing is written before someone types.
  */
 import {
   cursorCharLeft,
@@ -32,7 +36,7 @@ import {
   selectLineDown,
   selectLineUp,
 } from '@codemirror/commands';
-import { Compartment, EditorState, type Extension } from '@codemirror/state';
+import { Annotation, Compartment, EditorState, Transaction, type Extension, type TransactionSpec } from '@codemirror/state';
 import { EditorView, keymap, placeholder, type KeyBinding } from '@codemirror/view';
 import { yCollab, ySyncAnnotation, yUndoManagerKeymap } from 'y-codemirror.next';
 import type { Awareness } from 'y-protocols/awareness';
@@ -40,7 +44,15 @@ import * as Y from 'yjs';
 import { t, type Key, type Vars } from '../lib/i18n.js';
 
 export interface TextEditorOptions {
-  text: Y.Text;
+  /** null: the field's text is not in the document yet (see `create`). */
+  text: Y.Text | null;
+  /**
+   * Puts a Y.Text holding `initial` into the document and returns it (null when this page may not
+   * write). Called once, on the first local edit of a field whose `text` is null.
+   */
+  create?: (initial: string) => Y.Text | null;
+  /** One line: typed or pasted line breaks become spaces. */
+  singleLine?: boolean;
   awareness: Awareness;
   editable: boolean;
   /** Longest text local typing may produce (remote edits are never refused). */
@@ -49,10 +61,14 @@ export interface TextEditorOptions {
   labelVars?: Vars;
   placeholder: Key;
   onLengthChange?: (length: number) => void;
+  /** The field's text after any change, local or remote. */
+  onTextChange?: (text: string) => void;
 }
 
 export interface TextEditor {
   view: EditorView;
+  /** Binds the field to `text` (the Y.Text now in the document at its key), or unbinds it (null). */
+  setText(text: Y.Text | null): void;
   setEditable(editable: boolean): void;
   relabel(vars?: Vars): void;
   destroy(): void;
@@ -89,43 +105,103 @@ const undoKeymap: KeyBinding[] = yUndoManagerKeymap.map((binding) => {
 
 const editableExtensions = (editable: boolean): Extension => [EditorState.readOnly.of(!editable), EditorView.editable.of(editable)];
 
+/** Marks changes that come from the document rather than from typing (a newly bound Y.Text's content). */
+const fromDocument = Annotation.define<true>();
+
+/** A local change with its line breaks turned into spaces (one for one, so the selection stays valid). */
+function withoutLineBreaks(tr: Transaction): TransactionSpec {
+  let breaks = false;
+  tr.changes.iterChanges((_fromA, _toA, _fromB, _toB, inserted) => {
+    if (inserted.lines > 1) breaks = true;
+  });
+  if (!breaks) return tr;
+  const changes: { from: number; to: number; insert: string }[] = [];
+  tr.changes.iterChanges((fromA, toA, _fromB, _toB, inserted) => changes.push({ from: fromA, to: toA, insert: inserted.toString().replace(/\n/g, ' ') }));
+  const userEvent = tr.annotation(Transaction.userEvent);
+  return { changes, selection: tr.selection, scrollIntoView: tr.scrollIntoView, annotations: userEvent ? [Transaction.userEvent.of(userEvent)] : [] };
+}
+
 export function createTextEditor(parent: HTMLElement, options: TextEditorOptions): TextEditor {
   const editable = new Compartment();
   const labels = new Compartment();
+  const collab = new Compartment();
   let vars = options.labelVars;
   const labelExtensions = (): Extension => [
     placeholder(t(options.placeholder)),
-    EditorView.contentAttributes.of({ 'aria-label': t(options.label, vars), 'aria-multiline': 'true' }),
+    EditorView.contentAttributes.of({ 'aria-label': t(options.label, vars), 'aria-multiline': options.singleLine ? 'false' : 'true' }),
   ];
+  const isRemote = (tr: Transaction) => tr.annotation(ySyncAnnotation) !== undefined || tr.annotation(fromDocument) !== undefined;
   // Local changes only (remote ones carry ySyncAnnotation): none at all while read-only, since
   // EditorState.readOnly stops typing but not a dispatched change, which y-codemirror would write
   // to the Y.Text; and none past maxChars.
   const limit = EditorState.transactionFilter.of((tr) => {
-    if (!tr.docChanged || tr.annotation(ySyncAnnotation) !== undefined) return tr;
+    if (!tr.docChanged || isRemote(tr)) return tr;
     if (tr.startState.readOnly) return [];
-    return tr.newDoc.length > options.maxChars && tr.newDoc.length > tr.startState.doc.length ? [] : tr;
+    if (tr.newDoc.length > options.maxChars && tr.newDoc.length > tr.startState.doc.length) return [];
+    return options.singleLine ? withoutLineBreaks(tr) : tr;
   });
-  const undoManager = new Y.UndoManager(options.text);
+  let bound: Y.Text | null = null;
+  let undoManager: Y.UndoManager | null = null;
+  let creating = false;
+  const keys = options.singleLine ? proseKeymap.filter((binding) => binding.key !== 'Enter') : proseKeymap;
   const view = new EditorView({
     parent,
     state: EditorState.create({
-      doc: options.text.toString(),
+      doc: options.text?.toString() ?? '',
       extensions: [
-        keymap.of([...undoKeymap, ...proseKeymap]),
+        keymap.of([...undoKeymap, ...keys]),
         EditorView.lineWrapping,
         limit,
-        yCollab(options.text, options.awareness, { undoManager }),
+        collab.of([]),
         editable.of(editableExtensions(options.editable)),
         labels.of(labelExtensions()),
         EditorView.updateListener.of((update) => {
-          if (update.docChanged) options.onLengthChange?.(update.state.doc.length);
+          if (!update.docChanged) return;
+          options.onLengthChange?.(update.state.doc.length);
+          options.onTextChange?.(update.state.doc.toString());
+          // The first local edit of a field not in the document yet: put it there, then bind it.
+          // (After this update, not during it: a view cannot be dispatched to while it updates.)
+          if (!bound && !creating && options.create && update.transactions.some((tr) => tr.docChanged && !isRemote(tr))) {
+            creating = true;
+            queueMicrotask(() => {
+              creating = false;
+              if (bound) return;
+              const text = options.create?.(view.state.doc.toString()) ?? null;
+              if (text) bind(text);
+              else view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: '' }, annotations: fromDocument.of(true) });
+            });
+          }
         }),
       ],
     }),
   });
+
+  /**
+   * y-codemirror.next's sync plugin reads its Y.Text once, when it is created, and CodeMirror keeps
+   * a plugin instance across reconfigurations: so the old binding is removed first, then the view
+   * shows the new text's content (a change that is not written back anywhere), then the new
+   * binding is added, each in its own transaction.
+   */
+  function bind(text: Y.Text | null): void {
+    if (text === bound) return;
+    if (bound) {
+      view.dispatch({ effects: collab.reconfigure([]) });
+      undoManager?.destroy();
+      undoManager = null;
+    }
+    bound = text;
+    const content = text?.toString() ?? '';
+    if (content !== view.state.doc.toString()) view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: content }, annotations: fromDocument.of(true) });
+    if (text) {
+      undoManager = new Y.UndoManager(text);
+      view.dispatch({ effects: collab.reconfigure(yCollab(text, options.awareness, { undoManager })) });
+    }
+  }
+  bind(options.text);
   options.onLengthChange?.(view.state.doc.length);
   return {
     view,
+    setText: bind,
     setEditable(value) {
       view.dispatch({ effects: editable.reconfigure(editableExtensions(value)) });
     },
@@ -135,7 +211,7 @@ export function createTextEditor(parent: HTMLElement, options: TextEditorOptions
     },
     destroy() {
       view.destroy();
-      undoManager.destroy();
+      undoManager?.destroy();
     },
   };
 }

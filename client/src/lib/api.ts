@@ -43,6 +43,13 @@ const WORDS: Partial<Record<ErrorCode, Words>> = {
   CLIENT_TOO_SLOW: { en: 'The connection fell behind; reconnecting.', zh: '连接跟不上了，正在重新连接。' },
   SHUTTING_DOWN: { en: 'The server is restarting. Try again in a moment.', zh: '服务器正在重启，请稍后再试。' },
   INTERNAL: { en: 'The server hit an unexpected error.', zh: '服务器发生了意外错误。' },
+  SHOT_CAPTION_INVALID: { en: 'A caption is at most 200 characters.', zh: '字幕最多 200 个字符。' },
+  SHOT_NARRATION_INVALID: { en: 'A narration is at most 500 characters.', zh: '旁白最多 500 个字符。' },
+  SHOT_TRANSITION_INVALID: { en: 'A transition lasts from 0 to 2 seconds.', zh: '转场时长必须在 0 到 2 秒之间。' },
+  SCENE_MUSIC_UNKNOWN: { en: 'The chosen music is not a bundled bed or a file of this room.', zh: '所选音乐既不是内置配乐，也不是这个房间的文件。' },
+  ASSET_NOT_AUDIO: { en: 'That file is not audio the server can read. Try a WAV, MP3, OGG or M4A file.', zh: '服务器无法读取这个音频文件。请试试 WAV、MP3、OGG 或 M4A 文件。' },
+  ASSET_TOO_LARGE: { en: 'That audio file is too large for the server.', zh: '这个音频文件太大，服务器不接受。' },
+  ASSET_NOT_FOUND: { en: 'That audio file is no longer in this room.', zh: '这个音频文件已不在这个房间里。' },
 };
 
 /** A sentence for `code` in the current language, with the server's message when it adds something. */
@@ -71,7 +78,7 @@ export class ApiError extends Error {
 async function call<T>(path: string, init: RequestInit & { token?: string } = {}): Promise<T> {
   const headers = new Headers(init.headers);
   if (init.token) headers.set('authorization', `Bearer ${init.token}`);
-  if (init.body !== undefined) headers.set('content-type', 'application/json');
+  if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
   let res: Response;
   try {
     res = await fetch(path, { ...init, headers });
@@ -92,6 +99,14 @@ async function call<T>(path: string, init: RequestInit & { token?: string } = {}
   return body as T;
 }
 
+/** An uploaded audio file of a room (for `meta.music`). */
+export interface AudioAsset {
+  id: string;
+  name: string;
+  /** Its length. */
+  seconds: number;
+}
+
 export const api = {
   createRoom: (body: CreateRoomRequest) => call<CreateRoomResponse>('/api/rooms', { method: 'POST', body: JSON.stringify(body) }),
   templates: () => call<{ templates: Template[] }>('/api/templates'),
@@ -110,9 +125,24 @@ export const api = {
     call<CreateRoomResponse>(`/api/rooms/${encodeURIComponent(room)}/links/rotate`, { method: 'POST', body: JSON.stringify(expiresInHours ? { expiresInHours } : {}), token }),
   /** The room and everything of it, for everyone (204). */
   deleteRoom: (room: string, token: string) => call<null>(`/api/rooms/${encodeURIComponent(room)}`, { method: 'DELETE', token }),
+  /** The room's uploaded audio files. */
+  assets: (room: string, token: string) => call<{ assets: AudioAsset[] }>(`/api/rooms/${encodeURIComponent(room)}/assets`, { token }),
+  /** Uploads an audio file (editors): the body is the file itself, with its own Content-Type. */
+  uploadAsset: (room: string, token: string, file: Blob) =>
+    call<{ asset: AudioAsset }>(`/api/rooms/${encodeURIComponent(room)}/assets`, { method: 'POST', body: file, headers: { 'content-type': file.type || 'application/octet-stream' }, token }),
   suggest: (room: string, token: string, text: string, author?: string) =>
     call<{ suggestion: Suggestion }>(`/api/rooms/${encodeURIComponent(room)}/suggestions`, { method: 'POST', body: JSON.stringify({ text, ...(author ? { author } : {}) }), token }),
 };
+
+/** A bundled music bed as WAV (public: the beds are the same on every server). */
+export const bedUrl = (id: string): string => `/api/beds/${encodeURIComponent(id)}.wav`;
+
+/** An uploaded audio file of the room, playable by <audio> and fetch (the token rides in the query). */
+export const assetUrl = (room: string, id: string, token: string): string => `/api/rooms/${encodeURIComponent(room)}/assets/${encodeURIComponent(id)}?token=${encodeURIComponent(token)}`;
+
+/** The shot's current narration spoken in the scene's voice (WAV; 404 when the shot has none). */
+export const narrationUrl = (room: string, shot: string, token: string): string =>
+  `/api/rooms/${encodeURIComponent(room)}/narration.wav?shot=${encodeURIComponent(shot)}&token=${encodeURIComponent(token)}`;
 
 /** The video of a finished render, playable by <video> (the token rides in the query). */
 export const videoUrl = (url: string, token: string): string => `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;

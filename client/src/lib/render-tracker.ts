@@ -3,6 +3,7 @@
  * `render:error`). Whoever started it, every page of the room sees its progress; the shot list and
  * frame counts come from GET /api/renders/:id the first time an id shows up.
  */
+import type { CaptionMode } from '../../../shared/post.js';
 import type { RenderDone, RenderError, RenderInfo, RenderProgress } from '../../../shared/protocol.js';
 import { api } from './api.js';
 import type { EventSocket } from './connection.js';
@@ -26,6 +27,12 @@ export interface RenderView {
   bytes: number | null;
   seconds: number | null;
   error: { code: string; message: string } | null;
+  /** Post-production's notes (a narration longer than its shot, a shortened transition). */
+  warnings: string[];
+  /** When done: the captions as WebVTT, if the scene had some. */
+  captionsUrl: string | null;
+  /** How the rendered scene delivers its captions (burned into the picture, a soft track, both, none). */
+  captionMode: CaptionMode | null;
 }
 
 export class RenderTracker {
@@ -63,6 +70,9 @@ export class RenderTracker {
       view.stage = info.stage;
     }
     if (info.status === 'done') Object.assign(view, { status: 'done', stage: 'done', url: info.url, bytes: info.bytes, seconds: info.seconds });
+    if (info.warnings?.length) view.warnings = [...info.warnings];
+    view.captionsUrl = info.captionsUrl ?? view.captionsUrl;
+    view.captionMode = info.scene.captions ?? view.captionMode;
     if (info.error) Object.assign(view, { status: info.status, error: info.error });
     this.#emit();
   }
@@ -72,7 +82,7 @@ export class RenderTracker {
     // Events of an older render than the one shown (it was replaced) are ignored.
     if (!create || this.#known.has(id)) return null;
     this.#known.add(id);
-    this.current = { id, status: 'queued', stage: 'queued', shots: [], fraction: 0, url: null, bytes: null, seconds: null, error: null };
+    this.current = { id, status: 'queued', stage: 'queued', shots: [], fraction: 0, url: null, bytes: null, seconds: null, error: null, warnings: [], captionsUrl: null, captionMode: null };
     if (lookUp) {
       void api.render(id, this.token()).then(
         (info) => this.adopt(info),
@@ -97,6 +107,7 @@ export class RenderTracker {
       shot.total = p.total;
       if (p.cached !== undefined) shot.cached = p.cached;
     }
+    if (p.warnings?.length) view.warnings = [...p.warnings];
     this.#emit();
   }
 
@@ -106,6 +117,13 @@ export class RenderTracker {
     Object.assign(view, { status: 'done', stage: 'done', url: d.url, bytes: d.bytes, seconds: d.seconds });
     for (const shot of view.shots) shot.done = shot.total;
     this.#emit();
+    // The event has no captions or notes: the finished record has.
+    void api.render(d.id, this.token()).then(
+      (info) => {
+        if (this.current?.id === info.id) this.adopt(info);
+      },
+      () => {},
+    );
   }
 
   #error(e: RenderError): void {

@@ -1,8 +1,16 @@
 /**
  * The livestream overlay at /overlay/:room?token=… (an OBS browser source, 1920x1080, transparent):
  * the live preview of the shot being worked on (the one whose frames arrived last), the latest
- * finished clip (muted, looping), a progress strip while a render runs, and the newest suggestions
- * editors accepted. It only reads: the document with the overlay token, events over Socket.IO.
+ * finished clip (muted, looping) with its captions, a progress strip while a render runs, and the
+ * newest suggestions editors accepted. It only reads: the document with the overlay token, events
+ * over Socket.IO.
+ *
+ * Captions come from the clip's WebVTT as a <track> (hidden mode: its cues load and change with the
+ * video) and are drawn by the overlay itself, not by the browser: native cues scale with the video
+ * box, so in a 480 px tile they are ~14 px, too small once OBS scales the scene for the stream, and
+ * ::cue can barely be styled. Drawn here they get the overlay's type, a size relative to the tile
+ * with a floor, and a dark box that reads over any picture. When the clip already has its captions
+ * burned into the picture (the scene's `captions` is burn or both), they are not drawn twice.
  *
  * Query options: pos=br|bl|tr|tl (corner, default br), size=480|480px|25% (player width, default
  * 480px), suggestions=0|1 (default 1), lang=en|zh (labels, default from the browser).
@@ -96,7 +104,37 @@ function start(): void {
   // The latest finished clip, and a strip while a render runs.
   const video = h('video', { class: 'clip', attrs: { muted: true, loop: true, autoplay: true, playsinline: true, preload: 'auto' } });
   video.muted = true;
-  const clipTile = h('figure', { class: 'tile clip-tile' }, video, h('figcaption', { t: 'overlayClip' }));
+  const cue = h('p', { class: 'clip-caption' });
+  cue.hidden = true;
+  const clipTile = h('figure', { class: 'tile clip-tile' }, video, cue, h('figcaption', { t: 'overlayClip' }));
+  let track: HTMLTrackElement | null = null;
+  let drawCues = false;
+  /** Shows the clip's captions: a track for `url` (null: none), its cues drawn unless the picture has them burned in. */
+  const showCaptions = (url: string | null, draw: boolean) => {
+    drawCues = draw;
+    const src = url ? videoUrl(url, token) : null;
+    if ((track?.getAttribute('src') ?? null) === src) return;
+    track?.remove();
+    track = null;
+    cue.hidden = true;
+    cue.textContent = '';
+    if (!src) return;
+    const el = h('track', { attrs: { kind: 'captions', src, default: true } });
+    track = el;
+    video.append(el);
+    el.track.mode = 'hidden';
+    // In case the browser's own choice of default tracks turned it on meanwhile.
+    el.addEventListener('load', () => {
+      el.track.mode = 'hidden';
+    });
+    el.track.addEventListener('cuechange', () => {
+      if (track !== el) return;
+      // As text: cue markup (<b>, <v Name>) is not drawn.
+      const text = drawCues ? [...(el.track.activeCues ?? [])].map((c) => (c as VTTCue).getCueAsHTML().textContent ?? '').join('\n').trim() : '';
+      cue.textContent = text;
+      cue.hidden = !text;
+    });
+  };
   clipTile.hidden = true;
   const fill = h('div', { class: 'fill' });
   const strip = h('div', { class: 'strip', aria: 'overlayRendering', attrs: { role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100 } }, fill);
@@ -121,11 +159,13 @@ function start(): void {
     if (view?.status === 'done' && view.url) {
       const src = videoUrl(view.url, token);
       if (video.getAttribute('src') !== src) {
+        showCaptions(null, false);
         video.src = src;
         clipTile.hidden = false;
         // Muted autoplay is allowed; if a browser still says no, the next frame of user action will.
         video.play().catch(() => {});
       }
+      showCaptions(view.captionsUrl, view.captionMode === 'soft' || view.captionMode === null);
     }
   });
 

@@ -8,8 +8,8 @@
  *     it on each side at most), and the render says so;
  *   - a shot's caption shows from its start until the next shot starts (never two at once).
  */
-import { OVERLAPPING, type TransitionType } from '../../shared/post.js';
-import type { Scene } from '../../shared/scene.js';
+import { OVERLAPPING, type TransitionType } from './post.js';
+import type { Scene } from './scene.js';
 
 export interface Transition {
   type: TransitionType;
