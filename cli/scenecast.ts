@@ -2,25 +2,33 @@
  * scenecast CLI.
  *
  *   scenecast render SCENE.json --out clip.mp4 [--template ID] [--seed N] [--preview]
+ *                    [--captions burn|soft|both|off] [--music FILE|BED|none] [--loudness=-14|-16|-23]
  *                    [--cache DIR] [--bundle DIR]
  *
- * Renders a scene file without a server, with the same engine, shot cache and encoder as the
- * service. Progress is a bar on a terminal and plain lines otherwise.
+ * Renders a scene file without a server, with the same engine, shot cache, post-production
+ * (captions, narration, music, transitions, loudness) and encoder as the service. Progress is a
+ * bar on a terminal and plain lines otherwise; post-production's warnings are printed.
  */
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EnginePool } from '../engine/index.js';
 import { ScenecastError } from '../shared/errors.js';
 import { validateScene } from '../shared/scene.js';
+import { MUSIC_BEDS } from '../shared/post.js';
 import { TEMPLATES } from '../shared/templates.js';
 import { contentPolicy } from '../server/policy/content-policy.js';
 import { moderateScene, renderScene, type RenderProgressEvent } from '../server/render/render-scene.js';
 import { ShotCache } from '../server/render/shot-cache.js';
+import { probeAudio } from '../server/post/audio/assets.js';
+import { Narrator } from '../server/post/audio/tts.js';
+import { PostProduction } from '../server/post/post-production.js';
 
-const USAGE = `usage: scenecast render SCENE.json --out clip.mp4 [--template ID] [--seed N] [--preview] [--cache DIR] [--bundle DIR]
-templates: ${TEMPLATES.map((t) => t.id).join(', ')}`;
+const USAGE = `usage: scenecast render SCENE.json --out clip.mp4 [--template ID] [--seed N] [--preview]
+                 [--captions burn|soft|both|off] [--music FILE|BED|none] [--loudness=-14|-16|-23] [--cache DIR] [--bundle DIR]
+templates: ${TEMPLATES.map((t) => t.id).join(', ')}
+music beds: ${MUSIC_BEDS.map((b) => b.id).join(', ')}`;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`scenecast: ${message}\n`);
@@ -38,6 +46,9 @@ async function render(argv: string[]): Promise<void> {
       preview: { type: 'boolean', default: false },
       cache: { type: 'string', default: path.join(process.env.DATA_DIR ?? './data', 'cache', 'shots') },
       bundle: { type: 'string' },
+      captions: { type: 'string' },
+      music: { type: 'string' },
+      loudness: { type: 'string' },
     },
   });
   const [input] = positionals;
@@ -53,6 +64,22 @@ async function render(argv: string[]): Promise<void> {
     json.template = values.template;
   }
   if (values.seed !== undefined) json.seed = Number(values.seed);
+  if (values.captions !== undefined) json.captions = values.captions;
+  if (values.loudness !== undefined) json.loudness = Number(values.loudness);
+  // --music: a bundled bed by name, none, or an audio file (probed like an upload).
+  let musicFile: string | undefined;
+  if (values.music !== undefined) {
+    if (values.music === 'none' || MUSIC_BEDS.some((b) => b.id === values.music)) json.music = values.music;
+    else {
+      musicFile = path.resolve(values.music);
+      try {
+        await probeAudio(musicFile);
+      } catch (error) {
+        fail(`--music ${values.music}: ${(error as Error).message}`);
+      }
+      json.music = 'none';
+    }
+  }
   const validated = validateScene(json);
   if (!validated.ok) fail(validated.issues.map((i) => `${i.code}: ${i.message}`).join('\n'));
   const scene = validated.value;
@@ -74,18 +101,36 @@ async function render(argv: string[]): Promise<void> {
       }
     } else if (event.stage === 'join') {
       process.stderr.write(`${tty ? '\n' : ''}joining ${total} shots\n`);
+    } else if (event.stage === 'post') {
+      process.stderr.write(`${tty ? '\n' : ''}post-production: captions ${scene.captions}, loudness ${scene.loudness} LUFS\n`);
     }
+    for (const warning of event.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
   };
 
   const engine = await EnginePool.start(values.bundle ? { bundleDir: path.resolve(values.bundle) } : {});
   const cache = await ShotCache.openFolder(path.resolve(values.cache!), 2 * 1024 ** 3);
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'scenecast-cli-'));
+  const dataCache = path.resolve(values.cache!, '..');
+  const post = new PostProduction({ narrator: new Narrator({ cacheDir: path.join(dataCache, 'tts') }), bedsDir: path.join(dataCache, 'beds'), assets: null, ...(musicFile ? { musicFile } : {}) });
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   try {
     // The same content policy as the service's.
     await moderateScene(scene, contentPolicy());
-    const result = await renderScene(scene, { engine, cache, workDir, profile: values.preview ? 'preview' : 'final', signal: controller.signal, onProgress });
+    const result = await renderScene(scene, {
+      engine,
+      cache,
+      workDir,
+      profile: values.preview ? 'preview' : 'final',
+      signal: controller.signal,
+      onProgress,
+      ...(values.preview ? {} : { finish: post.finish }),
+    });
+    if (result.captions !== null) {
+      const vtt = path.resolve(values.out!).replace(/\.mp4$/i, '') + '.vtt';
+      await writeFile(vtt, result.captions);
+      process.stderr.write(`wrote ${vtt}\n`);
+    }
     await copyFile(result.file, path.resolve(values.out!));
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     process.stderr.write(`wrote ${values.out} (${result.frames} frames, ${result.seconds.toFixed(2)} s of video) in ${seconds} s\n`);
@@ -94,6 +139,7 @@ async function render(argv: string[]): Promise<void> {
     fail((error as Error).message, 1);
   } finally {
     await cache.flush();
+    await post.close();
     await engine.close();
     await rm(workDir, { recursive: true, force: true });
   }

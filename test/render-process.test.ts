@@ -4,7 +4,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { CreateRoomResponse, RenderInfo } from '../shared/protocol.js';
 import { BUNDLE_DIR } from './helpers/engine.js';
-import { decodeAll, probe } from './helpers/media.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { decodeAll, ebur128, probe, streams, writeTone } from './helpers/media.js';
 import { tempDir } from './helpers/server.js';
 import { spawnServer } from './helpers/server-process.js';
 
@@ -65,5 +66,21 @@ describe('renders across a crash, and from the command line', () => {
     const bad = path.join(dir, 'bad.json');
     await (await import('node:fs/promises')).writeFile(bad, JSON.stringify({ shots: [{ id: 'a', prompt: 'x', camera: 'sideways' }] }));
     await expect(cli(bad, '--out', out)).rejects.toMatchObject({ stderr: expect.stringContaining('SHOT_CAMERA_UNKNOWN') });
+  }, 120_000);
+
+  it('`scenecast render` honours --captions, --music FILE and --loudness', async () => {
+    const dir = await tempDir();
+    const out = path.join(dir, 'post.mp4');
+    const scene = path.join(dir, 'scene.json');
+    await writeFile(scene, JSON.stringify({ fps: 8, shots: [{ id: 'a', prompt: 'a red ball moves left', duration: 1, caption: 'Hello', narration: 'Hello there.' }, { id: 'b', prompt: 'a blue square grows', duration: 1 }] }));
+    const tone = await writeTone(path.join(dir, 'tone.wav'), 4);
+    const cli = (...args: string[]) => run(process.execPath, [path.join(ROOT, 'bin', 'scenecast.mjs'), 'render', ...args, '--bundle', BUNDLE_DIR, '--cache', path.join(dir, 'cache', 'shots')], { cwd: ROOT });
+    await cli(scene, '--out', out, '--captions', 'soft', '--music', tone, '--loudness=-23');
+    const kinds = await streams(out);
+    expect(kinds.map((s) => `${s.type}:${s.codec}`).sort()).toEqual(['audio:aac', 'subtitle:mov_text', 'video:h264']);
+    expect(Math.abs((await ebur128(out)).integrated - -23)).toBeLessThanOrEqual(1);
+    expect(await readFile(path.join(dir, 'post.vtt'), 'utf8')).toMatch(/00:00:00\.000 --> 00:00:01\.000\nHello/);
+    await expect(cli(scene, '--out', out, '--music', scene)).rejects.toMatchObject({ stderr: expect.stringContaining('--music') });
+    await expect(cli(scene, '--out', out, '--loudness=-10')).rejects.toMatchObject({ stderr: expect.stringContaining('SCENE_LOUDNESS_INVALID') });
   }, 120_000);
 });
