@@ -84,7 +84,7 @@ const EnvSchema = z.object({
   /** Frames one render may make (sum over its shots of duration × fps); more get 422 RENDER_TOO_LONG. */
   MAX_RENDER_FRAMES: int(2400),
   /** Shots of one render generated at once (2 uses both engine workers; previews then wait longer). */
-  RENDER_SHOT_PARALLELISM: int(1),
+  RENDER_SHOT_PARALLELISM: int(2),
   /** Bytes of encoded shots kept for fast re-renders. */
   SHOT_CACHE_BYTES: int(2 * 1024 ** 3),
   /** Hours a finished render is kept before it is removed. */

@@ -64,6 +64,22 @@ describe('FairTurns', () => {
     expect(order).toEqual(['a', 'b', 'a', 'a']);
   });
 
+  it('with two slots, a room holding both yields the next free one to a waiting room', async () => {
+    const turns = new FairTurns(2);
+    const a1 = await turns.acquire('a');
+    const a2 = await turns.acquire('a');
+    const order: string[] = [];
+    const a3 = turns.acquire('a').then((release) => (order.push('a'), release));
+    const b1 = turns.acquire('b').then((release) => (order.push('b'), release));
+    a1();
+    const b = await b1;
+    expect(order).toEqual(['b']);
+    a2();
+    (await a3)();
+    b();
+    expect(order).toEqual(['b', 'a']);
+  });
+
   it('takes an aborted waiter out of the line', async () => {
     const turns = new FairTurns(1);
     const held = await turns.acquire('a');

@@ -44,7 +44,7 @@ describe('render limits', () => {
 
   it('one running render per room and a short queue (429 with Retry-After), a bounded global queue, and rooms served shot by shot in turn', async () => {
     const engine = await sharedEngine();
-    const server = await startServer({ render: { ...defaults, roomQueue: 1, queueMax: 4, concurrency: 4 } }, undefined, { engine });
+    const server = await startServer({ render: { ...defaults, parallel: 1, roomQueue: 1, queueMax: 4, concurrency: 4 } }, undefined, { engine });
     const a = await server.createRoom({ scene: long });
     const b = await server.createRoom({ scene: short });
     const socketA = connectSocket(server.url, a.tokens.viewer);

@@ -77,8 +77,8 @@ export class RenderWorker {
         cache: this.#o.shots,
         workDir,
         profile: record.profile,
-        // Shots of one render one after another; several renders share the engine by turns.
-        parallel: 1,
+        // Up to `parallel` shots at once (both engine workers); every shot takes a turn, rooms in rotation.
+        parallel: Math.max(1, this.#o.parallel ?? 1),
         turn: (shotSignal) => this.#turns.acquire(record.room, shotSignal),
         room: record.room,
         maxFrames: (this.#o.limits ?? DEFAULT_RENDER_LIMITS).maxFrames,
