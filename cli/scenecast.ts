@@ -111,7 +111,9 @@ async function render(argv: string[]): Promise<void> {
   const cache = await ShotCache.openFolder(path.resolve(values.cache!), 2 * 1024 ** 3);
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'scenecast-cli-'));
   const dataCache = path.resolve(values.cache!, '..');
-  const post = new PostProduction({ narrator: new Narrator({ cacheDir: path.join(dataCache, 'tts') }), bedsDir: path.join(dataCache, 'beds'), assets: null, ...(musicFile ? { musicFile } : {}) });
+  // The pieces and soundtracks beside the shots, so a second run after a caption edit encodes only what changed.
+  const parts = await ShotCache.openFolder(path.join(dataCache, 'parts'), 1024 ** 3);
+  const post = new PostProduction({ narrator: new Narrator({ cacheDir: path.join(dataCache, 'tts') }), bedsDir: path.join(dataCache, 'beds'), assets: null, parts, ...(musicFile ? { musicFile } : {}) });
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   try {
@@ -124,7 +126,7 @@ async function render(argv: string[]): Promise<void> {
       profile: values.preview ? 'preview' : 'final',
       signal: controller.signal,
       onProgress,
-      ...(values.preview ? {} : { finish: post.finish }),
+      ...(values.preview ? {} : { post }),
     });
     if (result.captions !== null) {
       const vtt = path.resolve(values.out!).replace(/\.mp4$/i, '') + '.vtt';
@@ -139,6 +141,7 @@ async function render(argv: string[]): Promise<void> {
     fail((error as Error).message, 1);
   } finally {
     await cache.flush();
+    await parts.flush();
     await post.close();
     await engine.close();
     await rm(workDir, { recursive: true, force: true });

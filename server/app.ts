@@ -164,14 +164,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const narrator = new Narrator({ cacheDir: path.join(backends.cacheDir, 'tts'), maxBytes: config.post.ttsCacheBytes });
   const assets = new AssetStore(backends.assets);
   const bedsDir = path.join(backends.cacheDir, 'beds');
-  const post = new PostProduction({ narrator, bedsDir, assets });
+  const post = new PostProduction({ narrator, bedsDir, assets, parts: backends.parts });
+  if (config.post.bedsAtStart) void post.prepare().catch((error: unknown) => log.warn({ err: error }, 'the music beds could not be made ahead'));
 
   // Renders: the jobs API here; the engine's side here too when embedded.
   let renders: RenderJobs | null = null;
   let renderWorker: RenderWorker | null = null;
   if (enginesSomewhere) {
     const bounds = renderBounds(config);
-    const jobs = new RenderJobs({ queue: backends.renderQueue, shots: backends.shots, videos: backends.videos, events, metrics, log, policy, ...bounds });
+    const jobs = new RenderJobs({ queue: backends.renderQueue, shots: backends.shots, parts: backends.parts, videos: backends.videos, events, metrics, log, policy, ...bounds });
     renders = jobs;
     if (engine) {
       renderWorker = RenderWorker.start({
@@ -184,7 +185,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         log,
         parallel: config.render.parallel,
         limits: bounds.limits,
-        finish: post.finish,
+        post,
         onFinished: () => void jobs.sweep().catch((error: unknown) => log.warn({ err: error }, 'render sweep failed')),
       });
     }

@@ -95,6 +95,10 @@ const EnvSchema = z.object({
   ASSET_MAX_BYTES: int(20 * 1024 * 1024),
   /** Bytes of spoken narration kept (offline TTS, by voice and text; LRU). */
   TTS_CACHE_BYTES: int(128 * 1024 * 1024),
+  /** Bytes of post-production parts kept for fast re-finishing (video pieces with captions or transitions, soundtracks; LRU). */
+  POST_CACHE_BYTES: int(1024 ** 3),
+  /** Synthesise the bundled music beds in the background at start (1), or when first used (0). */
+  MUSIC_BEDS_AT_START: z.enum(['0', '1']).default('1'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -122,7 +126,7 @@ export interface Config {
   engine: { bundleDir: string | undefined; workers: number | undefined; threads: number | undefined; device: 'cpu' | 'cuda' };
   preview: { debounceMs: number; maxWaitMs: number; jpegQuality: number; queueMax: number };
   render: { concurrency: number; parallel: number; cacheBytes: number; ttlMs: number; roomQueue: number; queueMax: number; maxFrames: number; maxBytes: number };
-  post: { assetMaxBytes: number; ttsCacheBytes: number };
+  post: { assetMaxBytes: number; ttsCacheBytes: number; cacheBytes: number; bedsAtStart: boolean };
   suggestions: { burst: number; perMinute: number };
   roomCreation: { burst: number; perMinute: number };
   /** Set in scale-out mode. */
@@ -174,7 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       maxFrames: Math.max(1, e.MAX_RENDER_FRAMES),
       maxBytes: e.RENDERS_MAX_BYTES,
     },
-    post: { assetMaxBytes: Math.max(1024, e.ASSET_MAX_BYTES), ttsCacheBytes: e.TTS_CACHE_BYTES },
+    post: { assetMaxBytes: Math.max(1024, e.ASSET_MAX_BYTES), ttsCacheBytes: e.TTS_CACHE_BYTES, cacheBytes: e.POST_CACHE_BYTES, bedsAtStart: e.MUSIC_BEDS_AT_START === '1' },
     ...overrides,
   };
 }

@@ -33,7 +33,8 @@ const nodesHash = (await loadBundle(config.engine.bundleDir ?? DEFAULT_BUNDLE, {
 if (engine.info.hash !== nodesHash) log.warn({ worker: engine.info.hash, nodes: nodesHash }, 'bundle differs from the one the nodes key previews with');
 const stopPreviews = startPreviewWorker({ engine, backend: backends.previewJobs, store: backends.previewStore, events: backends.events, metrics, jpegQuality: config.preview.jpegQuality });
 const narrator = new Narrator({ cacheDir: path.join(backends.cacheDir, 'tts'), maxBytes: config.post.ttsCacheBytes });
-const post = new PostProduction({ narrator, bedsDir: path.join(backends.cacheDir, 'beds'), assets: new AssetStore(backends.assets) });
+const post = new PostProduction({ narrator, bedsDir: path.join(backends.cacheDir, 'beds'), assets: new AssetStore(backends.assets), parts: backends.parts });
+if (config.post.bedsAtStart) void post.prepare().catch((error: unknown) => log.warn({ err: error }, 'the music beds could not be made ahead'));
 const renders = RenderWorker.start({
   engine,
   queue: backends.renderQueue,
@@ -44,7 +45,7 @@ const renders = RenderWorker.start({
   log: log as never,
   parallel: config.render.parallel,
   limits: renderBounds(config).limits,
-  finish: post.finish,
+  post,
 });
 log.info({ bundle: engine.info.name, workers: engine.workerCount }, 'engine worker ready');
 console.log('engine worker ready');

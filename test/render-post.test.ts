@@ -2,9 +2,13 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RenderInfo, RenderProgress } from '../shared/protocol.js';
-import type { SceneInput } from '../shared/scene.js';
+import { validateScene, type SceneInput } from '../shared/scene.js';
+import { Narrator } from '../server/post/audio/tts.js';
+import { PostProduction } from '../server/post/post-production.js';
+import { renderScene } from '../server/render/render-scene.js';
+import { ShotCache } from '../server/render/shot-cache.js';
 import { sharedEngine } from './helpers/engine.js';
-import { decodeAudio, ebur128, frameRgb, probe, rmsDb, streams, writeTone } from './helpers/media.js';
+import { decodeAll, decodeAudio, ebur128, frameRgb, probe, rmsDb, streams, writeTone } from './helpers/media.js';
 import { startServer, tempDir } from './helpers/server.js';
 import { connectSocket, nextEvent, type ClientSocket } from './helpers/socket-client.js';
 
@@ -122,5 +126,64 @@ describe('post-production', () => {
     const withMusic = await render({ scene: { fps: 8, music: asset.id, shots: [{ id: 'x', prompt: 'a red ball moves left', duration: 1 }] } });
     const file = await download(api, withMusic.url!, path.join(await tempDir(), 'music.mp4'));
     expect(rmsDb(await decodeAudio(file), 0.2, 0.8)).toBeGreaterThan(-40);
+  }, 300_000);
+});
+
+describe('post-production’s parts cache', () => {
+  it('a caption edit re-encodes only the piece it is on, a music change only the soundtrack; no shot is generated, warnings come back with a cached soundtrack, and the joined pieces decode whole', async () => {
+    const engine = await sharedEngine();
+    const dir = await tempDir();
+    const shots = await ShotCache.openFolder(path.join(dir, 'shots'), 1024 ** 3);
+    const parts = await ShotCache.openFolder(path.join(dir, 'parts'), 1024 ** 3);
+    const narrator = new Narrator({ cacheDir: path.join(dir, 'tts') });
+    const post = new PostProduction({ narrator, bedsDir: path.join(dir, 'beds'), assets: null, parts });
+    const base = (captionA: string, music: string): SceneInput => ({
+      fps: 8,
+      seed: 5,
+      captions: 'both',
+      music,
+      shots: [
+        { id: 'a', prompt: 'a red ball moves left', duration: 1, caption: captionA, narration: 'This narration goes on far longer than its one second shot does.' },
+        { id: 'b', prompt: 'a blue square grows', duration: 1, transition: { type: 'crossfade', duration: 0.5 } },
+        { id: 'c', prompt: 'a white star stays still at night', duration: 1, caption: 'A star' },
+      ],
+    });
+    // Pieces: a (caption), b without its tail, b→c (crossfade, c's caption), c without its head (caption): 4, and the soundtrack.
+    const render = async (input: SceneInput, name: string) => {
+      const valid = validateScene(input);
+      if (!valid.ok) throw new Error(JSON.stringify(valid.issues));
+      const before = await parts.stats();
+      const result = await renderScene(valid.value, { engine, cache: shots, workDir: path.join(dir, name), post });
+      const after = await parts.stats();
+      return { result, made: after.misses - before.misses, reused: after.hits - before.hits };
+    };
+    try {
+      const first = await render(base('A red ball', 'calm'), 'first');
+      expect(first).toMatchObject({ made: 5, reused: 0 });
+      expect(first.result.shots.every((s) => !s.cached)).toBe(true);
+      const long = first.result.warnings.filter((w) => /Narration of shot "a" lasts .* longer than the shot/.test(w));
+      expect(long).toHaveLength(1);
+      // 24 frames less the 4 of the crossfade, every one decodable across the joins.
+      expect(await decodeAll(first.result.file)).toBe(20);
+
+      const caption = await render(base('A ball rolls away', 'calm'), 'caption');
+      expect(caption).toMatchObject({ made: 1, reused: 4 });
+      expect(caption.result.shots.every((s) => s.cached)).toBe(true);
+      expect(caption.result.warnings).toEqual(first.result.warnings);
+      expect(await decodeAll(caption.result.file)).toBe(20);
+      // Only shot a's frames changed (its caption band); b→c is the same.
+      expect(bandDiff(await frameRgb(first.result.file, 3), await frameRgb(caption.result.file, 3))).toBeGreaterThan(1);
+      expect(bandDiff(await frameRgb(first.result.file, 14), await frameRgb(caption.result.file, 14))).toBe(0);
+
+      const music = await render(base('A ball rolls away', 'pulse'), 'music');
+      expect(music).toMatchObject({ made: 1, reused: 4 });
+      expect(music.result.shots.every((s) => s.cached)).toBe(true);
+      expect(await decodeAll(music.result.file)).toBe(20);
+
+      // Back to the first scene: everything is found.
+      expect(await render(base('A red ball', 'calm'), 'again')).toMatchObject({ made: 0, reused: 5 });
+    } finally {
+      await narrator.close();
+    }
   }, 300_000);
 });

@@ -36,6 +36,8 @@ export interface Backends {
   previewStore: PreviewStore;
   renderQueue: RenderQueue;
   shots: ShotStore;
+  /** What post-production makes from the shots (video pieces with captions or transitions, soundtracks), kept like the shots. */
+  parts: ShotStore;
   /** Finished videos. */
   videos: BlobStore;
   /** The rooms' uploaded audio. */

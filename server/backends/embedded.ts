@@ -35,6 +35,8 @@ export async function embeddedBackends(config: Config, log: FastifyBaseLogger): 
   const documents = new FileDocumentStore({ dir: roomsDir, fsync: config.fsync, onRepair: (room, message) => log.warn({ room }, message) });
   const renderQueue = await LocalRenderQueue.open(rendersDir, config.render.concurrency);
   const shots = await ShotCache.open(shotsDir, blobs(shotsDir), config.render.cacheBytes);
+  const partsDir = path.join(config.dataDir, 'cache', 'parts');
+  const parts = await ShotCache.open(partsDir, blobs(partsDir), config.post.cacheBytes);
   const previewJobs = new MemoryPreviewJobs();
   return {
     mode: 'embedded',
@@ -50,11 +52,12 @@ export async function embeddedBackends(config: Config, log: FastifyBaseLogger): 
     previewStore: new FrameCache(PREVIEW_CACHE_BYTES),
     renderQueue,
     shots,
+    parts,
     videos: blobs(rendersDir),
     assets: blobs(path.join(config.dataDir, 'assets')),
     cacheDir: path.join(config.dataDir, 'cache'),
     health: { storage: () => access(roomsDir, constants.W_OK) },
     gauges: async () => {},
-    close: () => closeAll([() => previewJobs.close(), () => renderQueue.close(), () => shots.flush(), () => documents.close()]),
+    close: () => closeAll([() => previewJobs.close(), () => renderQueue.close(), () => shots.flush(), () => parts.flush(), () => documents.close()]),
   };
 }

@@ -69,6 +69,7 @@ export async function redisBackends(config: Config, log: FastifyBaseLogger): Pro
     previewStore: new RedisPreviewStore(redis),
     renderQueue,
     shots: new RedisShotStore(redis, new LocalBlobStore(path.join(config.blobDir, 'shots')), config.render.cacheBytes),
+    parts: new RedisShotStore(redis, new LocalBlobStore(path.join(config.blobDir, 'parts')), config.post.cacheBytes, 'parts'),
     videos: new LocalBlobStore(path.join(config.blobDir, 'renders')),
     assets: new LocalBlobStore(path.join(config.blobDir, 'assets')),
     cacheDir: path.join(config.dataDir, 'cache'),

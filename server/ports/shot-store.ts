@@ -13,6 +13,8 @@ export interface CachedShot {
   lastUsed: number;
   /** Rooms that made or reused it: deleting a room forgets it there, and an entry no room holds goes. */
   rooms?: string[];
+  /** What its maker said about it (post-production's warnings on a soundtrack), given back with every hit. */
+  notes?: string[];
 }
 
 export interface ShotCacheStats {
@@ -29,8 +31,8 @@ export interface ShotStore {
   scratch(): Promise<string>;
   /** The cached shot, or null; counts a hit or a miss. A hit for `room` makes the room one of its holders. */
   get(key: string, room?: string): Promise<CachedShot | null>;
-  /** Takes an encoded segment into the cache under `key`, held by `room`. */
-  put(key: string, file: string, frames: number, room?: string): Promise<CachedShot>;
+  /** Takes an encoded segment into the cache under `key`, held by `room`, with its maker's `notes`. */
+  put(key: string, file: string, frames: number, room?: string, notes?: string[]): Promise<CachedShot>;
   /** A room was deleted: it holds no entry any more, and entries no other room holds are removed. */
   forgetRoom(room: string): Promise<number>;
   stats(): ShotCacheStats | Promise<ShotCacheStats>;

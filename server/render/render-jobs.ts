@@ -21,6 +21,8 @@ import { moderateScene, renderRefusal } from './render-scene.js';
 export interface RenderJobsOptions {
   queue: RenderQueue;
   shots: ShotStore;
+  /** Post-production's parts (forgotten with a deleted room like the shots). */
+  parts?: ShotStore | null;
   /** Where finished videos are. */
   videos: BlobStore;
   events: RoomBroadcast;
@@ -41,7 +43,7 @@ export class RenderJobs {
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: RenderJobsOptions) {
-    this.#o = { limits: DEFAULT_RENDER_LIMITS, policy: contentPolicy(), ttlMs: 86_400_000, maxBytes: 5 * 1024 ** 3, ...options };
+    this.#o = { limits: DEFAULT_RENDER_LIMITS, policy: contentPolicy(), ttlMs: 86_400_000, maxBytes: 5 * 1024 ** 3, parts: null, ...options };
     options.queue.onCancelledWhileQueued((record) => {
       options.metrics.renders.inc({ outcome: 'cancelled' });
       options.events.emit(record.room, 'render:error', { id: record.id, ...CANCELLED });
@@ -124,13 +126,14 @@ export class RenderJobs {
     return removed;
   }
 
-  /** A room was deleted: its renders are cancelled and removed with their videos, its shots forgotten. */
+  /** A room was deleted: its renders are cancelled and removed with their videos, its shots and post-production parts forgotten. */
   async forgetRoom(room: string): Promise<void> {
     for (const record of (await this.#o.queue.list()).filter((r) => r.room === room)) {
       if (isActive(record)) await this.#o.queue.cancel(record.id).catch(() => null);
       await this.#discard(record.id);
     }
     await this.#o.shots.forgetRoom(room);
+    await this.#o.parts?.forgetRoom(room);
   }
 
   async #discard(id: string): Promise<void> {
@@ -142,5 +145,6 @@ export class RenderJobs {
     clearInterval(this.#sweeper);
     await this.#o.queue.close();
     await this.#o.shots.flush();
+    await this.#o.parts?.flush();
   }
 }

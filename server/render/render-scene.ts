@@ -30,19 +30,34 @@ export interface RenderProgressEvent {
   warnings?: string[];
 }
 
-/** What the post-production stage makes of the shots' segments (server/post/post-production.ts). */
-export interface FinishInput {
+/**
+ * The post-production stage (server/post/post-production.ts): begun when the render starts, so
+ * what needs no frames (narration, music, the mix) and pieces whose shots are there are made while
+ * the engine still generates; finished on every shot's segment.
+ */
+export interface PostStage {
+  begin(plan: PostPlan): PostRun;
+}
+
+export interface PostPlan {
   scene: Scene;
-  /** One local MP4 per shot, in order. */
-  segments: string[];
-  /** Each segment's frame count. */
+  /** Each shot's key in the shot cache (what decides its frames), and its frame count. */
+  keys: string[];
   frames: number[];
   workDir: string;
-  /** Where the finished MP4 goes. */
-  out: string;
-  signal?: AbortSignal;
-  /** The room the render is for (its uploaded music). */
+  /** Aborted when the render stops (cancelled, or a shot failed). */
+  signal: AbortSignal;
+  /** The room the render is for (its uploaded music; it holds the parts made). */
   room?: string;
+}
+
+export interface PostRun {
+  /** Shot i's segment is in the shot cache (generated or found there) at `segment`. */
+  shotReady(i: number, segment: string): void;
+  /** The finished MP4 at `out`, from every shot's segment. */
+  finish(segments: string[], out: string): Promise<Finished>;
+  /** Removes the scratch files (after finish, or when the render stopped before it). */
+  close(): Promise<void>;
 }
 
 export interface Finished {
@@ -81,7 +96,7 @@ export interface RenderSceneOptions {
    * Post-production (captions, narration, music, transitions, loudness) on the cached segments.
    * Without it the segments are joined as they are, by stream copy.
    */
-  finish?: (input: FinishInput) => Promise<Finished>;
+  post?: PostStage;
 }
 
 export interface RenderResult {
@@ -143,6 +158,11 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
   const inner = new AbortController();
   const stop = () => inner.abort();
   signal?.addEventListener('abort', stop, { once: true });
+  const post = options.post?.begin({ scene, keys: plans.map((p) => p.key), frames: shots.map((s) => s.frames), workDir, signal: inner.signal, ...(options.room ? { room: options.room } : {}) }) ?? null;
+  const ready = async (i: number) => {
+    const segment = await cache.segment(plans[i]!.key);
+    if (segment) post?.shotReady(i, segment);
+  };
 
   const renderOne = async (i: number): Promise<void> => {
     const { shot, resolved, key } = plans[i]!;
@@ -152,6 +172,7 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
     if (await cache.get(key, options.room)) {
       Object.assign(info, { done: info.frames, cached: true, status: 'done' });
       report({ stage: 'generate', shot: shot.id, done: info.frames, total: info.frames, cached: true });
+      await ready(i);
       return;
     }
     // 3-4. Generate and encode, on this render's turn.
@@ -195,6 +216,7 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
     }
     info.status = 'done';
     info.ms = performance.now() - shotStarted;
+    await ready(i);
   };
 
   // Shots in order, `parallel` at a time; the first failure stops the others.
@@ -202,22 +224,19 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
   const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 1, plans.length)) }, async () => {
     while (next < plans.length && !inner.signal.aborted) await renderOne(next++);
   });
-  try {
-    await Promise.all(lanes.map((lane) => lane.catch((error: unknown) => (inner.abort(), Promise.reject(error)))));
-  } finally {
-    signal?.removeEventListener('abort', stop);
-  }
-
-  // 5. Join (or post-production on the segments).
-  if (signal?.aborted) throw abortError();
-  report({ stage: options.finish ? 'post' : 'join', done: 0, total: 1 });
-  const joinStarted = performance.now();
-  const file = path.join(workDir, options.output ?? 'video.mp4');
-  const partial = `${file}.partial.mp4`;
   let frames = shots.reduce((sum, s) => sum + s.frames, 0);
   let warnings: string[] = [];
   let captions: string | null = null;
+  const file = path.join(workDir, options.output ?? 'video.mp4');
+  const partial = `${file}.partial.mp4`;
+  let joinStarted = performance.now();
   try {
+    await Promise.all(lanes.map((lane) => lane.catch((error: unknown) => (inner.abort(), Promise.reject(error)))));
+
+    // 5. Join (or post-production on the segments).
+    if (signal?.aborted) throw abortError();
+    report({ stage: post ? 'post' : 'join', done: 0, total: 1 });
+    joinStarted = performance.now();
     const segments = await Promise.all(
       plans.map(async (p) => {
         const file = await cache.segment(p.key);
@@ -225,12 +244,13 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
         return file;
       }),
     );
-    if (options.finish) {
-      const finished = await options.finish({ scene, segments, frames: shots.map((s) => s.frames), workDir, out: partial, ...(signal ? { signal } : {}), ...(options.room ? { room: options.room } : {}) });
-      ({ frames, warnings, captions } = finished);
-    } else await joinSegments(segments, partial, path.join(workDir, 'segments.txt'));
+    if (post) ({ frames, warnings, captions } = await post.finish(segments, partial));
+    else await joinSegments(segments, partial, path.join(workDir, 'segments.txt'));
     await rename(partial, file);
   } finally {
+    signal?.removeEventListener('abort', stop);
+    if (!inner.signal.aborted) inner.abort();
+    await post?.close();
     await rm(partial, { force: true });
     await rm(path.join(workDir, 'segments.txt'), { force: true });
   }

@@ -17,7 +17,7 @@ import type { ShotStore } from '../ports/shot-store.js';
 import { FairTurns } from './fair-turns.js';
 import { DEFAULT_RENDER_LIMITS, type RenderLimits } from './render-limits.js';
 import { CANCELLED, captionsKey, markCancelled, markDone, markFailed, markQueued, markRunning, videoKey } from './render-records.js';
-import { renderScene, type RenderSceneOptions } from './render-scene.js';
+import { renderScene, type PostStage } from './render-scene.js';
 
 export interface RenderWorkerOptions {
   engine: EnginePool;
@@ -33,7 +33,7 @@ export interface RenderWorkerOptions {
   /** Called after each render that finished (the embedded app sweeps then). */
   onFinished?: () => void;
   /** Post-production of final renders (captions, narration, music, transitions, loudness); previews are joined as they are. */
-  finish?: RenderSceneOptions['finish'];
+  post?: PostStage;
 }
 
 export class RenderWorker {
@@ -82,7 +82,7 @@ export class RenderWorker {
         turn: (shotSignal) => this.#turns.acquire(record.room, shotSignal),
         room: record.room,
         maxFrames: (this.#o.limits ?? DEFAULT_RENDER_LIMITS).maxFrames,
-        ...(this.#o.finish && record.profile === 'final' ? { finish: this.#o.finish } : {}),
+        ...(this.#o.post && record.profile === 'final' ? { post: this.#o.post } : {}),
         signal,
         onProgress: (event, shots) => {
           record.shots = shots;

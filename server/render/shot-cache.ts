@@ -63,13 +63,14 @@ export class ShotCache implements ShotStore {
     return entry;
   }
 
-  async put(key: string, file: string, frames: number, room?: string): Promise<CachedShot> {
+  async put(key: string, file: string, frames: number, room?: string, notes?: string[]): Promise<CachedShot> {
     const bytes = await this.blobs.put(segmentKey(key), file);
     const old = this.#entries.get(key);
     if (old) this.#bytes -= old.bytes;
     const entry: CachedShot = { key, bytes, frames, lastUsed: Date.now() };
     const rooms = withOwner(old?.rooms, room);
     if (rooms) entry.rooms = rooms;
+    if (notes && notes.length > 0) entry.notes = notes;
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     this.#bytes += bytes;

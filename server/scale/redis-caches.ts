@@ -14,11 +14,12 @@ import { decodePreview, encodePreview } from './redis-encoding.js';
 export class RedisShotStore implements ShotStore {
   readonly #counts = new LookupCounts();
 
-  /** The index in Redis; the segments in `blobs` (shared by every process). */
+  /** The index in Redis under `namespace`; the segments in `blobs` (shared by every process). */
   constructor(
     private readonly redis: RedisClients,
     private readonly blobs: BlobStore,
     private readonly maxBytes: number,
+    private readonly namespace = 'shots',
   ) {}
 
   segment(key: string): Promise<string | null> {
@@ -31,35 +32,36 @@ export class RedisShotStore implements ShotStore {
 
   /** The keys a room holds (for forgetRoom). */
   #roomKeys(room: string): string {
-    return this.redis.key('shots', 'room', room);
+    return this.redis.key(this.namespace, 'room', room);
   }
 
   async get(key: string, room?: string): Promise<CachedShot | null> {
-    const raw = await guard(this.redis.commands.hget(this.redis.key('shots'), key));
+    const raw = await guard(this.redis.commands.hget(this.redis.key(this.namespace), key));
     const stored = raw ? (JSON.parse(raw) as CachedShot) : null;
     // The index and the folder can disagree after a crash: trust only both.
     if (!stored || (await this.blobs.size(segmentKey(key))) !== stored.bytes) return this.#counts.miss();
     const newHolder = room !== undefined && !stored.rooms?.includes(room);
     const entry = this.#counts.hit(stored, room);
-    const write = this.redis.commands.multi().zadd(this.redis.key('shots', 'lru'), entry.lastUsed, key);
-    if (newHolder) write.hset(this.redis.key('shots'), key, JSON.stringify(entry)).sadd(this.#roomKeys(room), key);
+    const write = this.redis.commands.multi().zadd(this.redis.key(this.namespace, 'lru'), entry.lastUsed, key);
+    if (newHolder) write.hset(this.redis.key(this.namespace), key, JSON.stringify(entry)).sadd(this.#roomKeys(room), key);
     await guard(write.exec());
     return entry;
   }
 
-  async put(key: string, file: string, frames: number, room?: string): Promise<CachedShot> {
+  async put(key: string, file: string, frames: number, room?: string, notes?: string[]): Promise<CachedShot> {
     const bytes = await this.blobs.put(segmentKey(key), file);
-    const previousRaw = await guard(this.redis.commands.hget(this.redis.key('shots'), key));
+    const previousRaw = await guard(this.redis.commands.hget(this.redis.key(this.namespace), key));
     const previous = previousRaw ? (JSON.parse(previousRaw) as CachedShot) : null;
     const entry: CachedShot = { key, bytes, frames, lastUsed: Date.now() };
     const rooms = withOwner(previous?.rooms, room);
     if (rooms) entry.rooms = rooms;
+    if (notes && notes.length > 0) entry.notes = notes;
     const delta = bytes - (previous?.bytes ?? 0);
     const write = this.redis.commands
       .multi()
-      .hset(this.redis.key('shots'), key, JSON.stringify(entry))
-      .zadd(this.redis.key('shots', 'lru'), entry.lastUsed, key)
-      .incrby(this.redis.key('shots', 'bytes'), delta);
+      .hset(this.redis.key(this.namespace), key, JSON.stringify(entry))
+      .zadd(this.redis.key(this.namespace, 'lru'), entry.lastUsed, key)
+      .incrby(this.redis.key(this.namespace, 'bytes'), delta);
     if (room !== undefined) write.sadd(this.#roomKeys(room), key);
     const total = Number((await guard(write.exec()))![2]![1]);
     if (total > this.maxBytes) await this.#evict(total, key);
@@ -69,15 +71,15 @@ export class RedisShotStore implements ShotStore {
   async forgetRoom(room: string): Promise<number> {
     let removed = 0;
     for (const key of await guard(this.redis.commands.smembers(this.#roomKeys(room)))) {
-      const raw = await guard(this.redis.commands.hget(this.redis.key('shots'), key));
+      const raw = await guard(this.redis.commands.hget(this.redis.key(this.namespace), key));
       if (!raw) continue;
       const entry = JSON.parse(raw) as CachedShot;
       entry.rooms = (entry.rooms ?? []).filter((r) => r !== room);
       if (entry.rooms.length > 0) {
-        await guard(this.redis.commands.hset(this.redis.key('shots'), key, JSON.stringify(entry)));
+        await guard(this.redis.commands.hset(this.redis.key(this.namespace), key, JSON.stringify(entry)));
         continue;
       }
-      await guard(this.redis.commands.multi().zrem(this.redis.key('shots', 'lru'), key).hdel(this.redis.key('shots'), key).decrby(this.redis.key('shots', 'bytes'), entry.bytes).exec());
+      await guard(this.redis.commands.multi().zrem(this.redis.key(this.namespace, 'lru'), key).hdel(this.redis.key(this.namespace), key).decrby(this.redis.key(this.namespace, 'bytes'), entry.bytes).exec());
       await this.blobs.delete(segmentKey(key));
       removed++;
     }
@@ -87,18 +89,18 @@ export class RedisShotStore implements ShotStore {
 
   async #evict(total: number, keep: string): Promise<void> {
     while (total > this.maxBytes) {
-      const [oldest] = await guard(this.redis.commands.zrange(this.redis.key('shots', 'lru'), '0', '0'));
+      const [oldest] = await guard(this.redis.commands.zrange(this.redis.key(this.namespace, 'lru'), '0', '0'));
       if (!oldest || oldest === keep) return;
-      const raw = await guard(this.redis.commands.hget(this.redis.key('shots'), oldest));
+      const raw = await guard(this.redis.commands.hget(this.redis.key(this.namespace), oldest));
       const bytes = raw ? (JSON.parse(raw) as CachedShot).bytes : 0;
-      await guard(this.redis.commands.multi().zrem(this.redis.key('shots', 'lru'), oldest).hdel(this.redis.key('shots'), oldest).decrby(this.redis.key('shots', 'bytes'), bytes).exec());
+      await guard(this.redis.commands.multi().zrem(this.redis.key(this.namespace, 'lru'), oldest).hdel(this.redis.key(this.namespace), oldest).decrby(this.redis.key(this.namespace, 'bytes'), bytes).exec());
       await this.blobs.delete(segmentKey(oldest));
       total -= bytes;
     }
   }
 
   async stats(): Promise<ShotCacheStats> {
-    const [bytes, entries] = await Promise.all([this.redis.commands.get(this.redis.key('shots', 'bytes')), this.redis.commands.hlen(this.redis.key('shots'))]);
+    const [bytes, entries] = await Promise.all([this.redis.commands.get(this.redis.key(this.namespace, 'bytes')), this.redis.commands.hlen(this.redis.key(this.namespace))]);
     return { hits: this.#counts.hits, misses: this.#counts.misses, bytes: Number(bytes ?? 0), entries };
   }
 

@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Page, Request, Route } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type * as Y from 'yjs';
 import type { RenderInfo } from '../../shared/protocol.js';
@@ -58,24 +58,15 @@ function wav(seconds: number, hz = 440, rate = 16_000): Buffer {
   return b;
 }
 
-/**
- * Requests matching `pattern` go to the server; when it has no such route yet (NOT_FOUND, 501),
- * `stand_in` answers instead. Every request is recorded.
- */
-async function untilBuilt(page: Page, pattern: RegExp, standIn: (route: Route, request: Request) => Promise<void>): Promise<Request[]> {
+/** Every request `page` makes whose URL matches `pattern`, as it is made (the server answers it). */
+function requestsTo(page: Page, pattern: RegExp): Request[] {
   const seen: Request[] = [];
-  await page.route(pattern, async (route, request) => {
-    seen.push(request);
-    const real = await route.fetch();
-    const body = await real.text();
-    const missing = real.status() === 501 || (real.status() === 404 && /"code":"NOT_FOUND"/.test(body));
-    if (missing) return standIn(route, request);
-    return route.fulfill({ response: real, body });
+  page.on('request', (request) => {
+    if (pattern.test(request.url())) seen.push(request);
   });
   return seen;
 }
 
-const wavAnswer = (seconds: number) => (route: Route) => route.fulfill({ status: 200, contentType: 'audio/wav', body: wav(seconds) });
 
 const shot = (page: Page, id: string) => page.locator(`li.shot[data-shot="${id}"]`);
 const field = (page: Page, id: string, name: 'caption' | 'narration') => shot(page, id).locator(`.${name} .cm-content`);
@@ -244,21 +235,9 @@ describe('the scene’s sound and captions', () => {
   it('the audio panel’s choices land in the scene, uploads are sent as the file itself, and a viewer changes nothing', async () => {
     const s = await server();
     const room = await s.createRoom({ scene: { fps: 8, shots: [{ id: 'a', prompt: 'a red ball', duration: 1 }] } });
-    let uploaded: { id: string; name: string; seconds: number }[] = [];
     const uploads: { type: string; auth: string; bytes: number }[] = [];
     const editor = await openPage(room.urls.editor, {
       beforeLoad: async (page) => {
-        await untilBuilt(page, /\/api\/rooms\/[^/]+\/assets(\?.*)?$/, async (route, request) => {
-          if (request.method() === 'GET') return route.fulfill({ status: 200, json: { assets: uploaded } });
-          const body = request.postDataBuffer() ?? Buffer.alloc(0);
-          if (!(request.headers()['content-type'] ?? '').startsWith('audio/')) {
-            return route.fulfill({ status: 415, json: { error: { code: 'ASSET_NOT_AUDIO', message: 'The file is not audio this server can read' } } });
-          }
-          const asset = { id: 'asset-abcdef123456', name: 'theme.wav', seconds: (body.length - 44) / 32_000 };
-          uploaded = [...uploaded, asset];
-          return route.fulfill({ status: 201, json: { asset } });
-        });
-        await untilBuilt(page, /\/api\/beds\/[a-z]+\.wav$/, wavAnswer(1));
         page.on('request', (request) => {
           if (request.method() === 'POST' && /\/assets$/.test(request.url())) {
             uploads.push({ type: request.headers()['content-type'] ?? '', auth: request.headers()['authorization'] ?? '', bytes: request.postDataBuffer()?.length ?? 0 });
@@ -314,11 +293,7 @@ describe('the scene’s sound and captions', () => {
 
     // A viewer: every control disabled, no upload button, and scripted changes change nothing.
     const before = await sceneOf(s, room.room, room.tokens.editor);
-    const viewer = await openPage(room.urls.viewer, {
-      beforeLoad: async (p) => {
-        await untilBuilt(p, /\/api\/rooms\/[^/]+\/assets(\?.*)?$/, (route) => route.fulfill({ status: 200, json: { assets: uploaded } }));
-      },
-    });
+    const viewer = await openPage(room.urls.viewer);
     const v = viewer.page;
     const vPanel = v.locator('.audio-panel');
     await expect.poll(() => v.locator('.role-badge').innerText(), SLOW).toBe('Viewer');
@@ -362,9 +337,8 @@ describe('the whole-scene player', () => {
     let beds: Request[] = [];
     const editor = await openPage(room.urls.editor, {
       beforeLoad: async (page) => {
-        narrations = await untilBuilt(page, /\/api\/rooms\/[^/]+\/narration\.wav\?/, wavAnswer(1.2));
-        beds = await untilBuilt(page, /\/api\/beds\/[a-z]+\.wav$/, wavAnswer(2));
-        await untilBuilt(page, /\/api\/rooms\/[^/]+\/assets(\?.*)?$/, (route) => route.fulfill({ status: 200, json: { assets: [] } }));
+        narrations = requestsTo(page, /\/api\/rooms\/[^/]+\/narration\.wav\?/);
+        beds = requestsTo(page, /\/api\/beds\/[a-z]+\.wav$/);
       },
     });
     const { page } = editor;

@@ -35,6 +35,21 @@ async function redis(): Promise<ShotBackend> {
   return { open: async (maxBytes = 1 << 30) => new RedisShotStore((await redisProcess(prefix)).redis, blobs, maxBytes) };
 }
 
+describe('RedisShotStore namespaces', () => {
+  it('two stores on one Redis under different names keep their own index, bytes and bounds', async () => {
+    const prefix = redisPrefix();
+    const { redis: clients } = await redisProcess(prefix);
+    const shots = new RedisShotStore(clients, new LocalBlobStore(path.join(await tempDir(), 'shots')), 1 << 30);
+    const parts = new RedisShotStore(clients, new LocalBlobStore(path.join(await tempDir(), 'parts')), 1 << 30, 'parts');
+    await putSegment(shots, 'shotkey0001', 300);
+    await putSegment(parts, 'partkey0001', 200);
+    expect(await shots.get('partkey0001')).toBeNull();
+    expect(await parts.get('shotkey0001')).toBeNull();
+    expect(await shots.stats()).toMatchObject({ bytes: 300, entries: 1 });
+    expect(await parts.stats()).toMatchObject({ bytes: 200, entries: 1 });
+  });
+});
+
 let now = Date.parse('2030-01-01T00:00:00Z');
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
@@ -72,6 +87,20 @@ describe.each([
     const file = await store.segment(key);
     expect(file).not.toBeNull();
     expect((await readFile(file!)).equals(data)).toBe(true);
+  });
+
+  it('notes put with an entry come back with every hit, also after a restart', async () => {
+    const backendOf = await backend();
+    const store = await backendOf.open();
+    const [a, b] = keys(2) as [string, string];
+    const file = await store.scratch();
+    await writeFile(file, bytes(50));
+    await store.put(a, file, 0, 'room-a', ['The soundtrack is quiet']);
+    await putSegment(store, b, 50);
+    expect((await store.get(a))?.notes).toEqual(['The soundtrack is quiet']);
+    expect((await store.get(b))?.notes).toBeUndefined();
+    await store.flush();
+    expect((await (await backendOf.open()).get(a))?.notes).toEqual(['The soundtrack is quiet']);
   });
 
   it('an unknown key: get null, no segment', async () => {

@@ -31,7 +31,7 @@ export async function spawnServer(env: Record<string, string>, entry = 'server/m
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SERVER_SETTINGS.has(name)));
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
-    env: { ...inherited, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', SCENECAST_SECRET: 'test-secret-0123456789abcdef', ...env },
+    env: { ...inherited, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', SCENECAST_SECRET: 'test-secret-0123456789abcdef', MUSIC_BEDS_AT_START: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = once(child, 'exit');

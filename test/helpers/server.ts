@@ -70,7 +70,7 @@ export async function tempDir(prefix = 'scenecast-test-'): Promise<string> {
  */
 export async function startServer(overrides: Partial<Config> = {}, dataDir?: string, deps: AppDeps = { engine: null }): Promise<TestServer> {
   const dir = dataDir ?? (await tempDir());
-  const config = loadConfig({ LOG_LEVEL: 'silent', SCENECAST_SECRET: 'test-secret-0123456789abcdef' }, { port: 0, host: '127.0.0.1', dataDir: dir, ...overrides });
+  const config = loadConfig({ LOG_LEVEL: 'silent', SCENECAST_SECRET: 'test-secret-0123456789abcdef', MUSIC_BEDS_AT_START: '0' }, { port: 0, host: '127.0.0.1', dataDir: dir, ...overrides });
   const app = await buildApp(config, deps);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

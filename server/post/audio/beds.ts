@@ -16,6 +16,9 @@ const BED_VERSION = 1;
 
 export const isMusicBed = (id: string): id is MusicBedId => MUSIC_BEDS.some((bed) => bed.id === id);
 
+/** The bed's name and version (what decides its sound): `bed-<id>-v<version>`. */
+export const bedName = (id: MusicBedId): string => `bed-${id}-v${BED_VERSION}`;
+
 const making = new Map<string, Promise<string>>();
 
 /** Bytes of a bed's WAV: the header and 4 bytes a frame. */
@@ -24,7 +27,7 @@ const bedBytes = (id: MusicBedId) => 44 + Math.round(bedSeconds(id) * BED_RATE) 
 /** The bed's WAV in `cacheDir`, made first when it is not there (or not whole). */
 export async function bedFile(id: MusicBedId, cacheDir: string): Promise<string> {
   if (!isMusicBed(id)) throw new Error(`not a music bed: ${String(id)}`);
-  const file = path.join(cacheDir, `bed-${id}-v${BED_VERSION}.wav`);
+  const file = path.join(cacheDir, `${bedName(id)}.wav`);
   const size = await stat(file).then((s) => s.size, () => null);
   if (size === bedBytes(id)) return file;
   let made = making.get(file);
@@ -37,6 +40,11 @@ export async function bedFile(id: MusicBedId, cacheDir: string): Promise<string>
     making.set(file, made);
   }
   return made;
+}
+
+/** Every bed made (one after another, each in its own worker thread), for a music change that never waits on synthesis. */
+export async function prepareBeds(cacheDir: string): Promise<void> {
+  for (const bed of MUSIC_BEDS) await bedFile(bed.id, cacheDir);
 }
 
 function synthesise(id: MusicBedId, file: string): Promise<void> {

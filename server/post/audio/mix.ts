@@ -3,16 +3,16 @@
  * to the length (faded in and out), ducked under the narration, mixed and normalised to the
  * scene's loudness target (EBU R128 integrated loudness, true peak ≤ −1 dBTP).
  *
- * Stages (each an ffmpeg child, niced):
- *   1. measure: the mix through `loudnorm=print_format=json` (integrated loudness, LRA, true peak,
- *      threshold). When the one gain that reaches the target would lift the true peak above the
- *      aim (−1.5 dBTP; loudnorm would then fall back to its dynamic mode), the gain is applied
- *      first and a fast lookahead limiter holds the sample peaks at −2.5 dBFS; what the limiter
- *      takes off the loudness is measured and added to the gain (at most 3 rounds, until within
- *      0.3 LU). The loudness target is kept; the peaks give way (`limited`);
- *   2. render: the same chain into loudnorm with `linear=true` and the figures measured of exactly
- *      what it is given (a single gain: no dynamic processing), back to 48 kHz, encoded;
- *   3. verify: ebur128 reads the file written (after the AAC encoder), which is what `loudness`
+ * Stages (each an ffmpeg child, niced; every one after the first reads a short float WAV):
+ *   1. premix: narrations and ducked music into one 32-bit float WAV, before any loudness change;
+ *   2. measure: ffmpeg's `ebur128` (BS.1770 integrated loudness, true peak at 4x oversampling) of
+ *      the premix. The loudness target is reached by one gain (what loudnorm's linear mode does).
+ *      When that gain would lift the true peak above the aim (−1.5 dBTP), a fast lookahead limiter
+ *      holds the sample peaks at −2.5 dBFS after it; what the limiter takes off the loudness is
+ *      measured and added to the gain (at most 3 rounds, until within 0.3 LU). The loudness
+ *      target is kept; the peaks give way (`limited`);
+ *   3. render: the premix through that gain (and limiter), encoded;
+ *   4. verify: ebur128 reads the file written (after the AAC encoder), which is what `loudness`
  *      reports; a miss (true peak above −1 dBTP, loudness off by more than 1 LU) is a warning.
  * With nothing to hear (no narration, no music) the result is digital silence of the right length
  * (no loudnorm: silence has no loudness), so the video always has an audio track.
@@ -149,25 +149,11 @@ export function mixGraph(plan: MixPlan, placed: (MixNarration & { atS: number })
   return { inputs, filter: chains.join(';') };
 }
 
-interface LoudnormStats {
-  input_i: string;
-  input_tp: string;
-  input_lra: string;
-  input_thresh: string;
-  target_offset: string;
-  normalization_type?: string;
-}
-
-function loudnormStats(stderr: string): LoudnormStats {
-  const start = stderr.lastIndexOf('{');
-  const end = stderr.lastIndexOf('}');
-  if (start < 0 || end < start) throw new Error(`loudnorm printed no figures: ${stderr.slice(-300)}`);
-  return JSON.parse(stderr.slice(start, end + 1)) as LoudnormStats;
-}
-
 /** Integrated loudness, loudness range and true peak of `file` (ffmpeg's ebur128 summary). */
-export async function measureLoudness(file: string, options?: ToolOptions): Promise<{ integrated: number; lra: number; truePeak: number }> {
-  const { stderr } = await runFfmpeg(['-nostats', '-loglevel', 'info', '-i', file, '-map', '0:a:0', '-af', 'ebur128=peak=true:framelog=verbose', '-f', 'null', '-'], options);
+export async function measureLoudness(file: string, options: ToolOptions & { filter?: string } = {}): Promise<{ integrated: number; lra: number; truePeak: number }> {
+  const { filter, ...tool } = options;
+  const chain = `${filter ? `${filter},` : ''}ebur128=peak=true`;
+  const { stderr } = await runFfmpeg(['-nostats', '-loglevel', 'info', '-i', file, '-map', '0:a:0', '-af', chain, '-f', 'null', '-'], tool);
   const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
   const read = (re: RegExp) => {
     const m = re.exec(summary);
@@ -183,12 +169,11 @@ function encoder(out: string): string[] {
 }
 
 /** Writes `out` through a temporary name, so a file at `out` is always whole. */
-async function write(out: string, args: (tmp: string) => string[], options?: ToolOptions): Promise<string> {
+async function write(out: string, args: (tmp: string) => string[], options?: ToolOptions): Promise<void> {
   const tmp = `${out}.${process.pid}.${Date.now()}.tmp`;
   try {
-    const { stderr } = await runFfmpeg(['-loglevel', 'info', '-nostats', ...args(tmp)], options);
+    await runFfmpeg(['-loglevel', 'error', '-nostats', ...args(tmp)], options);
     await rename(tmp, out);
-    return stderr;
   } finally {
     await rm(tmp, { force: true });
   }
@@ -206,52 +191,48 @@ export async function mixAudio(plan: MixPlan, out: string, options: ToolOptions 
     return { file: out, warnings, loudness: null };
   }
 
-  // 1. Measure (again through the limiter, when it is needed, until the loudness is within 0.3 LU).
+  // 1. Premix.
   const graph = mixGraph({ ...plan, music }, placed);
   const target = plan.loudness;
-  const lra = 20; // the widest loudnorm takes: linear mode is never refused for the range
-  const measure = async (pre: string): Promise<LoudnormStats> => {
-    const chain = `${pre}loudnorm=I=${target}:TP=${TRUE_PEAK_AIM}:LRA=${lra}:print_format=json`;
-    const { stderr } = await runFfmpeg(['-loglevel', 'info', '-nostats', ...graph.inputs, '-filter_complex', `${graph.filter};[mix]${chain}[out]`, '-map', '[out]', '-t', length, '-f', 'null', '-'], options);
-    return loudnormStats(stderr);
-  };
-  let stats = await measure('');
-  const inputI = Number(stats.input_i);
-  if (!Number.isFinite(inputI) || inputI < -69) {
-    // Narration files that hold only silence: nothing to normalise.
-    await write(out, silence, options);
-    return { file: out, warnings, loudness: null };
-  }
-  let pre = '';
-  const limited = Number(stats.input_tp) + (target - inputI) > TRUE_PEAK_AIM;
-  if (limited) {
-    // The gain to the target first, then the limiter; what the limiter takes off the loudness is
-    // measured and added to the gain (two or three rounds).
-    let gain = target - inputI;
-    for (let round = 0; round < LIMIT_ROUNDS; round++) {
-      pre = `volume=${gain.toFixed(2)}dB,alimiter=limit=${(10 ** (LIMIT_DB / 20)).toFixed(4)}:level=false:attack=${LIMIT_ATTACK_MS}:release=${LIMIT_RELEASE_MS},`;
-      stats = await measure(pre);
-      const miss = target - Number(stats.input_i);
-      if (Math.abs(miss) <= 0.3) break;
-      gain += miss;
+  const premix = `${out}.${process.pid}.${Date.now()}.premix.wav`;
+  try {
+    await runFfmpeg(['-loglevel', 'error', '-nostats', ...graph.inputs, '-filter_complex', `${graph.filter};[mix]anull[out]`, '-map', '[out]', '-t', length, '-c:a', 'pcm_f32le', '-f', 'wav', premix], options);
+    // 2. Measure (again through the limiter, when it is needed, until the loudness is within 0.3 LU).
+    const measure = (chain: string) => measureLoudness(premix, { ...options, filter: chain });
+    const first = await measure('');
+    if (!Number.isFinite(first.integrated) || first.integrated < -69) {
+      // Narration files that hold only silence: nothing to normalise.
+      await write(out, silence, options);
+      return { file: out, warnings, loudness: null };
     }
-  }
-
-  // 2. Render: loudnorm, linear, with the figures measured of exactly what it is given.
-  const linear =
-    `loudnorm=I=${target}:TP=${TRUE_PEAK_AIM}:LRA=${lra}:measured_I=${Number(stats.input_i).toFixed(2)}:measured_LRA=${Math.min(Number(stats.input_lra), lra).toFixed(2)}` +
-    `:measured_TP=${Number(stats.input_tp).toFixed(2)}:measured_thresh=${Number(stats.input_thresh).toFixed(2)}:offset=${Number(stats.target_offset).toFixed(2)}:linear=true:print_format=json`;
-  const rendered = await write(
-    out,
-    (tmp) => [...graph.inputs, '-filter_complex', `${graph.filter};[mix]${pre}${linear},aresample=${MIX_RATE}[out]`, '-map', '[out]', '-t', length, '-ar', String(MIX_RATE), '-ac', '2', ...encoder(out), tmp],
-    options,
-  );
-  const applied = loudnormStats(rendered).normalization_type;
-  if (applied && applied !== 'linear') warnings.push(`The loudness was normalised dynamically (${applied}), not by one gain`);
-
+    let gain = target - first.integrated;
+    let chain = `volume=${gain.toFixed(2)}dB`;
+    const limited = first.truePeak + gain > TRUE_PEAK_AIM;
+    if (limited) {
+      // The gain to the target first, then the limiter; what the limiter takes off the loudness is
+      // measured and added to the gain (two or three rounds).
+      for (let round = 0; round < LIMIT_ROUNDS; round++) {
+        chain = `volume=${gain.toFixed(2)}dB,alimiter=limit=${(10 ** (LIMIT_DB / 20)).toFixed(4)}:level=false:attack=${LIMIT_ATTACK_MS}:release=${LIMIT_RELEASE_MS}`;
+        const miss = target - (await measure(chain)).integrated;
+        if (Math.abs(miss) <= 0.3) break;
+        gain += miss;
+      }
+    }
+    // 3. Render.
+    await write(out, (tmp) => ['-i', premix, '-af', `${chain},aresample=${MIX_RATE}`, '-t', length, '-ar', String(MIX_RATE), '-ac', '2', ...encoder(out), tmp], options);
   // 3. Verify what was written.
-  const check = await measureLoudness(out, options);
+    const check = await measureLoudness(out, options);
+    warnings.push(...loudnessWarnings(check, target));
+    return { file: out, warnings, loudness: { integrated: check.integrated, truePeak: check.truePeak, limited } };
+  } finally {
+    await rm(premix, { force: true });
+  }
+}
+
+/** What a soundtrack measured as `check` says against its target. */
+export function loudnessWarnings(check: { integrated: number; truePeak: number }, target: LoudnessTarget): string[] {
+  const warnings: string[] = [];
   if (check.truePeak > -1) warnings.push(`The soundtrack's true peak is ${check.truePeak.toFixed(1)} dBTP, above −1 dBTP`);
   if (Math.abs(check.integrated - target) > 1) warnings.push(`The soundtrack's loudness is ${check.integrated.toFixed(1)} LUFS, not the ${target} LUFS asked for`);
-  return { file: out, warnings, loudness: { integrated: check.integrated, truePeak: check.truePeak, limited } };
+  return warnings;
 }

@@ -125,16 +125,31 @@ export class Narrator {
    */
   synthesize(text: string, voice?: VoiceId | VoiceSetting | null, options: { speed?: number } = {}): Promise<Narration> {
     if (this.#closed) return Promise.reject(new Error('the narrator is closed'));
-    const clean = cleanNarration(text);
-    if (!clean) return Promise.reject(new Error('nothing to say: the narration is empty'));
-    const chosen = pickVoice(clean, voice);
-    const speed = Math.round(Math.min(SPEED_RANGE.max, Math.max(SPEED_RANGE.min, options.speed ?? this.#speed)));
-    const key = createHash('sha256').update(JSON.stringify([CACHE_VERSION, chosen, speed, clean])).digest('hex').slice(0, 32);
+    const spoken = this.#what(text, voice, options);
+    if (!spoken) return Promise.reject(new Error('nothing to say: the narration is empty'));
+    const { key, clean, chosen, speed } = spoken;
     const running = this.#inFlight.get(key);
     if (running) return running;
     const made = this.#make(key, clean, chosen, speed).finally(() => this.#inFlight.delete(key));
     this.#inFlight.set(key, made);
     return made;
+  }
+
+  /**
+   * What decides the audio of `text` spoken with `voice` (the synthesis, the voice, the speed, the
+   * cleaned text), as a hash: equal keys, equal WAVs. Null when there is nothing to say.
+   */
+  key(text: string, voice?: VoiceId | VoiceSetting | null, options: { speed?: number } = {}): string | null {
+    return this.#what(text, voice, options)?.key ?? null;
+  }
+
+  #what(text: string, voice: VoiceId | VoiceSetting | null | undefined, options: { speed?: number }): { key: string; clean: string; chosen: VoiceId; speed: number } | null {
+    const clean = cleanNarration(text);
+    if (!clean) return null;
+    const chosen = pickVoice(clean, voice);
+    const speed = Math.round(Math.min(SPEED_RANGE.max, Math.max(SPEED_RANGE.min, options.speed ?? this.#speed)));
+    const key = createHash('sha256').update(JSON.stringify([CACHE_VERSION, chosen, speed, clean])).digest('hex').slice(0, 32);
+    return { key, clean, chosen, speed };
   }
 
   stats(): { hits: number; misses: number; queued: number } {

@@ -294,6 +294,11 @@ export interface AssOptions {
 
 /** An ASS script (PlayRes = the layout's size) with every cue of the timeline, bottom centre. */
 export function toAss(timeline: Timeline, options: AssOptions = {}): string {
+  return assScript(captionCues(timeline, options.layout ?? captionLayout()), timeline.fps, options);
+}
+
+/** An ASS script of `cues` (frames at `fps`), bottom centre. */
+export function assScript(cues: readonly CaptionCue[], fps: number, options: AssOptions = {}): string {
   const layout = options.layout ?? captionLayout();
   const font = (options.font ?? CAPTION_FONT).replace(/,/g, ' ');
   const outline = Math.max(1, Math.round((layout.size / 44) * 25) / 10);
@@ -316,9 +321,9 @@ export function toAss(timeline: Timeline, options: AssOptions = {}): string {
     '[Events]',
     'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',
   ];
-  const events = captionCues(timeline, layout).map((cue) => {
+  const events = cues.map((cue) => {
     const size = cue.size === layout.size ? '' : `{\\fs${cue.size}}`;
-    return `Dialogue: 0,${assClock(cue.start, timeline.fps)},${assClock(cue.end, timeline.fps)},Caption,,0,0,0,,${size}${cue.lines.map(escapeAss).join('\\N')}`;
+    return `Dialogue: 0,${assClock(cue.start, fps)},${assClock(cue.end, fps)},Caption,,0,0,0,,${size}${cue.lines.map(escapeAss).join('\\N')}`;
   });
   return `${[...head, ...events].join('\n')}\n`;
 }
