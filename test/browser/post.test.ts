@@ -238,10 +238,10 @@ describe('the scene’s sound and captions', () => {
     const uploads: { type: string; auth: string; bytes: number }[] = [];
     const editor = await openPage(room.urls.editor, {
       beforeLoad: async (page) => {
-        page.on('request', (request) => {
-          if (request.method() === 'POST' && /\/assets$/.test(request.url())) {
-            uploads.push({ type: request.headers()['content-type'] ?? '', auth: request.headers()['authorization'] ?? '', bytes: request.postDataBuffer()?.length ?? 0 });
-          }
+        // Intercepted (a request's body is only readable so) and sent on to the server as it is.
+        await page.route(/\/api\/rooms\/[^/]+\/assets$/, async (route, request) => {
+          if (request.method() === 'POST') uploads.push({ type: request.headers()['content-type'] ?? '', auth: request.headers()['authorization'] ?? '', bytes: request.postDataBuffer()?.length ?? 0 });
+          await route.continue().catch(() => {}); // the page may be closing
         });
       },
     });
