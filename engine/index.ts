@@ -4,7 +4,7 @@
  */
 export { DEFAULT_BUNDLE, EnginePool, type EnginePoolOptions, type GenerateRequest } from './engine-pool.js';
 export { loadBundle, type Bundle, type ProfileName } from './bundle/manifest.js';
-export { abortError, type GeneratedFrame, type ShotSpec } from './pipeline/generate.js';
+export { abortError, contextOf, type GeneratedFrame, type ShotSpec } from './pipeline/generate.js';
 export { frameCount } from './pipeline/windows.js';
 export { LruCache } from './pipeline/lru.js';
 export { resolveShot, shotKey, shotSeed, type ResolvedShot } from './shot-spec.js';

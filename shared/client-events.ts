@@ -13,6 +13,9 @@ export const SuggestionBody = z
   })
   .strict();
 
+export const VoteBody = z.object({ id: z.string().regex(/^s[0-9a-f]{12}$/) }).strict();
+
 export const CLIENT_EVENT_SCHEMAS = {
   'suggestion:submit': SuggestionBody,
+  'suggestion:vote': VoteBody,
 } as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;

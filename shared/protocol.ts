@@ -76,6 +76,35 @@ export interface PreviewFrame {
   data: Uint8Array;
 }
 
+/** `live:state` (DESIGN.md): where the room's live stream is. */
+export type LiveStatus = 'starting' | 'live' | 'paused' | 'stopped' | 'refused';
+
+export interface LiveState {
+  status: LiveStatus;
+  /** Counts the changes of the prompt on air. */
+  rev: number;
+  /** `seq` of the first frame made from revision `rev`. */
+  appliedAt?: number;
+  /** The prompt on air, and who suggested it (absent: an editor's). */
+  prompt?: string;
+  author?: string;
+  /** Why it is paused, or why a prompt was refused (the stream goes on with the last good one). */
+  reason?: string;
+  code?: ErrorCode;
+  fps?: number;
+}
+
+/** `live:frame`: the room's live stream, one generation fanned out to every socket. */
+export interface LiveFrame {
+  seq: number;
+  rev: number;
+  fps: number;
+  width: number;
+  height: number;
+  /** JPEG bytes. */
+  data: Uint8Array;
+}
+
 export type RenderStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 export type RenderStage = 'queued' | 'generate' | 'join' | 'post' | 'done';
 
@@ -167,6 +196,10 @@ export interface Presence {
 export interface ServerToClientEvents {
   'preview:state': (state: PreviewState) => void;
   'preview:frame': (frame: PreviewFrame) => void;
+  'live:state': (state: LiveState) => void;
+  'live:frame': (frame: LiveFrame) => void;
+  /** Votes of a suggestion changed. */
+  'suggestion:votes': (votes: { id: string; votes: number }) => void;
   'render:progress': (progress: RenderProgress) => void;
   'render:done': (done: RenderDone) => void;
   'render:error': (error: RenderError) => void;
@@ -187,6 +220,8 @@ export type ClientAck<T> = ({ ok: true } & T) | { ok: false; error: { code: Erro
 export interface ClientToServerEvents {
   /** An audience suggestion over the socket (overlay or editor; the same rules as POST …/suggestions). */
   'suggestion:submit': (payload: { text: string; author?: string }, ack: (reply: ClientAck<{ suggestion: Suggestion }>) => void) => void;
+  /** One vote for a pending suggestion (overlay or editor; one per client per suggestion, rate-limited). */
+  'suggestion:vote': (payload: { id: string }, ack: (reply: ClientAck<{ votes: number }>) => void) => void;
 }
 
 /** Data the server keeps on each socket. */

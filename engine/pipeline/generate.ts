@@ -5,6 +5,12 @@
  *   3 per window: seeded noise → S Euler steps of the denoiser → clean latents
  *   4 per frame: decode → camera → upscale → RGB bytes → yield
  * Aborting the signal stops the work before the next denoiser step or frame.
+ *
+ * A stream (live mode, a shot that continues the one before) is made a part at a time: `range`
+ * makes frames [from, from + count) of the shot's N, and `context` gives the clean latents of the
+ * K frames before `from` (made by an earlier part, of this prompt or another), which condition the
+ * first window as a window's own predecessors do inside a shot. `latents` hands each frame's clean
+ * latent back, for the next part's context.
  */
 import type { CameraMove } from '../../shared/scene.js';
 import type { ProfileName } from '../bundle/manifest.js';
@@ -42,6 +48,16 @@ export interface GenerateOptions {
    * pool holds a render back while previews run (previews first). Aborting still stops it.
    */
   hold?: () => Promise<void> | undefined;
+  /** Make only frames [from, from + count) of the shot (default: all of it). */
+  range?: { from: number; count: number };
+  /**
+   * Clean latents of the K frames before the first one made (K·C·h·w floats, frame-major, each
+   * [C, h, w]), at times `from − K … from − 1` of the shot (negative: the end of the part before,
+   * one period earlier). Null or absent: the first window starts from nothing.
+   */
+  context?: Float32Array | null;
+  /** Hand each frame's clean latent ([C, h, w]) back with it. */
+  latents?: boolean;
 }
 
 export interface StageTimings {
@@ -65,6 +81,18 @@ export interface GeneratedFrame {
   rgb: Uint8Array;
   /** The decoded base frame (CHW float), when `raw`. */
   base?: Float32Array;
+  /** The frame's clean latent ([C, h, w]), when `latents`. */
+  latent?: Float32Array;
+}
+
+/** The clean latents of the last `k` frames of `frames` (GeneratedFrame.latent), as a `context`; null when there are fewer. */
+export function contextOf(frames: readonly { latent?: Float32Array }[], k: number): Float32Array | null {
+  const tail = frames.slice(-k);
+  if (k === 0 || tail.length < k || tail.some((f) => !f.latent)) return null;
+  const size = tail[0]!.latent!.length;
+  const out = new Float32Array(size * k);
+  tail.forEach((f, i) => out.set(f.latent!, i * size));
+  return out;
 }
 
 export function abortError(): Error {
@@ -100,7 +128,11 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
 
   // 2. Windows.
   const n = frameCount(shot.duration, shot.fps);
-  const windows = planWindows(n, F);
+  const range = options.range ?? { from: 0, count: n };
+  if (!(range.from >= 0 && range.count >= 1 && range.from + range.count <= n)) throw new Error(`frames ${range.from}..${range.from + range.count} of a shot of ${n}`);
+  const windows = planWindows(range.count, F).map((win) => ({ ...win, start: win.start + range.from }));
+  const context = options.context ?? null;
+  if (context && context.length !== K * C * plane) throw new Error(`a context of ${context.length} floats, not ${K}·${C}·${h}·${w}`);
   const grid = timeGrid(steps, options.shift ?? profile.shift);
   // A self-conditioned denoiser also takes its own x0 estimate of the previous step (BUNDLE.md, `x0_self`).
   const selfCond = 'x0_self' in manifest.graphs[profile.denoiser]!.inputs;
@@ -112,13 +144,21 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
     const times = Float32Array.from({ length: f }, (_, i) => frameTime(win.start + i, n));
     const prev = new Float32Array(C * K * plane);
     const prevTime = new Float32Array(K);
-    const prevValid = win.start > 0 && K > 0 ? 1 : 0;
+    const fromContext = win.start === range.from && context !== null;
+    const prevValid = K > 0 && (win.start > range.from || fromContext) ? 1 : 0;
     if (prevValid) {
       for (let k = 0; k < K; k++) {
-        // Clamped at frame 0: a last window of a short shot can start fewer than K frames in (N = 9, F = 8).
-        const j = Math.max(0, win.start - K + k);
+        let frame: Float32Array;
+        let j: number;
+        if (fromContext) {
+          j = win.start - K + k;
+          frame = context.subarray(k * C * plane, (k + 1) * C * plane);
+        } else {
+          // Clamped at the first frame made: a last window of a short part can start fewer than K frames in (N = 9, F = 8).
+          j = Math.max(range.from, win.start - K + k);
+          frame = made[j]!;
+        }
         prevTime[k] = frameTime(j, n);
-        const frame = made[j]!;
         for (let c = 0; c < C; c++) prev.set(frame.subarray(c * plane, (c + 1) * plane), (c * K + k) * plane);
       }
     }
@@ -151,8 +191,10 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
       const base: FloatImage = { data: decoded.rgb!.data, width: manifest.frame.width, height: manifest.frame.height };
       const tau = frameTime(j, n);
       lap('decode');
+      // A copy: the worker hands the buffer over (transfers it), and `made` still needs this one.
+      const keep = options.latents ? { latent: latent.slice() } : {};
       if (options.raw) {
-        yield { index: j, count: n, tau, width: base.width, height: base.height, rgb: toRgb8(base), base: base.data };
+        yield { index: j, count: n, tau, width: base.width, height: base.height, rgb: toRgb8(base), base: base.data, ...keep };
         continue;
       }
       let image = applyCamera(base, shot.camera, tau);
@@ -175,7 +217,7 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
         rgb = toRgb8(image);
       }
       lap('upscale');
-      yield { index: j, count: n, tau, width: image.width, height: image.height, rgb };
+      yield { index: j, count: n, tau, width: image.width, height: image.height, rgb, ...keep };
     }
   }
 }

@@ -76,6 +76,7 @@ async function run(job: Extract<ToWorker, { type: 'generate' }>): Promise<void> 
       frames++;
       const transfer = [frame.rgb.buffer as ArrayBuffer];
       if (frame.base) transfer.push(frame.base.buffer as ArrayBuffer);
+      if (frame.latent) transfer.push(frame.latent.buffer as ArrayBuffer);
       post({ type: 'frame', id: job.id, frame }, transfer);
     }
     post({ type: 'done', id: job.id, stats: { firstFrameMs: first, totalMs: performance.now() - t0, frames, textCacheHits: model.textCache.hits - hits0, textCacheMisses: model.textCache.misses - misses0, timings } });

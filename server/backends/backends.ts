@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { AwarenessBus } from '../ports/awareness-bus.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { DocumentStore } from '../ports/document-store.js';
+import type { LiveStore } from '../ports/live-store.js';
 import type { PreviewJobBackend } from '../ports/preview-jobs.js';
 import type { PreviewStore } from '../ports/preview-store.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
@@ -38,6 +39,8 @@ export interface Backends {
   shots: ShotStore;
   /** What post-production makes from the shots (video pieces with captions or transitions, soundtracks), kept like the shots. */
   parts: ShotStore;
+  /** Live streams' leases, checkpoints and votes. */
+  live: LiveStore;
   /** Finished videos. */
   videos: BlobStore;
   /** The rooms' uploaded audio. */

@@ -14,6 +14,7 @@ import { LocalBlobStore } from '../embedded/local-blob-store.js';
 import { LocalRenderQueue } from '../embedded/local-render-queue.js';
 import { LocalRoomControl } from '../embedded/local-room-control.js';
 import { MemoryPreviewJobs } from '../embedded/memory-preview-jobs.js';
+import { MemoryLiveStore } from '../embedded/memory-live-store.js';
 import { MemoryRateLimiter } from '../embedded/memory-rate-limiter.js';
 import { MemoryRoomEvents } from '../embedded/memory-room-events.js';
 import { FrameCache } from '../preview/frame-cache.js';
@@ -53,6 +54,7 @@ export async function embeddedBackends(config: Config, log: FastifyBaseLogger): 
     renderQueue,
     shots,
     parts,
+    live: new MemoryLiveStore(),
     videos: blobs(rendersDir),
     assets: blobs(path.join(config.dataDir, 'assets')),
     cacheDir: path.join(config.dataDir, 'cache'),

@@ -17,6 +17,7 @@ import type { Metrics } from '../metrics.js';
 import type { SnapshotStore } from '../ports/snapshot-store.js';
 import { RedisPreviewStore, RedisShotStore } from '../scale/redis-caches.js';
 import { NodeLiveness, RedisChannels, RedisRoomEvents, redisAwarenessBus } from '../scale/redis-buses.js';
+import { RedisLiveStore } from '../scale/redis-live-store.js';
 import { RedisClients } from '../scale/redis-clients.js';
 import { RedisDocumentStore } from '../scale/redis-document-store.js';
 import { withRedisLock } from '../scale/redis-lock.js';
@@ -70,6 +71,7 @@ export async function redisBackends(config: Config, log: FastifyBaseLogger): Pro
     renderQueue,
     shots: new RedisShotStore(redis, new LocalBlobStore(path.join(config.blobDir, 'shots')), config.render.cacheBytes),
     parts: new RedisShotStore(redis, new LocalBlobStore(path.join(config.blobDir, 'parts')), config.post.cacheBytes, 'parts'),
+    live: new RedisLiveStore(redis),
     videos: new LocalBlobStore(path.join(config.blobDir, 'renders')),
     assets: new LocalBlobStore(path.join(config.blobDir, 'assets')),
     cacheDir: path.join(config.dataDir, 'cache'),

@@ -1,20 +1,23 @@
 /**
- * Sends preview frames to the sockets of a room with per-socket flow control. While a socket's
+ * Sends preview and live frames to the sockets of a room with per-socket flow control. While a socket's
  * previous write is still in flight (its transport is not writable), new frames wait in a small
  * per-socket queue bounded by bytes; when it is full the OLDEST waiting frames are dropped, so a
  * slow or stalled client costs the server at most that bound and skips ahead to the newest frames
  * when it catches up, while bursts (frames relayed from another process arrive together) reach
  * fast clients whole.
  */
-import type { PreviewFrame } from '../../shared/protocol.js';
+import type { LiveFrame, PreviewFrame } from '../../shared/protocol.js';
 import type { Metrics } from '../metrics.js';
 import { ioRoom, type Io, type IoSocket } from './socket-server.js';
 
 /** Bytes of frames that may wait for one socket (default). */
 export const MAILBOX_BYTES = 128 * 1024;
 
+/** A frame event: a shot's preview, or the room's live stream. */
+export type FrameEvent = { event: 'preview:frame'; frame: PreviewFrame } | { event: 'live:frame'; frame: LiveFrame };
+
 interface Mailbox {
-  waiting: PreviewFrame[];
+  waiting: FrameEvent[];
   bytes: number;
   armed: boolean;
 }
@@ -28,6 +31,11 @@ interface TransportLike {
 
 const connOf = (socket: IoSocket) => socket.conn as unknown as { writeBuffer: unknown[]; transport: TransportLike };
 
+const send = (socket: IoSocket, item: FrameEvent): void => {
+  if (item.event === 'preview:frame') socket.emit('preview:frame', item.frame);
+  else socket.emit('live:frame', item.frame);
+};
+
 export class FrameFanout {
   readonly #mailboxes = new WeakMap<IoSocket, Mailbox>();
 
@@ -39,11 +47,15 @@ export class FrameFanout {
 
   /** Sends a frame to every socket of the room on this node. */
   publish(room: string, frame: PreviewFrame): void {
+    this.publishEvent(room, { event: 'preview:frame', frame });
+  }
+
+  publishEvent(room: string, item: FrameEvent): void {
     const ids = this.io.sockets.adapter.rooms.get(ioRoom(room));
     if (!ids) return;
     for (const id of ids) {
       const socket = this.io.sockets.sockets.get(id);
-      if (socket) this.deliver(socket, frame);
+      if (socket) this.deliverEvent(socket, item);
     }
   }
 
@@ -60,6 +72,10 @@ export class FrameFanout {
   }
 
   deliver(socket: IoSocket, frame: PreviewFrame): void {
+    this.deliverEvent(socket, { event: 'preview:frame', frame });
+  }
+
+  deliverEvent(socket: IoSocket, item: FrameEvent): void {
     let box = this.#mailboxes.get(socket);
     if (!box) {
       box = { waiting: [], bytes: 0, armed: false };
@@ -67,15 +83,15 @@ export class FrameFanout {
     }
     const conn = connOf(socket);
     if (!box.armed && box.waiting.length === 0 && conn.transport.writable && conn.writeBuffer.length === 0) {
-      socket.emit('preview:frame', frame);
+      send(socket, item);
       this.metrics.previewFramesSent.inc();
       return;
     }
-    box.waiting.push(frame);
-    box.bytes += frame.data.length;
+    box.waiting.push(item);
+    box.bytes += item.frame.data.length;
     while (box.bytes > this.mailboxBytes && box.waiting.length > 1) {
       const dropped = box.waiting.shift()!;
-      box.bytes -= dropped.data.length;
+      box.bytes -= dropped.frame.data.length;
       this.metrics.previewFramesDropped.inc();
     }
     if (!box.armed) this.#arm(socket, box);
@@ -95,8 +111,8 @@ export class FrameFanout {
           return;
         }
         const next = box.waiting.shift()!;
-        box.bytes -= next.data.length;
-        socket.emit('preview:frame', next);
+        box.bytes -= next.frame.data.length;
+        send(socket, next);
         this.metrics.previewFramesSent.inc();
       }
     };

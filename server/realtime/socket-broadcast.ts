@@ -3,7 +3,7 @@
  * per-socket flow control (frame-fanout.ts). `local` reaches this node's sockets only (a node
  * relaying what engine workers published on Redis); `all-nodes` goes through the adapter.
  */
-import type { PreviewFrame } from '../../shared/protocol.js';
+import type { LiveFrame, PreviewFrame } from '../../shared/protocol.js';
 import type { RoomBroadcast, RoomEventName, RoomEventPayload } from '../ports/room-broadcast.js';
 import type { FrameFanout } from './frame-fanout.js';
 import { ioRoom, type Io } from './socket-server.js';
@@ -18,6 +18,10 @@ export class SocketBroadcast implements RoomBroadcast {
   emit<E extends RoomEventName>(room: string, event: E, payload: RoomEventPayload<E>): void {
     if (event === 'preview:frame') {
       this.fanout.publish(room, payload as PreviewFrame);
+      return;
+    }
+    if (event === 'live:frame') {
+      this.fanout.publishEvent(room, { event, frame: payload as LiveFrame });
       return;
     }
     const target = this.scope === 'local' ? this.io.local.to(ioRoom(room)) : this.io.to(ioRoom(room));
