@@ -96,6 +96,11 @@ export class EnginePool extends EventEmitter<EngineEvents> {
     return this.#info;
   }
 
+  /** The bundle's window of frames and its context (a live stream is made a window at a time). */
+  get chunk(): { frames: number; context: number } {
+    return this.info.chunk;
+  }
+
   get workerCount(): number {
     return this.#options.workers;
   }

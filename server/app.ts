@@ -36,7 +36,10 @@ import { PreviewStateLog } from './preview/state-log.js';
 import { FrameFanout } from './realtime/frame-fanout.js';
 import { RoomRelay } from './realtime/room-relay.js';
 import { SocketBroadcast } from './realtime/socket-broadcast.js';
-import { createSocketServer } from './realtime/socket-server.js';
+import { createSocketServer, ioRoom } from './realtime/socket-server.js';
+import { LiveClips } from './live/live-clips.js';
+import { livePlugin } from './live/live-routes.js';
+import { LiveService } from './live/live-service.js';
 import { RenderJobs } from './render/render-jobs.js';
 import { renderBounds } from './render/render-limits.js';
 import { rendersPlugin } from './render/render-routes.js';
@@ -112,6 +115,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const stateLog = new PreviewStateLog();
   let preview: PreviewService | null = null;
   let relay: RoomRelay | null = null;
+  let live: LiveService | null = null;
   const realtime = createSocketServer(app.server, {
     access,
     metrics,
@@ -123,8 +127,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         emit: (event, payload) => (socket.emit as (event: string, payload: unknown) => boolean)(event, payload),
         replayFrames: (frames) => fanout.replay(socket, frames),
       });
+      const state = live?.stateOf(socket.data.room);
+      if (state) socket.emit('live:state', state);
+      void live?.onPresence(socket.data.room);
     },
-    onLeave: (socket) => relay?.leave(socket.data.room),
+    onLeave: (socket) => {
+      relay?.leave(socket.data.room);
+      void live?.onPresence(socket.data.room);
+    },
     limiter,
     addressOf,
     ...(backends.socketAdapter ? { adapter: backends.socketAdapter } : {}),
@@ -191,7 +201,34 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     }
   }
 
-  const guard = new RoomGuard({ control: backends.control, directory: backends.directory, rooms, collab, realtime, log, forgetPreviews: async (room) => preview?.forgetRoom(room) });
+  // Live mode: the room's endless stream where this process has an engine; replays and votes everywhere.
+  live = new LiveService({
+    rooms,
+    engine,
+    store: backends.live,
+    events,
+    bus: backends.events,
+    policy,
+    watchers: async (room) => (await realtime.io.in(ioRoom(room)).fetchSockets()).length,
+    log,
+    jpegQuality: config.preview.jpegQuality,
+  });
+  const liveService = live;
+  const clips = new LiveClips(backends.videos);
+
+  const guard = new RoomGuard({
+    control: backends.control,
+    directory: backends.directory,
+    rooms,
+    collab,
+    realtime,
+    log,
+    forgetPreviews: async (room) => {
+      await preview?.forgetRoom(room);
+      await liveService.forgetRoom(room);
+      await clips.forgetRoom(room);
+    },
+  });
   const ctx: AppContext = { config, log, metrics, backends, tokens, access, policy, guard, rooms, collab, realtime, fanout, events, addressOf, engine, preview, renders, assets };
   app.decorate('scenecast', ctx);
 
@@ -202,6 +239,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(suggestionsPlugin, { ctx, suggestions: new Suggestions({ rooms, policy, limiter: backends.rateLimiter('suggestions', config.suggestions), events }) });
   await app.register(assetsPlugin, { ctx, assets, maxBytes: config.post.assetMaxBytes });
   await app.register(postPlugin, { ctx, narrator, assets, bedsDir, limiter: backends.rateLimiter('narration', { burst: 30, perMinute: 60 }) });
+  await app.register(livePlugin, { ctx, live: liveService, clips, votes: backends.rateLimiter('votes', config.votes) });
   app.get('/api/templates', async () => ({ templates: TEMPLATES }));
   await staticRoutes(app);
   await app.register(opsPlugin, { ctx });
@@ -215,6 +253,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         () => upgrades.close(),
         () => collab.close(),
         () => preview?.close(),
+        () => liveService.close(),
         () => stopPreviewWorker?.(),
         () => renderWorker?.close(),
         () => renders?.close(),

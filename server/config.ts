@@ -63,6 +63,9 @@ const EnvSchema = z.object({
   ROOMS_PER_HOUR: int(60),
   /** Audience suggestions per client: a burst of this many, then … */
   SUGGESTION_BURST: int(3),
+  /** Votes one client may cast in a room: a burst, then this many a minute. */
+  VOTE_BURST: int(10),
+  VOTES_PER_MINUTE: int(30),
   /** … this many a minute. */
   SUGGESTIONS_PER_MINUTE: int(6),
   /** Scale-out: Redis for documents, pub/sub, Socket.IO and jobs (unset = embedded, one process). */
@@ -128,6 +131,7 @@ export interface Config {
   render: { concurrency: number; parallel: number; cacheBytes: number; ttlMs: number; roomQueue: number; queueMax: number; maxFrames: number; maxBytes: number };
   post: { assetMaxBytes: number; ttsCacheBytes: number; cacheBytes: number; bedsAtStart: boolean };
   suggestions: { burst: number; perMinute: number };
+  votes: { burst: number; perMinute: number };
   roomCreation: { burst: number; perMinute: number };
   /** Set in scale-out mode. */
   redis: { url: string; prefix: string; streamMinLifetimeMs: number } | null;
@@ -168,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     blobDir: path.resolve(e.BLOB_DIR ?? path.join(e.DATA_DIR, 'blobs')),
     roomCreation: { burst: Math.max(1, e.ROOM_CREATE_BURST), perMinute: Math.max(1, e.ROOMS_PER_HOUR) / 60 },
     suggestions: { burst: Math.max(1, e.SUGGESTION_BURST), perMinute: Math.max(1, e.SUGGESTIONS_PER_MINUTE) },
+    votes: { burst: Math.max(1, e.VOTE_BURST), perMinute: Math.max(1, e.VOTES_PER_MINUTE) },
     render: {
       concurrency: Math.max(1, e.RENDER_CONCURRENCY),
       parallel: Math.max(1, e.RENDER_SHOT_PARALLELISM),

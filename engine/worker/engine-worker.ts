@@ -28,6 +28,7 @@ post({
     hash,
     profiles: Object.fromEntries(Object.entries(manifest.profiles).map(([k, p]) => [k, { steps: p.steps, guidance: p.guidance, shift: p.shift, size: p.size }])),
     frame: manifest.frame,
+    chunk: manifest.chunk,
     loadMs: performance.now() - started,
   },
 });

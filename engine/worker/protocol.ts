@@ -21,6 +21,8 @@ export interface BundleInfo {
   hash: string;
   profiles: Record<string, { steps: number; guidance: number; shift: number; size: [number, number] }>;
   frame: { width: number; height: number };
+  /** The denoiser's window and the frames before it that condition it (BUNDLE.md, chunk). */
+  chunk: { frames: number; context: number };
   loadMs: number;
 }
 
