@@ -69,7 +69,7 @@ async function objectColour(jpeg: Uint8Array): Promise<[number, number, number]>
   const channel = (c: 0 | 1 | 2) => px.map((p) => p[c]).sort((a, b) => a - b)[px.length >> 1]!;
   const median: [number, number, number] = [channel(0), channel(1), channel(2)];
   const far = px.map((p) => ({ p, d: Math.abs(p[0] - median[0]) + Math.abs(p[1] - median[1]) + Math.abs(p[2] - median[2]) })).sort((a, b) => b.d - a.d).slice(0, Math.max(20, px.length >> 5));
-  const sum = far.reduce((s, { p }) => [s[0] + p[0], s[1] + p[1], s[2] + p[2]], [0, 0, 0]);
+  const sum = far.reduce<[number, number, number]>((s, { p }) => [s[0] + p[0], s[1] + p[1], s[2] + p[2]], [0, 0, 0]);
   return [sum[0] / far.length, sum[1] / far.length, sum[2] / far.length];
 }
 
