@@ -8,6 +8,8 @@ import type { Scene } from '../../shared/scene.js';
 import { editorText, ensureClientBuilt, launchBrowser, openPage, screenshot, waitForPicture } from '../helpers/browser.js';
 import { sharedEngine } from '../helpers/engine.js';
 import { startServer } from '../helpers/server.js';
+import { connectYjs } from '../helpers/yjs-client.js';
+import { liveOf, livePromptText } from '../../shared/live.js';
 
 beforeAll(async () => {
   await Promise.all([ensureClientBuilt(), launchBrowser(), sharedEngine()]);
@@ -98,5 +100,39 @@ describe('overlay', () => {
     await screenshot(editor.page, 'editor-suggestions', { fullPage: true });
     overlay.expectNoErrors();
     editor.expectNoErrors();
+  });
+
+  it('plays the live stream at a steady pace with the prompt on air and who suggested it: the picture moves', async () => {
+    const s = await startServer({}, undefined, { engine: await sharedEngine() });
+    const room = await s.createRoom({ scene: { fps: 16, shots: [{ id: 'o', prompt: 'a green box', duration: 1 }] } });
+    const overlay = await openPage(`${room.urls.overlay}&pos=tl&size=640`, { viewport: FULL_HD });
+    const { page } = overlay;
+    const editor = connectYjs(s.wsUrl, room.room, room.tokens.editor);
+    await editor.synced;
+    editor.doc.transact(() => {
+      liveOf(editor.doc).set('on', true);
+      livePromptText(editor.doc).insert(0, 'a red ball moves right quickly on the grass');
+    });
+    await waitForPicture(page, 'canvas.stream', 20_000);
+    await expect.poll(() => page.locator('.stream-tile .on-air .prompt').innerText(), { timeout: 20_000 }).toBe('a red ball moves right quickly on the grass');
+    expect(await page.locator('figure.live-tile').isHidden()).toBe(true);
+    // Moving: frames keep being drawn (their numbers go up) and two screenshots a second apart differ.
+    const seqA = Number(await page.locator('canvas.stream').getAttribute('data-seq'));
+    const shotA = await page.locator('canvas.stream').screenshot();
+    await new Promise((r) => setTimeout(r, 1000));
+    const seqB = Number(await page.locator('canvas.stream').getAttribute('data-seq'));
+    const shotB = await page.locator('canvas.stream').screenshot();
+    expect(seqB - seqA).toBeGreaterThanOrEqual(8);
+    expect(Buffer.compare(shotA, shotB)).not.toBe(0);
+    const a = await sharp(shotA).raw().toBuffer();
+    const b = await sharp(shotB).raw().toBuffer();
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff += Math.abs(a[i]! - b[i]!);
+    expect(diff / a.length).toBeGreaterThan(0.5);
+    await screenshot(page, 'overlay-live', { omitBackground: true });
+    // Turned off: the stream tile goes.
+    liveOf(editor.doc).set('on', false);
+    await expect.poll(() => page.locator('figure.stream-tile').isHidden(), { timeout: 10_000 }).toBe(true);
+    overlay.expectNoErrors();
   });
 });

@@ -190,6 +190,7 @@ const en = {
   networkError: 'The server could not be reached. Check your connection and try again.',
   // overlay
   overlayLive: 'Live preview',
+  overlayStream: 'Live',
   overlayClip: 'Latest clip',
   overlayRendering: 'Rendering…',
   overlaySuggestions: 'From the chat',
@@ -371,6 +372,7 @@ const zh: Record<Key, string> = {
   connectionClosed: '服务器关闭了连接：{reason}',
   networkError: '无法连接服务器。请检查网络后重试。',
   overlayLive: '实时预览',
+  overlayStream: '直播',
   overlayClip: '最新片段',
   overlayRendering: '渲染中…',
   overlaySuggestions: '来自弹幕',

@@ -21,6 +21,7 @@ import { api, describeError, videoUrl } from '../lib/api.js';
 import { connect, ROOM_ENDED } from '../lib/connection.js';
 import { byId, h } from '../lib/dom.js';
 import { initLang, setLang } from '../lib/i18n.js';
+import { LivePlayer } from '../lib/live-player.js';
 import { PreviewHub, playPreview } from '../lib/previews.js';
 import { RenderTracker } from '../lib/render-tracker.js';
 
@@ -95,11 +96,38 @@ function start(): void {
   const liveTile = h('figure', { class: 'tile live-tile' }, canvas, h('figcaption', { t: 'overlayLive' }));
   liveTile.hidden = true;
   previews.onChange(() => {
-    if (!previews.latestShot) return;
+    if (!previews.latestShot || !streamTile.hidden) return;
     liveTile.hidden = false;
     liveTile.dataset.shot = previews.latestShot.shot;
   });
   playPreview(canvas, () => previews.latestShot);
+
+  // The room's live stream (live mode), with the prompt on air and who suggested it.
+  const streamCanvas = h('canvas', { class: 'stream', aria: 'overlayStream', attrs: { width: 128, height: 72, role: 'img' } });
+  const onAir = h('p', { class: 'on-air' });
+  const onAirPrompt = h('span', { class: 'prompt' });
+  const onAirAuthor = h('span', { class: 'author' });
+  onAir.append(onAirPrompt, onAirAuthor);
+  const streamTile = h('figure', { class: 'tile stream-tile' }, streamCanvas, onAir, h('figcaption', { t: 'overlayStream' }));
+  streamTile.hidden = true;
+  const player = new LivePlayer(streamCanvas);
+  conn.socket.on('live:frame', (frame) => {
+    streamTile.hidden = false;
+    liveTile.hidden = true; // one live picture: the stream, not the edited shot's preview
+    void player.push(frame);
+  });
+  conn.socket.on('live:state', (state) => {
+    if (state.status === 'stopped') {
+      streamTile.hidden = true;
+      player.stop();
+      return;
+    }
+    streamTile.dataset.status = state.status;
+    if (state.prompt !== undefined && state.status !== 'refused') {
+      onAirPrompt.textContent = state.prompt;
+      onAirAuthor.textContent = state.author ? `— ${state.author}` : '';
+    }
+  });
 
   // The latest finished clip, and a strip while a render runs.
   const video = h('video', { class: 'clip', attrs: { muted: true, loop: true, autoplay: true, playsinline: true, preload: 'auto' } });
@@ -192,7 +220,7 @@ function start(): void {
     chat.hidden = true;
   }
 
-  stack = h('div', { class: 'stack' }, clipTile, liveTile, strip, chat);
+  stack = h('div', { class: 'stack' }, streamTile, clipTile, liveTile, strip, chat);
   // Ended before the page was built (connect() reports asynchronously, but be sure).
   stack.hidden = failed;
   root.append(stack);
