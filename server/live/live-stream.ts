@@ -9,7 +9,8 @@
  *   3 encode   JPEG, in libvips' threads
  *   4 pace     frames go out at the room's fps on a steady clock (never faster than real time);
  *              generation runs at most one chunk ahead. A new prompt drops the frames made ahead
- *              and goes on from the last frame sent, so it shows within a chunk's generation time
+ *              but ~150 ms of them and goes on from the last one kept, so it shows within about
+ *              a chunk's generation time and the picture does not stall
  *   5 send     `live:frame` to the room (one generation for every socket; slow sockets drop
  *              stale frames in the fan-out); `live:state` when the revision on air changes
  *              (`appliedAt`: the seq of its first frame), when it pauses and resumes
@@ -27,6 +28,8 @@ import type { OnAirPrompt } from './live-director.js';
 
 /** Frames of the clock that motion words follow (a prompt's "moves right" plays over this many frames, then again). */
 export const LIVE_PERIOD_S = 4;
+/** Seconds of old frames kept playing while the first chunk of a new prompt is made. */
+const SWITCH_KEEP_S = 0.15;
 
 export interface LivePlan {
   on: boolean;
@@ -214,17 +217,20 @@ export class LiveStream {
     this.#prompt = wanted;
     this.#rev++;
     this.#appliedPending = true;
-    // Frames made ahead from the old prompt are dropped: the new one goes on from the last frame sent.
+    // Frames made ahead from the old prompt are dropped but the next ~150 ms (they play while the
+    // new chunk is made, so the picture does not stall); the new prompt goes on from the last of them.
     this.#chunk.abort();
-    this.#dropAhead();
+    this.#dropAhead(Math.ceil(SWITCH_KEEP_S * plan.fps));
   }
 
-  #dropAhead(): void {
-    this.#ahead = [];
-    const last = this.#sent.at(-1);
+  /** Drops the frames made ahead but `keep`; the next chunk goes on from the last frame kept (or sent). */
+  #dropAhead(keep = 0): void {
+    this.#ahead = this.#ahead.slice(0, keep);
+    const basis = [...this.#sent, ...this.#ahead];
+    const last = basis.at(-1);
     if (last) {
       this.#phase = (last.phase + 1) % last.frame.count;
-      this.#context = contextOf(this.#sent.map((m) => m.frame), this.#o.chunk.context);
+      this.#context = contextOf(basis.map((m) => m.frame), this.#o.chunk.context);
     } else ({ phase: this.#phase, context: this.#context } = this.#start);
   }
 

@@ -19,6 +19,7 @@ import { PreviewHub } from '../lib/previews.js';
 import { RenderTracker } from '../lib/render-tracker.js';
 import { Signal } from '../lib/signal.js';
 import { createAudioPanel } from './audio-panel.js';
+import { createLivePanel } from './live-panel.js';
 import { bindControl, numberCodec, stringCodec } from './bind.js';
 import { createPresence } from './presence.js';
 import { createRenderPanel } from './render-panel.js';
@@ -184,6 +185,15 @@ export function openRoom(app: HTMLElement, toolbar: HTMLElement, link: RoomLink)
         { class: 'side-col' },
         createScenePlayer({ doc, previews, room: link.room, token }),
         createAudioPanel({ doc, room: link.room, token, editable }),
+        createLivePanel({
+          doc,
+          awareness,
+          room: link.room,
+          token,
+          editable,
+          onLiveState: (listener) => socket.on('live:state', listener),
+          onPresence: (listener) => socket.on('room:presence', listener),
+        }),
         createRenderPanel(link.room, token, tracker, editable),
         createSuggestionsPanel(doc, editable, (prompt) => shotList.addShot(prompt)),
         h('section', { class: 'panel you-panel', aria: 'yourName' }, presence.identity),

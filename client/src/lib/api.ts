@@ -99,6 +99,15 @@ async function call<T>(path: string, init: RequestInit & { token?: string } = {}
   return body as T;
 }
 
+/** An instant replay of a live stream (server/live/live-clips.ts). */
+export interface LiveClip {
+  id: string;
+  status: 'encoding' | 'done' | 'failed';
+  seconds: number;
+  url: string | null;
+  error: { code: string; message: string } | null;
+}
+
 /** An uploaded audio file of a room (for `meta.music`). */
 export interface AudioAsset {
   id: string;
@@ -130,6 +139,9 @@ export const api = {
   /** Uploads an audio file (editors): the body is the file itself, with its own Content-Type. */
   uploadAsset: (room: string, token: string, file: Blob) =>
     call<{ asset: AudioAsset }>(`/api/rooms/${encodeURIComponent(room)}/assets`, { method: 'POST', body: file, headers: { 'content-type': file.type || 'application/octet-stream' }, token }),
+  /** Saves the last 30 s of the room's live stream as an MP4 (editors); poll `liveClip` until it is done. */
+  saveLiveClip: (room: string, token: string) => call<{ clip: LiveClip }>(`/api/rooms/${encodeURIComponent(room)}/live/clips`, { method: 'POST', body: '{}', token }),
+  liveClip: (room: string, id: string, token: string) => call<{ clip: LiveClip }>(`/api/rooms/${encodeURIComponent(room)}/live/clips/${encodeURIComponent(id)}`, { token }),
   suggest: (room: string, token: string, text: string, author?: string) =>
     call<{ suggestion: Suggestion }>(`/api/rooms/${encodeURIComponent(room)}/suggestions`, { method: 'POST', body: JSON.stringify({ text, ...(author ? { author } : {}) }), token }),
 };
