@@ -6,9 +6,9 @@
  * 30 s, and how many watch. The stream itself plays in the overlay; here its state is shown.
  */
 import type { Awareness } from 'y-protocols/awareness';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import { suggestionStatusOf, suggestionsOf } from '../../../shared/doc-layout.js';
-import { LIVE_LIMITS, liveOf, livePromptText, readLive, votesOf } from '../../../shared/live.js';
+import { LIVE_LIMITS, liveOf, readLive, votesOf } from '../../../shared/live.js';
 import type { LiveState, Presence } from '../../../shared/protocol.js';
 import { api, videoUrl } from '../lib/api.js';
 import { h, uid } from '../lib/dom.js';
@@ -49,14 +49,20 @@ export function createLivePanel(options: LivePanelOptions): HTMLElement {
   const on = h('input', { id: onId, class: 'edit-control', attrs: { type: 'checkbox' } });
   bindCheckbox(map, 'on', on, false, canEdit);
 
-  const promptHost = h('div', { class: 'live-prompt' });
-  const existing = map.get('prompt');
-  createTextEditor(promptHost, {
-    text: existing && typeof existing === 'object' ? (existing as Y.Text) : null,
+  const promptHost = h('div', { class: 'text-field live-prompt' });
+  const textOf = (): Y.Text | null => {
+    const value = map.get('prompt');
+    return value instanceof Y.Text ? value : null;
+  };
+  const prompt = createTextEditor(promptHost, {
+    text: textOf(),
     create: (initial) => {
       if (!canEdit()) return null;
-      const text = livePromptText(doc);
-      if (initial) text.insert(text.length, initial);
+      // Someone else's arrived first: theirs is the room's (what was typed here gives way).
+      const existing = textOf();
+      if (existing) return existing;
+      const text = new Y.Text(initial);
+      map.set('prompt', text);
       return text;
     },
     singleLine: true,
@@ -66,6 +72,11 @@ export function createLivePanel(options: LivePanelOptions): HTMLElement {
     label: 'livePrompt',
     placeholder: 'livePromptPlaceholder',
   });
+
+  map.observe((event) => {
+    if (event.keysChanged.has('prompt')) prompt.setText(textOf());
+  });
+  editable.watch((value) => prompt.setEditable(value));
 
   const sourceId = uid('live-source');
   const source = h('select', { id: sourceId, class: 'edit-control' }, h('option', { t: 'liveFromEditors', attrs: { value: 'editor' } }), h('option', { t: 'liveFromSuggestions', attrs: { value: 'suggestions' } }));
@@ -142,6 +153,7 @@ export function createLivePanel(options: LivePanelOptions): HTMLElement {
     { class: 'panel live-panel', attrs: { 'aria-labelledby': 'live-heading' } },
     h('h2', { id: 'live-heading', t: 'livePanel' }),
     h('p', { class: 'row' }, on, h('label', { t: 'liveOn', attrs: { for: onId } })),
+    h('span', { class: 'field-label', t: 'livePrompt', attrs: { 'aria-hidden': 'true' } }),
     promptHost,
     h('p', { class: 'row' }, h('label', { t: 'liveSource', attrs: { for: sourceId } }), source, h('label', { t: 'liveEvery', attrs: { for: everyId } }), every),
     h('div', { class: 'row' }, h('span', { t: 'liveOnAir' }), onAirText, pin, skip),
