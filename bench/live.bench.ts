@@ -11,11 +11,6 @@
  *
  *   npm run bench:live -- [--seconds 10] [--max-rooms 6] [--overlays 200]
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
@@ -24,29 +19,17 @@ import * as Y from 'yjs';
 import type { CreateRoomResponse, LiveFrame, LiveState, PreviewFrame, PreviewState } from '../shared/protocol.js';
 import { liveOf, livePromptText } from '../shared/live.js';
 import { findShot } from '../shared/scene-doc.js';
+import { startBenchServer } from './lib/server-process.js';
 import { printJson, printTable, processCpuSeconds, summarize, type Row } from './lib/report.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, 'max-rooms': { type: 'string', default: '6' }, overlays: { type: 'string', default: '200' } } });
 const SECONDS = Number(values.seconds);
 const MAX_ROOMS = Number(values['max-rooms']);
 const OVERLAYS = Number(values.overlays);
-const ROOT = path.resolve(import.meta.dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const dataDir = await mkdtemp(path.join(os.tmpdir(), 'scenecast-live-bench-'));
-const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-  cwd: ROOT,
-  env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', SCENECAST_SECRET: 'bench-secret-0123456789abcdef', MAX_ROOMS_LOADED: '100', ROOM_CREATE_BURST: '1000', MAX_CONNECTIONS_PER_IP: '100000', MUSIC_BEDS_AT_START: '0' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const port = await new Promise<number>((resolve, reject) => {
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    const m = /listening at http:\/\/[^:]+:(\d+)/i.exec(line);
-    if (m) resolve(Number(m[1]));
-  });
-  child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-});
-const base = `http://127.0.0.1:${port}`;
+const server = await startBenchServer('live', { MUSIC_BEDS_AT_START: '0' });
+const { child, port, base } = server;
 
 const cpuSeconds = () => processCpuSeconds(child.pid!);
 
@@ -240,8 +223,6 @@ try {
   }
   for (const e of editors) e.provider.destroy();
 } finally {
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  await rm(dataDir, { recursive: true, force: true });
+  await server.stop();
 }
 process.exit(0);

@@ -7,11 +7,6 @@
  *
  *   npm run bench:preview -- [--edits 15] [--viewers 1,10,50] [--rooms 1,4]
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
@@ -19,28 +14,16 @@ import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import type { CreateRoomResponse, PreviewFrame, PreviewState } from '../shared/protocol.js';
 import { findShot } from '../shared/scene-doc.js';
+import { startBenchServer } from './lib/server-process.js';
 import { printJson, printTable, processMemory, summarize, type Row } from './lib/report.js';
 
 const { values } = parseArgs({ options: { edits: { type: 'string', default: '15' }, viewers: { type: 'string', default: '1,10,50' }, rooms: { type: 'string', default: '1,4' } } });
 const EDITS = Number(values.edits);
 const VIEWERS = values.viewers!.split(',').map(Number);
 const ROOMS = values.rooms!.split(',').map(Number);
-const ROOT = path.resolve(import.meta.dirname, '..');
 
-const dataDir = await mkdtemp(path.join(os.tmpdir(), 'scenecast-preview-bench-'));
-const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-  cwd: ROOT,
-  env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', SCENECAST_SECRET: 'bench-secret-0123456789abcdef', MAX_ROOMS_LOADED: '100', ROOM_CREATE_BURST: '1000', MAX_CONNECTIONS_PER_IP: '100000' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const port = await new Promise<number>((resolve, reject) => {
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    const m = /listening at http:\/\/[^:]+:(\d+)/i.exec(line);
-    if (m) resolve(Number(m[1]));
-  });
-  child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-});
-const base = `http://127.0.0.1:${port}`;
+const server = await startBenchServer('preview');
+const { child, port, base } = server;
 
 interface Viewer {
   socket: Socket;
@@ -164,6 +147,6 @@ try {
   printJson('preview', { edits: EDITS, rows, targets });
 } finally {
   child.kill('SIGKILL');
-  await rm(dataDir, { recursive: true, force: true });
+  await server.stop();
 }
 process.exit(0);

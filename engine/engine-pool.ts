@@ -3,7 +3,9 @@
  * `generate()` returns the frames of one shot as an async iterable, frame by frame; aborting its
  * signal stops the worker within one denoiser step. The main thread never waits on a session.
  *
- * Priority: previews first. They go ahead of renders in the queue, and while any preview is
+ * Priority: previews first, then live chunks (a stream plays from a chunk made ahead, so a preview
+ * in front of a chunk costs it nothing seen), then renders. Previews and live chunks go ahead of
+ * renders in the queue, and while any preview or live chunk is
  * queued or running every render job is held before its next denoiser step or frame (its
  * encoder idles too), so typing stays live while a render runs. A preview that finds every
  * worker busy with renders shares a worker with a held render instead of waiting for a shot to
@@ -62,6 +64,8 @@ interface Slot {
 }
 
 const urgent = (job: Job): boolean => job.options.profile === 'preview';
+/** 0: an edit's preview (someone waits on it); 1: a chunk of a live stream (it has a buffer); 2: a render. */
+const priority = (job: Job): number => (!urgent(job) ? 2 : job.options.range ? 1 : 0);
 
 let nextJob = 1;
 
@@ -243,8 +247,10 @@ export class EnginePool extends EventEmitter<EngineEvents> {
         if (pool.#closed) items.push({ error: new Error('engine is closed') });
         else if (signal?.aborted) items.push({ error: abortError() });
         else {
-          // Previews go ahead of renders; otherwise first come, first served.
-          const at = options.profile === 'preview' ? pool.#queue.findIndex((j) => j.options.profile !== 'preview') : -1;
+          // An edit's preview goes ahead of live chunks and renders, a live chunk ahead of renders;
+          // otherwise first come, first served.
+          const rank = priority(job);
+          const at = rank < 2 ? pool.#queue.findIndex((j) => priority(j) > rank) : -1;
           if (at < 0) pool.#queue.push(job);
           else pool.#queue.splice(at, 0, job);
           signal?.addEventListener(

@@ -220,6 +220,29 @@ describe('the engine pool', () => {
     stop.abort();
     await Promise.allSettled(running);
   }, 120_000);
+
+  it('serves an edit’s preview before a live chunk queued ahead of it, and a live chunk before a render', async () => {
+    // Every worker busy with a long preview: what comes next waits in the queue.
+    const stops = Array.from({ length: engine.workerCount }, () => new AbortController());
+    const busy = stops.map((stop, i) => collect({ ...shot, seed: 900 + i, duration: 10, fps: 30 }, 'preview', stop.signal).catch(() => []));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const order: string[] = [];
+    const first = async (name: string, frames: AsyncIterable<unknown>) => {
+      for await (const _ of frames) {
+        order.push(name);
+        break;
+      }
+    };
+    const render = first('render', engine.generate({ ...shot, seed: 3 }, { profile: 'final' }));
+    const live = first('live', engine.generate({ ...shot, seed: 4, duration: 4 }, { profile: 'preview', range: { from: 8, count: 8 }, latents: true }));
+    const preview = first('preview', engine.generate({ ...shot, seed: 5 }, { profile: 'preview' }));
+    // One worker comes free: it takes the three one after another, in priority order.
+    stops[0]!.abort();
+    await Promise.all([render, live, preview]);
+    for (const stop of stops) stop.abort();
+    await Promise.all(busy);
+    expect(order).toEqual(['preview', 'live', 'render']);
+  }, 120_000);
 });
 
 describe('the eval checker', () => {

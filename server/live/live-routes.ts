@@ -12,7 +12,7 @@ import type { AppContext } from '../app-context.js';
 import { authorize } from '../http/request-auth.js';
 import { parseOr } from '../http/room-routes.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
-import { parseRange } from '../render/render-routes.js';
+import { sendVideo } from '../render/render-routes.js';
 import type { LiveClips } from './live-clips.js';
 import type { LiveService } from './live-service.js';
 
@@ -56,19 +56,7 @@ export const livePlugin: FastifyPluginAsync<LiveRoutesOptions> = async (app, { c
     const video = clips.video(room, id);
     const size = await video.size();
     if (size === null) throw new ScenecastError('NOT_FOUND', 'The video of this replay was removed');
-    const etag = `"${id}-${size}"`;
-    reply.header('Accept-Ranges', 'bytes').header('ETag', etag).header('Content-Type', 'video/mp4').header('Cache-Control', 'private, max-age=3600');
-    reply.header('Content-Disposition', `inline; filename="scenecast-replay-${id}.mp4"`);
-    if (request.headers['if-none-match'] === etag) return reply.status(304).send();
-    let range: { start: number; end: number } | null;
-    try {
-      range = parseRange(request.headers.range, size);
-    } catch (error) {
-      reply.header('Content-Range', `bytes */${size}`);
-      throw error;
-    }
-    if (!range) return reply.header('Content-Length', size).send(await video.read());
-    return reply.status(206).header('Content-Range', `bytes ${range.start}-${range.end}/${size}`).header('Content-Length', range.end - range.start + 1).send(await video.read(range));
+    return sendVideo(request, reply, { etag: `"${id}-${size}"`, filename: `scenecast-replay-${id}.mp4`, size, read: (range) => video.read(range) });
   });
 
   ctx.realtime.handle('suggestion:vote', async (socket, payload) => {

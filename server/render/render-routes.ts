@@ -2,7 +2,8 @@
  * HTTP of renders: create (editor), status (any token of the room), cancel (editor), and the
  * video itself with Range requests (206), ETag and a fitting Content-Type.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ScenecastError } from '../../shared/errors.js';
 import type { RenderInfo } from '../../shared/protocol.js';
@@ -16,6 +17,35 @@ import type { RenderJobs } from './render-jobs.js';
 const CreateBody = z.object({ scene: z.record(z.string(), z.unknown()).optional(), preview: z.boolean().optional() }).strict();
 const RoomParams = z.object({ room: z.string().min(1).max(64) });
 const RenderParams = z.object({ id: z.string().regex(/^r[a-z0-9]{8,20}$/, 'not a render id') });
+
+/**
+ * An MP4 that never changes once written, with Range requests (206), If-Range, ETag (304) and a
+ * download name: how renders and live replays are served.
+ */
+export async function sendVideo(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  video: { etag: string; filename: string; size: number; read: (range?: { start: number; end: number }) => Promise<Readable> },
+): Promise<FastifyReply> {
+  const { etag, size } = video;
+  reply.header('Accept-Ranges', 'bytes').header('ETag', etag).header('Content-Type', 'video/mp4').header('Cache-Control', 'private, max-age=3600');
+  reply.header('Content-Disposition', `inline; filename="${video.filename}"`);
+  if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+  let range: { start: number; end: number } | null;
+  try {
+    const ifRange = request.headers['if-range'];
+    range = ifRange && ifRange !== etag ? null : parseRange(request.headers.range, size);
+  } catch (error) {
+    reply.header('Content-Range', `bytes */${size}`);
+    throw error;
+  }
+  if (!range) return reply.header('Content-Length', size).send(await video.read());
+  return reply
+    .status(206)
+    .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
+    .header('Content-Length', range.end - range.start + 1)
+    .send(await video.read(range));
+}
 
 /** Parses `Range: bytes=a-b` against a file of `size` bytes: null for the whole file. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
@@ -111,23 +141,6 @@ export const rendersPlugin: FastifyPluginAsync<{ ctx: AppContext }> = async (app
     const size = await video.size();
     if (size === null) throw new ScenecastError('RENDER_NOT_FOUND', 'The video of this render was removed');
     // A render's file never changes once written: its id and size identify it.
-    const etag = `"${record.id}-${size}"`;
-    reply.header('Accept-Ranges', 'bytes').header('ETag', etag).header('Content-Type', 'video/mp4').header('Cache-Control', 'private, max-age=3600');
-    reply.header('Content-Disposition', `inline; filename="scenecast-${record.id}.mp4"`);
-    if (request.headers['if-none-match'] === etag) return reply.status(304).send();
-    let range: { start: number; end: number } | null;
-    try {
-      const ifRange = request.headers['if-range'];
-      range = ifRange && ifRange !== etag ? null : parseRange(request.headers.range, size);
-    } catch (error) {
-      reply.header('Content-Range', `bytes */${size}`);
-      throw error;
-    }
-    if (!range) return reply.header('Content-Length', size).send(await video.read());
-    return reply
-      .status(206)
-      .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
-      .header('Content-Length', range.end - range.start + 1)
-      .send(await video.read(range));
+    return sendVideo(request, reply, { etag: `"${record.id}-${size}"`, filename: `scenecast-${record.id}.mp4`, size, read: (range) => video.read(range) });
   });
 };
