@@ -4,7 +4,7 @@
  * audience's votes; the instant replay button gives a link to an MP4.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { liveOf, readLive } from '../../shared/live.js';
+import { liveOf, readLive, votesOf } from '../../shared/live.js';
 import { ensureClientBuilt, launchBrowser, openPage, screenshot, waitForPicture } from '../helpers/browser.js';
 import { sharedEngine } from '../helpers/engine.js';
 import { startServer } from '../helpers/server.js';
@@ -76,4 +76,28 @@ describe('the live panel', () => {
     editor.expectNoErrors();
     overlay.expectNoErrors();
   }, 120_000);
+
+  it('the audience page (overlay with audience=1) suggests a prompt and votes once for it', async () => {
+    const s = await startServer({}, undefined, { engine: await sharedEngine() });
+    const room = await s.createRoom({ scene: { fps: 16, shots: [{ id: 'a', prompt: 'a green box', duration: 1 }] } });
+    const audience = await openPage(`${room.urls.overlay}&audience=1`);
+    const { page } = audience;
+    await page.getByPlaceholder('Suggest what the stream shows').fill('a purple star spins');
+    await page.getByPlaceholder('Your name').fill('kim');
+    await page.getByRole('button', { name: 'Suggest' }).click();
+    await expect.poll(() => page.locator('.audience-message').innerText(), SLOW).toBe('Thanks! Your suggestion is in the queue.');
+    const item = page.locator('.vote-item').first();
+    await expect.poll(() => item.locator('.text').innerText(), SLOW).toBe('a purple star spins');
+    expect(await item.locator('.votes').innerText()).toBe('0');
+    await item.getByRole('button', { name: 'Vote' }).click();
+    await expect.poll(() => item.locator('.votes').innerText(), SLOW).toBe('1');
+    expect(await item.getByRole('button', { name: 'Vote' }).isDisabled()).toBe(true);
+    // Counted in the document, once.
+    const doc = connectYjs(s.wsUrl, room.room, room.tokens.viewer);
+    await doc.synced;
+    const id = await item.getAttribute('data-suggestion');
+    await until(doc.doc, (d) => votesOf(d).get(id!) === 1, 10_000, 'the vote in the document');
+    await screenshot(page, 'overlay-audience');
+    audience.expectNoErrors();
+  }, 60_000);
 });

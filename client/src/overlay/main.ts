@@ -13,7 +13,9 @@
  * burned into the picture (the scene's `captions` is burn or both), they are not drawn twice.
  *
  * Query options: pos=br|bl|tr|tl (corner, default br), size=480|480px|25% (player width, default
- * 480px), suggestions=0|1 (default 1), lang=en|zh (labels, default from the browser).
+ * 480px), suggestions=0|1 (default 1), lang=en|zh (labels, default from the browser), audience=1
+ * (for the audience's own browsers, not OBS: a form to suggest a prompt and vote on the pending
+ * suggestions, the top-voted of which goes on air when the live stream takes suggestions).
  */
 import { ROOM_ID_PATTERN } from '../../../shared/protocol.js';
 import { suggestionStatusOf, suggestionsOf } from '../../../shared/doc-layout.js';
@@ -22,6 +24,7 @@ import { connect, ROOM_ENDED } from '../lib/connection.js';
 import { byId, h } from '../lib/dom.js';
 import { initLang, setLang } from '../lib/i18n.js';
 import { LivePlayer } from '../lib/live-player.js';
+import { createAudienceForm } from './audience-form.js';
 import { PreviewHub, playPreview } from '../lib/previews.js';
 import { RenderTracker } from '../lib/render-tracker.js';
 
@@ -32,6 +35,8 @@ export interface OverlayOptions {
   suggestions: boolean;
   /** Accepted suggestions shown at once. */
   maxSuggestions: number;
+  /** The audience's form: suggest, and vote on pending suggestions. */
+  audience: boolean;
 }
 
 export function parseOptions(query: URLSearchParams): OverlayOptions {
@@ -49,6 +54,7 @@ export function parseOptions(query: URLSearchParams): OverlayOptions {
     size: width,
     suggestions: query.get('suggestions') !== '0',
     maxSuggestions: 3,
+    audience: query.get('audience') === '1',
   };
 }
 
@@ -220,7 +226,8 @@ function start(): void {
     chat.hidden = true;
   }
 
-  stack = h('div', { class: 'stack' }, streamTile, clipTile, liveTile, strip, chat);
+  const audience = options.audience ? createAudienceForm(conn) : null;
+  stack = h('div', { class: 'stack' }, streamTile, clipTile, liveTile, strip, chat, audience);
   // Ended before the page was built (connect() reports asynchronously, but be sure).
   stack.hidden = failed;
   root.append(stack);
