@@ -9,3 +9,4 @@ export { frameCount } from './pipeline/windows.js';
 export { LruCache } from './pipeline/lru.js';
 export { resolveShot, shotKey, shotSeed, type ResolvedShot } from './shot-spec.js';
 export type { BundleInfo, JobStats } from './worker/protocol.js';
+export { PromptReader, type Reading, type ReaderLexicon } from './bundle/reader.js';

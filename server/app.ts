@@ -38,6 +38,7 @@ import { RoomRelay } from './realtime/room-relay.js';
 import { SocketBroadcast } from './realtime/socket-broadcast.js';
 import { createSocketServer, ioRoom } from './realtime/socket-server.js';
 import { LiveClips } from './live/live-clips.js';
+import { promptsPlugin } from './http/prompt-routes.js';
 import { livePlugin } from './live/live-routes.js';
 import { LiveService } from './live/live-service.js';
 import { RenderJobs } from './render/render-jobs.js';
@@ -149,11 +150,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   upgrades.route(realtime.upgradePath, (req, socket, head, url) => realtime.handleUpgrade(req, socket, head, url));
   upgrades.attach(app.server);
 
+  // The bundle as this node reads it (its hash keys previews; its prompt reader answers /api/prompts/read).
+  const bundle = await loadBundle(config.engine.bundleDir ?? DEFAULT_BUNDLE, { verifyHashes: false });
+
   // Previews: this node watches its rooms and asks; the engine's side takes the jobs.
   let stopPreviewWorker: (() => Promise<void>) | null = null;
   if (enginesSomewhere) {
     const queue = new PreviewJobQueue({ backend: backends.previewJobs, broadcast: events, maxQueued: config.preview.queueMax, onCancelled: () => metrics.previewJobs.inc({ outcome: 'cancelled' }) });
-    const bundleHash = engine?.info.hash ?? (await loadBundle(config.engine.bundleDir ?? DEFAULT_BUNDLE, { verifyHashes: false })).hash;
+    const bundleHash = engine?.info.hash ?? bundle.hash;
     preview = new PreviewService({
       rooms,
       bundleHash,
@@ -240,6 +244,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(assetsPlugin, { ctx, assets, maxBytes: config.post.assetMaxBytes });
   await app.register(postPlugin, { ctx, narrator, assets, bedsDir, limiter: backends.rateLimiter('narration', { burst: 30, perMinute: 60 }) });
   await app.register(livePlugin, { ctx, live: liveService, clips, votes: backends.rateLimiter('votes', config.votes) });
+  await app.register(promptsPlugin, { ctx, reader: bundle.reader });
   app.get('/api/templates', async () => ({ templates: TEMPLATES }));
   await staticRoutes(app);
   await app.register(opsPlugin, { ctx });

@@ -2,6 +2,7 @@
  * The bundle manifest (engine/BUNDLE.md), validated. The engine reads nothing else about a model,
  * so another bundle (a bigger model on a GPU host) needs no code change.
  */
+import { PromptReader } from './reader.js';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -70,6 +71,8 @@ export interface Bundle {
   manifest: Manifest;
   /** Hash of the manifest and every graph: part of every cache key, so a new bundle never hits old entries. */
   hash: string;
+  /** The bundle's prompt reader (reader.json), or null when it brings none. */
+  reader: PromptReader | null;
 }
 
 /** Reads and validates `dir/manifest.json` and checks that every graph it names is there and intact. */
@@ -124,5 +127,8 @@ export async function loadBundle(dir: string, options: { verifyHashes?: boolean 
     }
     hash.update(expected ?? graph.file);
   }
-  return { dir, manifest, hash: hash.digest('hex').slice(0, 16) };
+  // The prompt reader's lexicon decides what the model reads, so it is part of the bundle's hash.
+  const reader = await PromptReader.load(dir, manifest.tokenizer.vocab);
+  if (reader) hash.update(reader.text);
+  return { dir, manifest, hash: hash.digest('hex').slice(0, 16), reader: reader?.reader ?? null };
 }

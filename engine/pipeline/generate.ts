@@ -1,6 +1,6 @@
 /**
  * Generates one shot, yielding its frames one at a time as they are made (BUNDLE.md, Generation):
- *   1 tokenize + encode the prompt (and the negative, for guidance)
+ *   1 read (the bundle's prompt reader), tokenize + encode the prompt (and the negative, for guidance)
  *   2 cut the shot into windows
  *   3 per window: seeded noise → S Euler steps of the denoiser → clean latents
  *   4 per frame: decode → camera → upscale → RGB bytes → yield
@@ -120,10 +120,14 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
     mark = now;
   };
 
-  // 1. Conditioning.
+  // 1. Conditioning, from the prompt as the bundle's reader reads it (camera words move the
+  // camera of a shot left static).
   checkAbort(signal);
-  const cond = await model.encodeText(shot.prompt);
-  const uncond = guidance !== 1 ? await model.encodeText(shot.negative) : null;
+  const reader = model.bundle.reader;
+  const reading = reader ? reader.read(shot.prompt) : null;
+  const camera = shot.camera === 'static' && reading?.camera ? reading.camera : shot.camera;
+  const cond = await model.encodeText(reading ? reading.reading : shot.prompt);
+  const uncond = guidance !== 1 ? await model.encodeText(reader && shot.negative ? reader.read(shot.negative).reading : shot.negative) : null;
   lap('text');
 
   // 2. Windows.
@@ -197,7 +201,7 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
         yield { index: j, count: n, tau, width: base.width, height: base.height, rgb: toRgb8(base), base: base.data, ...keep };
         continue;
       }
-      let image = applyCamera(base, shot.camera, tau);
+      let image = applyCamera(base, camera, tau);
       lap('camera');
       let rgb: Uint8Array | null = null;
       for (const [k, name] of profile.upscalers.entries()) {

@@ -1,0 +1,88 @@
+/**
+ * The bundled prompt reader (engine/bundle/reader.ts + engine/models/shapes-v1/reader.json): free
+ * phrasing in both languages mapped to the model's words, camera words, ignored words, known
+ * prompts unchanged; POST /api/prompts/read; and the engine generating from the reading (a
+ * paraphrase makes the frames of its reading, and a camera phrase moves the camera).
+ */
+import { describe, expect, it } from 'vitest';
+import { loadBundle, type PromptReader } from '../engine/index.js';
+import { Tokenizer } from '../engine/pipeline/tokenizer.js';
+import { BUNDLE_DIR, sharedEngine } from './helpers/engine.js';
+import { startServer } from './helpers/server.js';
+
+async function reader(): Promise<{ reader: PromptReader; tokenizer: Tokenizer }> {
+  const bundle = await loadBundle(BUNDLE_DIR);
+  expect(bundle.reader).not.toBeNull();
+  return { reader: bundle.reader!, tokenizer: new Tokenizer(bundle.manifest.tokenizer) };
+}
+
+describe('the prompt reader', () => {
+  it('maps English synonyms and word forms to the words the model knows, and lists what it ignores', async () => {
+    const { reader: r, tokenizer } = await reader();
+    expect(r.read('A crimson orb wanders slowly across the meadow')).toEqual({ reading: 'a red ball moves slowly the grass', ignored: [], camera: null });
+    expect(r.read('a blue cube ascends').reading).toBe('a blue box moves up');
+    expect(r.read('a star plunges at dusk').reading).toBe('a star moves down at sunset');
+    expect(r.read('two violet spheres are twirling')).toEqual({ reading: 'purple ball spins', ignored: ['two', 'are'], camera: null });
+    expect(r.read('balls hopping').reading).toBe('ball hopping');
+    expect(r.read('a silver car drives down a city street')).toMatchObject({ reading: 'a grey down a', ignored: ['car', 'drives', 'city', 'street'] });
+    // Every word of a reading is one the model knows.
+    for (const prompt of ['A crimson orb wanders slowly across the meadow', 'a silver car drives down a city street', 'the golden pyramid soars swiftly into the heavens']) {
+      expect(tokenizer.unknownWords(r.read(prompt).reading), prompt).toEqual([]);
+    }
+  });
+
+  it('reads Chinese phrasing the same way, and leaves a prompt of known words as it is', async () => {
+    const { reader: r, tokenizer } = await reader();
+    expect(r.read('一个红色的小球升起').reading.replace(/\s+/g, '')).toBe('一个红色的球向上移动');
+    expect(r.read('蓝色的立方体坠落').reading.replace(/\s+/g, '')).toBe('蓝色的方块向下移动');
+    expect(r.read('星星在夜空中打转').reading.replace(/\s+/g, '')).toBe('星在夜空中旋转');
+    expect(r.read('一辆汽车').ignored).toEqual(['辆', '汽', '车']);
+    for (const known of ['a red ball moves right quickly on the grass', '一个蓝色的方块在天空中慢慢向上移动', 'a white star spins at night']) {
+      const reading = r.read(known);
+      expect(reading).toEqual({ reading: known, ignored: [], camera: null });
+      expect(tokenizer.encode(reading.reading)).toEqual(tokenizer.encode(known));
+    }
+  });
+
+  it('takes camera words out of the text and into the camera move', async () => {
+    const { reader: r } = await reader();
+    expect(r.read('a red ball, the camera pans left')).toEqual({ reading: 'a red ball', ignored: [], camera: 'pan-left' });
+    expect(r.read('zoom in slowly on a green box')).toMatchObject({ reading: 'on a green box', camera: 'zoom-in' });
+    expect(r.read('the camera pulls back from a star').camera).toBe('zoom-out');
+    expect(r.read('镜头推进，一个红色的球')).toMatchObject({ camera: 'zoom-in' });
+    expect(r.read('镜头拉远').camera).toBe('zoom-out');
+    expect(r.read('镜头向左摇，蓝色的方块').camera).toBe('pan-left');
+    expect(r.read('a ball moves left').camera).toBeNull();
+  });
+
+  it('answers POST /api/prompts/read for any token of a room, and refuses without one', async () => {
+    const s = await startServer();
+    const room = await s.createRoom();
+    const read = (token: string | null, body: unknown) =>
+      fetch(`${s.url}/api/prompts/read`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    const res = await read(room.tokens.overlay, { text: 'a crimson orb, the camera pans right' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ reading: 'a red ball', ignored: [], camera: 'pan-right' });
+    expect((await read(null, { text: 'a ball' })).status).toBe(401);
+    const long = await read(room.tokens.editor, { text: 'x'.repeat(501) });
+    expect(long.status).toBe(400);
+    expect(((await long.json()) as { error: { code: string } }).error.code).toBe('INVALID_BODY');
+  });
+
+  it('the engine generates from the reading: a paraphrase makes its reading’s frames, and camera words move a static shot', async () => {
+    const engine = await sharedEngine();
+    const frames = async (prompt: string, camera: 'static' | 'pan-left' = 'static') => {
+      const out: Uint8Array[] = [];
+      for await (const f of engine.generate({ prompt, negative: '', seed: 7, duration: 0.5, fps: 16, camera }, { profile: 'preview' })) out.push(f.rgb);
+      return out;
+    };
+    const paraphrase = await frames('A crimson orb wanders across the meadow');
+    const reading = await frames('a red ball moves the grass');
+    expect(paraphrase.map((f) => Buffer.from(f).toString('base64'))).toEqual(reading.map((f) => Buffer.from(f).toString('base64')));
+    const unread = await frames('a xyzzy qwerty');
+    expect(Buffer.compare(Buffer.from(unread[0]!), Buffer.from(reading[0]!))).not.toBe(0);
+    const byWords = await frames('a red ball, the camera pans left');
+    const byChoice = await frames('a red ball', 'pan-left');
+    expect(byWords.map((f) => Buffer.from(f).toString('base64'))).toEqual(byChoice.map((f) => Buffer.from(f).toString('base64')));
+  }, 60_000);
+});
