@@ -2,6 +2,7 @@
  * Wire contract between server, clients and overlay pages (DESIGN.md): roles, WebSocket close
  * codes, HTTP bodies and the Socket.IO event maps.
  */
+import type { CameraMove } from './camera.js';
 import type { ErrorCode } from './errors.js';
 import type { Scene, SceneInput } from './scene.js';
 import type { Suggestion } from './scene-doc.js';
@@ -74,6 +75,13 @@ export interface PreviewFrame {
   height: number;
   /** JPEG bytes. */
   data: Uint8Array;
+}
+
+/** POST /api/prompts/read: how the bundled model reads a prompt. */
+export interface PromptReading {
+  reading: string;
+  ignored: string[];
+  camera: CameraMove | null;
 }
 
 /** `live:state` (DESIGN.md): where the room's live stream is. */

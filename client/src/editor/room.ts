@@ -142,7 +142,7 @@ export function openRoom(app: HTMLElement, toolbar: HTMLElement, link: RoomLink)
   role.watch((value) => {
     if (value) presence.setRole(value);
   });
-  const shotList = createShotList({ doc, awareness, previews, editable, onShotFocus: (id) => presence.setShot(id) });
+  const shotList = createShotList({ doc, awareness, previews, editable, onShotFocus: (id) => presence.setShot(id), readPrompt: (text) => api.readPrompt(text, token.value) });
   shotLabel = shotList.label;
   // "in Shot 2" changes when shots move.
   shotsOf(doc).observe(() => presence.refresh());

@@ -9,6 +9,7 @@
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { POST_LIMITS, TRANSITIONS, type TransitionType } from '../../../shared/post.js';
+import type { PromptReading } from '../../../shared/protocol.js';
 import { CAMERA_MOVES, DEFAULTS, LIMITS, type CameraMove, type ShotInput } from '../../../shared/scene.js';
 import { readScene, shotJson, shotMap, shotsOf, type SkippedShot } from '../../../shared/scene-doc.js';
 import { describeError } from '../lib/api.js';
@@ -29,6 +30,8 @@ export interface ShotListOptions {
   editable: Signal<boolean>;
   /** This client is in shot `id` (focus inside its card), or in none. */
   onShotFocus: (id: string | null) => void;
+  /** How the model reads a prompt (POST /api/prompts/read), shown under it as people type. */
+  readPrompt?: (text: string) => Promise<PromptReading>;
 }
 
 export interface ShotList {
@@ -144,7 +147,31 @@ export function createShotList(options: ShotListOptions): ShotList {
       onLengthChange: (length) => {
         counter.textContent = `${length}/${LIMITS.promptChars}`;
       },
+      onTextChange: (text) => showReading(text),
     });
+    // How the model reads it: the reading, the ignored words and the camera its words ask for.
+    const reading = h('p', { class: 'reading', attrs: { 'aria-live': 'polite' } });
+    let readTimer: number | null = null;
+    let readSeq = 0;
+    function showReading(text: string): void {
+      if (!options.readPrompt) return;
+      if (readTimer !== null) clearTimeout(readTimer);
+      readTimer = window.setTimeout(() => {
+        const seq = ++readSeq;
+        options.readPrompt!(text).then(
+          (r) => {
+            if (seq !== readSeq) return;
+            const parts = [h('span', { class: 'read-as', t: 'readAs', vars: { reading: r.reading || '—' } })];
+            if (r.ignored.length) parts.push(h('span', { class: 'ignored', t: 'readIgnored', vars: { words: r.ignored.join(', ') } }));
+            if (r.camera) parts.push(h('span', { class: 'read-camera', t: 'readCamera', vars: { camera: t(cameraKey(r.camera)) } }));
+            reading.replaceChildren(...parts);
+            reading.dataset.ignored = r.ignored.join(' ');
+          },
+          () => {},
+        );
+      }, 120);
+    }
+    showReading((map.get('prompt') as Y.Text | undefined)?.toString() ?? '');
 
     // Duration and camera
     const durationId = uid('duration');
@@ -359,7 +386,7 @@ export function createShotList(options: ShotListOptions): ShotList {
         h(
           'div',
           { class: 'shot-fields' },
-          h('div', { class: 'field', attrs: { role: 'group', 'aria-labelledby': promptLabelId } }, h('div', { class: 'label-row' }, promptLabel, counter), promptHost),
+          h('div', { class: 'field', attrs: { role: 'group', 'aria-labelledby': promptLabelId } }, h('div', { class: 'label-row' }, promptLabel, counter), promptHost, reading),
           h(
             'div',
             { class: 'row' },

@@ -4,7 +4,7 @@
  * both languages, the server's own message is kept as the detail.
  */
 import type { ErrorCode } from '../../../shared/errors.js';
-import type { CreateRoomRequest, CreateRoomResponse, RenderInfo } from '../../../shared/protocol.js';
+import type { CreateRoomRequest, CreateRoomResponse, PromptReading, RenderInfo } from '../../../shared/protocol.js';
 import type { Template } from '../../../shared/templates.js';
 import type { Suggestion } from '../../../shared/scene-doc.js';
 import { lang } from './i18n.js';
@@ -142,6 +142,8 @@ export const api = {
   /** Saves the last 30 s of the room's live stream as an MP4 (editors); poll `liveClip` until it is done. */
   saveLiveClip: (room: string, token: string) => call<{ clip: LiveClip }>(`/api/rooms/${encodeURIComponent(room)}/live/clips`, { method: 'POST', body: '{}', token }),
   liveClip: (room: string, id: string, token: string) => call<{ clip: LiveClip }>(`/api/rooms/${encodeURIComponent(room)}/live/clips/${encodeURIComponent(id)}`, { token }),
+  /** How the bundled model reads a prompt (any token of a room). */
+  readPrompt: (text: string, token: string) => call<PromptReading>('/api/prompts/read', { method: 'POST', body: JSON.stringify({ text }), token }),
   suggest: (room: string, token: string, text: string, author?: string) =>
     call<{ suggestion: Suggestion }>(`/api/rooms/${encodeURIComponent(room)}/suggestions`, { method: 'POST', body: JSON.stringify({ text, ...(author ? { author } : {}) }), token }),
 };
