@@ -82,6 +82,9 @@ describe('the live panel', () => {
     const room = await s.createRoom({ scene: { fps: 16, shots: [{ id: 'a', prompt: 'a green box', duration: 1 }] } });
     const audience = await openPage(`${room.urls.overlay}&audience=1`);
     const { page } = audience;
+    // What the model will read of it shows as it is typed.
+    await page.getByPlaceholder('Suggest what the stream shows').pressSequentially('a violet star twirls');
+    await expect.poll(() => page.locator('.audience .reading .read-as').innerText(), SLOW).toBe('The model reads: a purple star spins');
     await page.getByPlaceholder('Suggest what the stream shows').fill('a purple star spins');
     await page.getByPlaceholder('Your name').fill('kim');
     await page.getByRole('button', { name: 'Suggest' }).click();

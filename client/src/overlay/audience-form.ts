@@ -7,6 +7,7 @@
 import { suggestionStatusOf, suggestionsOf } from '../../../shared/doc-layout.js';
 import { readLive, votesOf } from '../../../shared/live.js';
 import type { RoomConnection } from '../lib/connection.js';
+import { api } from '../lib/api.js';
 import { h } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 
@@ -15,6 +16,26 @@ export function createAudienceForm(conn: RoomConnection): HTMLElement {
   const text = h('input', { class: 'suggest-text', aria: 'audienceSuggestion', placeholder: 'audienceSuggestion', attrs: { maxlength: 200, required: true } });
   const author = h('input', { class: 'suggest-author', aria: 'audienceName', placeholder: 'audienceName', attrs: { maxlength: 40 } });
   const message = h('p', { class: 'audience-message', attrs: { role: 'status' } });
+  // How the model will read the suggestion, as it is typed.
+  const reading = h('p', { class: 'reading', attrs: { 'aria-live': 'polite' } });
+  let readTimer: number | null = null;
+  let readSeq = 0;
+  text.addEventListener('input', () => {
+    if (readTimer !== null) clearTimeout(readTimer);
+    readTimer = window.setTimeout(() => {
+      const seq = ++readSeq;
+      if (!text.value.trim()) return reading.replaceChildren();
+      api.readPrompt(text.value, conn.token).then(
+        (r) => {
+          if (seq !== readSeq) return;
+          const parts = [h('span', { class: 'read-as', t: 'readAs', vars: { reading: r.reading || '—' } })];
+          if (r.ignored.length) parts.push(h('span', { class: 'ignored', t: 'readIgnored', vars: { words: r.ignored.join(', ') } }));
+          reading.replaceChildren(...parts);
+        },
+        () => {},
+      );
+    }, 120);
+  });
   const form = h('form', { class: 'suggest-form' }, text, author, h('button', { t: 'audienceSend', attrs: { type: 'submit' } }));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -61,5 +82,5 @@ export function createAudienceForm(conn: RoomConnection): HTMLElement {
   votesOf(doc).observe(render);
   doc.getMap('live').observe(render);
   render();
-  return h('section', { class: 'audience' }, form, list, message);
+  return h('section', { class: 'audience' }, form, reading, list, message);
 }
