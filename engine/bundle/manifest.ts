@@ -17,8 +17,14 @@ const Graph = z.object({
   scale: z.number().int().positive().optional(),
 });
 
+/** One denoiser of a mixture of experts and the noise levels t (1 = pure noise) of the steps it takes: t_min ≤ t ≤ t_max. */
+const Expert = z.object({ denoiser: z.string(), t_min: z.number().min(0).max(1), t_max: z.number().min(0).max(1) }).refine((e) => e.t_min <= e.t_max, 't_min is above t_max');
+
 const Profile = z.object({
+  /** The denoiser of every step, or (with `experts`) of a step no expert's range covers. */
   denoiser: z.string(),
+  /** Several denoisers by noise level, one per step (Wan2.2's high- and low-noise experts). */
+  experts: z.array(Expert).min(1).max(8).optional(),
   sampler: z.enum(['euler']),
   steps: z.number().int().min(1).max(200),
   guidance: z.number().min(0).max(30),
@@ -50,6 +56,11 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 export type GraphSpec = z.infer<typeof Graph>;
 export type ProfileSpec = z.infer<typeof Profile>;
 export type ProfileName = 'preview' | 'final';
+
+/** The denoiser of a step at noise level `t`: the first expert whose range holds it, else the profile's own. */
+export function denoiserAt(profile: Pick<ProfileSpec, 'denoiser' | 'experts'>, t: number): string {
+  return profile.experts?.find((e) => t >= e.t_min && t <= e.t_max)?.denoiser ?? profile.denoiser;
+}
 
 /** The graph I/O every bundle must have (BUNDLE.md); checked by name, not by shape. */
 const REQUIRED_IO: Record<string, { inputs: string[]; outputs: string[] }> = {
@@ -102,6 +113,7 @@ export async function loadBundle(dir: string, options: { verifyHashes?: boolean 
   need('decoder', 'decoder', 'the engine');
   for (const [name, profile] of Object.entries(manifest.profiles)) {
     need(profile.denoiser, 'denoiser', `profile "${name}"`);
+    for (const expert of profile.experts ?? []) need(expert.denoiser, 'denoiser', `an expert of profile "${name}"`);
     for (const up of profile.upscalers) {
       need(up, 'upscaler', `profile "${name}"`);
       if (!manifest.graphs[up]!.scale) throw new BundleError(`upscaler graph "${up}" has no "scale"`);

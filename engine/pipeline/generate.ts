@@ -13,7 +13,7 @@
  * latent back, for the next part's context.
  */
 import type { CameraMove } from '../../shared/scene.js';
-import type { ProfileName } from '../bundle/manifest.js';
+import { denoiserAt, type ProfileName } from '../bundle/manifest.js';
 import { applyCamera } from './camera.js';
 import { resize, toRgb8, type FloatImage } from './image.js';
 import type { EngineModel, TextCondition } from './model.js';
@@ -139,7 +139,9 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
   if (context && context.length !== K * C * plane) throw new Error(`a context of ${context.length} floats, not ${K}·${C}·${h}·${w}`);
   const grid = timeGrid(steps, options.shift ?? profile.shift);
   // A self-conditioned denoiser also takes its own x0 estimate of the previous step (BUNDLE.md, `x0_self`).
-  const selfCond = 'x0_self' in manifest.graphs[profile.denoiser]!.inputs;
+  // With experts, one denoiser a step by its noise level: the cost of a step stays that of one.
+  const denoisers = grid.slice(0, steps).map((t) => denoiserAt(profile, t));
+  const selfCond = denoisers.every((d) => 'x0_self' in manifest.graphs[d]!.inputs);
   /** Clean latents of every frame made so far, frame-major [C, h, w] each. */
   const made: Float32Array[] = [];
 
@@ -174,7 +176,7 @@ export async function* generateShot(model: EngineModel, shot: ShotSpec, options:
     for (let i = 0; i < steps; i++) {
       await options.hold?.();
       checkAbort(signal);
-      const { v, estimate: next } = await velocity(model, profile.denoiser, { x, t: grid[i]!, times, prev, prevTime, prevValid, cond, uncond, guidance, estimate, C, f, h, w, K });
+      const { v, estimate: next } = await velocity(model, denoisers[i]!, { x, t: grid[i]!, times, prev, prevTime, prevValid, cond, uncond, guidance, estimate, C, f, h, w, K });
       estimate = next;
       const dt = grid[i + 1]! - grid[i]!;
       for (let k = 0; k < x.length; k++) x[k]! += dt * v[k]!;

@@ -35,7 +35,7 @@ export class EngineModel {
     const bundle = await loadBundle(dir);
     const { manifest } = bundle;
     const graphs = ['text_encoder', 'decoder'];
-    for (const profile of Object.values(manifest.profiles)) graphs.push(profile.denoiser, ...profile.upscalers);
+    for (const profile of Object.values(manifest.profiles)) graphs.push(profile.denoiser, ...(profile.experts ?? []).map((e) => e.denoiser), ...profile.upscalers);
     const sessions = await ModelSessions.load(bundle, graphs, options);
     return new EngineModel(bundle, new Tokenizer(manifest.tokenizer), sessions, options);
   }

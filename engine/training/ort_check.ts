@@ -114,7 +114,7 @@ export async function checkBundle(dir: string, options: CheckOptions = {}): Prom
   const { manifest } = model;
   const extra: ModelSessions[] = [];
   try {
-    const loaded = new Set(['text_encoder', 'decoder', ...Object.values(manifest.profiles).flatMap((p) => [p.denoiser, ...p.upscalers])]);
+    const loaded = new Set(['text_encoder', 'decoder', ...Object.values(manifest.profiles).flatMap((p) => [p.denoiser, ...(p.experts ?? []).map((e) => e.denoiser), ...p.upscalers])]);
     const others = Object.keys(manifest.graphs).filter((g) => !loaded.has(g));
     if (others.length) extra.push(await ModelSessions.load(model.bundle, others, { threads })); // graphs no profile uses
     say(`bundle ${manifest.name} (${model.bundle.hash}): manifest valid, graph hashes ${manifest.sha256 ? 'match' : 'not given'}, ` +
