@@ -49,3 +49,19 @@ export function shotKey(bundleHash: string, resolved: ResolvedShot, profile: Pro
   const canonical = JSON.stringify([bundleHash, profile, spec.prompt, spec.negative, spec.seed, spec.duration, spec.fps, spec.camera, steps ?? null, guidance ?? null]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
+
+/**
+ * The keys of a scene's shots with continuity: a shot that continues the one before (`continue`)
+ * starts from that shot's last frames, so its key also holds the previous shot's (chained: an
+ * edit of a shot reaches every shot that continues from it, directly or through others).
+ */
+export function chainKeys(keys: readonly string[], shots: readonly Pick<Shot, 'continue'>[]): string[] {
+  const out: string[] = [];
+  keys.forEach((key, i) => {
+    out.push(i > 0 && shots[i]?.continue ? createHash('sha256').update(`${key}\u0000after\u0000${out[i - 1]}`).digest('hex').slice(0, 32) : key);
+  });
+  return out;
+}
+
+/** The shot store key of a shot's last clean latents (what a shot that continues it starts from). */
+export const tailKey = (key: string): string => `tail-${key}`;

@@ -5,8 +5,11 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { RenderInfo } from '../shared/protocol.js';
 import { ffmpegPath } from '../server/render/ffmpeg.js';
+import { renderScene } from '../server/render/render-scene.js';
+import { ShotCache } from '../server/render/shot-cache.js';
+import { validateScene } from '../shared/scene.js';
 import { sharedEngine } from './helpers/engine.js';
-import { decodeAll, probe, topLevelBoxes } from './helpers/media.js';
+import { decodeAll, frameRgb, probe, topLevelBoxes } from './helpers/media.js';
 import { startServer, tempDir, within } from './helpers/server.js';
 import { connectSocket, nextEvent, type ClientSocket } from './helpers/socket-client.js';
 
@@ -239,5 +242,36 @@ describe('final render', () => {
     const latestRunning = (await (await api(`/api/rooms/${room.room}/renders/latest?status=running`, { token: room.tokens.viewer })).json()) as { render: RenderInfo | null };
     expect(latestRunning.render?.id).toBe(long.id);
     await api(`/api/renders/${long.id}`, { method: 'DELETE' });
+  }, 120_000);
+});
+
+describe('continuity', () => {
+  it('a shot that continues the one before starts from its last frames, and is made again when that shot changes', async () => {
+    const engine = await sharedEngine();
+    const dir = await tempDir();
+    const cache = await ShotCache.openFolder(path.join(dir, 'shots'), 1024 ** 3);
+    const scene = (firstPrompt: string, cont: boolean) => {
+      const v = validateScene({ fps: 8, seed: 4, shots: [{ id: 'a', prompt: firstPrompt, duration: 1 }, { id: 'b', prompt: 'a ball moves left', duration: 1, continue: cont }] });
+      if (!v.ok) throw new Error('bad scene');
+      return v.value;
+    };
+    const diff = (x: Buffer, y: Buffer) => {
+      let sum = 0;
+      for (let i = 0; i < x.length; i++) sum += Math.abs(x[i]! - y[i]!);
+      return sum / x.length;
+    };
+    const render = (name: string, s: ReturnType<typeof scene>) => renderScene(s, { engine, cache, workDir: path.join(dir, name) });
+    const cut = await render('cut', scene('a blue ball moves right on the grass', false));
+    const cont = await render('cont', scene('a blue ball moves right on the grass', true));
+    // Shot a is the same; shot b is made again (another key) and starts where a ended.
+    expect(cont.shots.map((s) => s.cached)).toEqual([true, false]);
+    expect(cont.shots[1]!.key).not.toBe(cut.shots[1]!.key);
+    const lastOfA = await frameRgb(cont.file, 7);
+    expect(diff(await frameRgb(cont.file, 8), lastOfA)).toBeLessThan(diff(await frameRgb(cut.file, 8), lastOfA));
+    // The same scene again: both found (the tail of a is kept for b).
+    expect((await render('again', scene('a blue ball moves right on the grass', true))).shots.map((s) => s.cached)).toEqual([true, true]);
+    // Shot a changes: b, unchanged itself, is made again from a's new last frames.
+    const changed = await render('changed', scene('a yellow ball moves right on the grass', true));
+    expect(changed.shots.map((s) => s.cached)).toEqual([false, false]);
   }, 120_000);
 });

@@ -9,9 +9,9 @@
  * Used by the server's render queue and by the CLI. Aborting stops the engine within a step and
  * removes temporary files.
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { abortError, resolveShot, shotKey, frameCount, type ProfileName, type EnginePool } from '../../engine/index.js';
+import { abortError, chainKeys, contextOf, resolveShot, shotKey, frameCount, tailKey, type ProfileName, type EnginePool } from '../../engine/index.js';
 import { ScenecastError } from '../../shared/errors.js';
 import type { RenderShotInfo, RenderTimings } from '../../shared/protocol.js';
 import type { Scene } from '../../shared/scene.js';
@@ -138,11 +138,32 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
   const [width, height] = engine.info.profiles[profile]!.size;
   await mkdir(workDir, { recursive: true });
 
-  // 1. Keys.
-  const plans = scene.shots.map((shot) => {
+  // 1. Keys (a shot that continues the one before also holds that one's key).
+  const resolvedShots = scene.shots.map((shot) => {
     const resolved = resolveShot(scene, shot, profile);
     return { shot, resolved, key: shotKey(engine.info.hash, resolved, profile) };
   });
+  const chained = chainKeys(resolvedShots.map((p) => p.key), scene.shots);
+  const plans = resolvedShots.map((p, i) => ({ ...p, key: chained[i]! }));
+  // Continuity: the last clean latents of shot i, for shot i + 1 when it continues it.
+  const K = engine.chunk.context;
+  const wantsTail = (i: number) => plans[i + 1]?.shot.continue === true;
+  const tails = plans.map(() => {
+    let resolve!: (tail: Float32Array) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<Float32Array>((res, rej) => ((resolve = res), (reject = rej)));
+    promise.catch(() => {});
+    return { promise, resolve, reject };
+  });
+  /** The kept tail of a cached shot, or null when it is not kept (the shot is then made again). */
+  const cachedTail = async (i: number): Promise<Float32Array | null> => {
+    const key = tailKey(plans[i]!.key);
+    if (!(await cache.get(key, options.room))) return null;
+    const file = await cache.segment(key);
+    if (!file) return null;
+    const bytes = await readFile(file);
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  };
   const shots: RenderShotInfo[] = plans.map(({ shot, key }) => ({
     id: shot.id,
     key,
@@ -158,6 +179,8 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
   const inner = new AbortController();
   const stop = () => inner.abort();
   signal?.addEventListener('abort', stop, { once: true });
+  // A shot waiting for the last frames of one that failed or was stopped stops too.
+  inner.signal.addEventListener('abort', () => tails.forEach((t) => t.reject(abortError())), { once: true });
   const post = options.post?.begin({ scene, keys: plans.map((p) => p.key), frames: shots.map((s) => s.frames), workDir, signal: inner.signal, ...(options.room ? { room: options.room } : {}) }) ?? null;
   const ready = async (i: number) => {
     const segment = await cache.segment(plans[i]!.key);
@@ -168,14 +191,21 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
     const { shot, resolved, key } = plans[i]!;
     if (inner.signal.aborted) throw abortError();
     const info = shots[i]!;
-    // 2. Cache.
+    // 2. Cache (with the tail a continuing shot needs, or the shot is made again to get it).
     if (await cache.get(key, options.room)) {
-      Object.assign(info, { done: info.frames, cached: true, status: 'done' });
-      report({ stage: 'generate', shot: shot.id, done: info.frames, total: info.frames, cached: true });
-      await ready(i);
-      return;
+      const tail = wantsTail(i) ? await cachedTail(i) : null;
+      if (!wantsTail(i) || tail) {
+        if (tail) tails[i]!.resolve(tail);
+        Object.assign(info, { done: info.frames, cached: true, status: 'done' });
+        report({ stage: 'generate', shot: shot.id, done: info.frames, total: info.frames, cached: true });
+        await ready(i);
+        return;
+      }
     }
-    // 3-4. Generate and encode, on this render's turn.
+    // 3-4. Generate and encode, on this render's turn (a continuing shot first waits for the last
+    // frames of the one before).
+    const context = i > 0 && shot.continue ? await tails[i - 1]!.promise : null;
+    const lastLatents: Float32Array[] = [];
     const giveBack = options.turn ? await options.turn(inner.signal) : () => {};
     info.status = 'rendering';
     const shotStarted = performance.now();
@@ -188,12 +218,19 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
         ...(resolved.steps ? { steps: resolved.steps } : {}),
         ...(resolved.guidance ? { guidance: resolved.guidance } : {}),
         signal: inner.signal,
+        ...(context ? { context } : {}),
+        // Every shot keeps its last latents (a few KiB), so turning `continue` on later regenerates only the shot that continues.
+        latents: true,
         onStats: (stats) => {
           timings.generate += stats.timings.text + stats.timings.denoise + stats.timings.decode;
           timings.upscale += stats.timings.camera + stats.timings.upscale;
         },
       });
       for await (const frame of frames) {
+        if (frame.latent) {
+          lastLatents.push(frame.latent);
+          if (lastLatents.length > K) lastLatents.shift();
+        }
         const writeStarted = performance.now();
         await encoder.write(frame.rgb);
         timings.encode += performance.now() - writeStarted;
@@ -207,7 +244,17 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
       await encoder.finish();
       timings.encode += performance.now() - finishStarted;
       await cache.put(key, temp, encoder.frames, options.room);
+      const tail = contextOf(lastLatents.map((latent) => ({ latent })), K);
+      if (tail) {
+        const file = await cache.scratch();
+        await writeFile(file, new Uint8Array(tail.buffer, tail.byteOffset, tail.byteLength));
+        await cache.put(tailKey(key), file, K, options.room);
+        tails[i]!.resolve(tail);
+      } else if (wantsTail(i)) {
+        throw new ScenecastError('ENGINE_FAILED', `Shot "${shot.id}" has fewer frames than the next shot needs to continue from`);
+      }
     } catch (error) {
+      tails[i]!.reject(error);
       encoder.abort();
       await rm(temp, { force: true });
       throw error;
