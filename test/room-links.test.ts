@@ -110,8 +110,10 @@ describe('room links', () => {
     await nextEvent(otherSocket, 'room:joined');
     await render(other, otherSocket);
     const shots = path.join(server.dataDir, 'cache', 'shots');
-    const segmentsBefore = (await readdir(shots)).filter((f) => f.endsWith('.mp4'));
+    // Each shot's segment, and the last latents it keeps beside it for a shot that continues it.
+    const segmentsBefore = (await readdir(shots)).filter((f) => f.endsWith('.mp4') && !f.startsWith('tail-'));
     expect(segmentsBefore).toHaveLength(2);
+    expect((await readdir(shots)).filter((f) => f.startsWith('tail-'))).toHaveLength(2);
 
     const yjs = await openRaw(`${server.wsUrl}/yjs/${room.room}?token=${room.tokens.editor}`);
     await yjs.next();
@@ -130,8 +132,9 @@ describe('room links', () => {
     const closed = await openRaw(`${server.wsUrl}/yjs/${room.room}?token=${room.tokens.editor}`);
     expect((await closed.closed).code).toBe(CLOSE.UNKNOWN_ROOM);
     // Its shot left the cache; the other room's stayed (and that room still works).
-    const segmentsAfter = (await readdir(shots)).filter((f) => f.endsWith('.mp4'));
+    const segmentsAfter = (await readdir(shots)).filter((f) => f.endsWith('.mp4') && !f.startsWith('tail-'));
     expect(segmentsAfter).toHaveLength(1);
+    expect((await readdir(shots)).filter((f) => f.startsWith('tail-'))).toHaveLength(1);
     expect((await fetch(`${server.url}/api/rooms/${other.room}/scene?token=${other.tokens.viewer}`)).status).toBe(200);
     // Nothing comes back after a restart.
     await server.close();

@@ -138,8 +138,10 @@ export class LiveStream {
     let renewedAt = 0;
     let nextAt = performance.now();
     let producing: Promise<void> | null = null;
+    let failure: unknown = null;
     try {
       while (!stop.aborted) {
+        if (failure) throw failure;
         if (performance.now() - renewedAt > leaseMs / 3) {
           if (!(await store.acquire(room, holder, leaseMs))) throw new LeaseLost();
           renewedAt = performance.now();
@@ -165,8 +167,13 @@ export class LiveStream {
         }
         // 2–3. Keep one chunk made ahead.
         if (!producing && this.#ahead.length < this.#o.chunk.frames) {
-          producing = this.#produce(plan).finally(() => (producing = null));
-          producing.catch(() => {});
+          // A chunk dropped on purpose (a new prompt, a pause) ends in an AbortError: nothing to report.
+          // Any other failure ends the stream (below).
+          producing = this.#produce(plan)
+            .catch((error: unknown) => {
+              if ((error as Error).name !== 'AbortError') failure ??= error;
+            })
+            .finally(() => (producing = null));
         }
         // 4–5. Send the next frame on time.
         const next = this.#ahead[0];
