@@ -31,6 +31,14 @@ describe('the prompt reader', () => {
     }
   });
 
+  it('reads words WordNet gives for what the model knows (the English side is derived from it)', async () => {
+    const { reader: r } = await reader();
+    expect(r.read('a ruddy ball meanders at nightfall').reading).toBe('a red ball moves at sunset');
+    expect(r.read('a bluish star gyrates').reading).toBe('a blue star spins');
+    expect(r.read('a yellowish circle ricochets').reading).toBe('a yellow circle bounces');
+    expect(r.read('the ball skyrockets').reading).toBe('the ball moves up');
+  });
+
   it('reads Chinese phrasing the same way, and leaves a prompt of known words as it is', async () => {
     const { reader: r, tokenizer } = await reader();
     expect(r.read('一个红色的小球升起').reading.replace(/\s+/g, '')).toBe('一个红色的球向上移动');
