@@ -243,7 +243,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(suggestionsPlugin, { ctx, suggestions: new Suggestions({ rooms, policy, limiter: backends.rateLimiter('suggestions', config.suggestions), events }) });
   await app.register(assetsPlugin, { ctx, assets, maxBytes: config.post.assetMaxBytes });
   await app.register(postPlugin, { ctx, narrator, assets, bedsDir, limiter: backends.rateLimiter('narration', { burst: 30, perMinute: 60 }) });
-  await app.register(livePlugin, { ctx, live: liveService, clips, votes: backends.rateLimiter('votes', config.votes) });
+  await app.register(livePlugin, { ctx, live: liveService, clips, votes: backends.rateLimiter('votes', config.votes), replays: backends.rateLimiter('replays', { burst: 3, perMinute: 6 }) });
   await app.register(promptsPlugin, { ctx, reader: bundle.reader });
   app.get('/api/templates', async () => ({ templates: TEMPLATES }));
   await staticRoutes(app);

@@ -9,7 +9,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { liveOf, livePromptText, votesOf } from '../shared/live.js';
+import * as Y from 'yjs';
+import { liveOf, livePromptText, readLive, votesOf } from '../shared/live.js';
 import type { LiveFrame, LiveState } from '../shared/protocol.js';
 import { sharedEngine } from './helpers/engine.js';
 import { decodeAll, probe } from './helpers/media.js';
@@ -114,6 +115,13 @@ describe('live mode', () => {
     const { clip } = (await res.json()) as { clip: { id: string; status: string; frames: number } };
     expect(clip.status).toBe('encoding');
     expect(clip.frames).toBeGreaterThanOrEqual(160);
+    // Replays are rate-limited per editor (each is an ffmpeg run): a burst of three, then 429.
+    const more = [await api(`/api/rooms/${room.room}/live/clips`, { method: 'POST' }), await api(`/api/rooms/${room.room}/live/clips`, { method: 'POST' })];
+    expect(more.map((r) => r.status)).toEqual([202, 202]);
+    const limited = await api(`/api/rooms/${room.room}/live/clips`, { method: 'POST' });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
     const done = await within('the replay', 60_000, (async () => {
       for (;;) {
         const body = (await (await api(`/api/rooms/${room.room}/live/clips/${clip.id}`)).json()) as { clip: { status: string; url: string } };
@@ -209,4 +217,14 @@ describe('live mode', () => {
     overlay.socket.disconnect();
     viewer.disconnect();
   }, 120_000);
+
+  it('reads what is on air bounded like a suggestion, whoever wrote it into the document', () => {
+    const doc = new Y.Doc();
+    liveOf(doc).set('onAir', { suggestion: 's000000000001', text: 'x'.repeat(2000), author: 'y'.repeat(500), since: 1 });
+    const { onAir } = readLive(doc);
+    expect(onAir?.text).toHaveLength(500);
+    expect(onAir?.author).toHaveLength(40);
+    liveOf(doc).set('onAir', { text: 'no id' });
+    expect(readLive(doc).onAir).toBeNull();
+  });
 });

@@ -8,7 +8,7 @@
  *     pending the one on air stays; with none ever aired, the live prompt is used.
  * Dismissed suggestions and aired ones never go on air (again).
  */
-import { LIVE_LIMITS, type LiveSettings, type OnAir } from '../../shared/live.js';
+import { LIVE_LIMITS, suggestionQueue, type LiveSettings, type OnAir } from '../../shared/live.js';
 import type { Suggestion, SuggestionStatus } from '../../shared/doc-layout.js';
 
 export interface OnAirPrompt {
@@ -30,14 +30,6 @@ export interface DirectorInput {
   statuses: ReadonlyMap<string, SuggestionStatus>;
   votes: ReadonlyMap<string, number>;
   now: number;
-}
-
-/** The pending suggestions in the order they would go on air. */
-export function suggestionQueue(input: Omit<DirectorInput, 'live' | 'now'> & { aired: readonly string[]; current?: string | undefined }): Suggestion[] {
-  const aired = new Set(input.aired);
-  return input.suggestions
-    .filter((s) => s.id !== input.current && !aired.has(s.id) && input.statuses.get(s.id) !== 'dismissed')
-    .sort((a, b) => (input.votes.get(b.id) ?? 0) - (input.votes.get(a.id) ?? 0) || a.at - b.at);
 }
 
 export function direct(input: DirectorInput): Direction {

@@ -25,12 +25,19 @@ export interface LiveRoutesOptions {
   live: LiveService;
   clips: LiveClips;
   votes: RateLimiter;
+  /** Replays an editor may save (each one an ffmpeg run over 30 s of stream). */
+  replays: RateLimiter;
 }
 
-export const livePlugin: FastifyPluginAsync<LiveRoutesOptions> = async (app, { ctx, live, clips, votes }) => {
+export const livePlugin: FastifyPluginAsync<LiveRoutesOptions> = async (app, { ctx, live, clips, votes, replays }) => {
   app.post('/api/rooms/:room/live/clips', async (request, reply) => {
     const { room } = parseOr(Room, request.params, 'INVALID_PARAMS');
     await authorize(request, room, ctx, ['editor']);
+    const waitMs = await replays.take(`${room}:${request.ip}`);
+    if (waitMs > 0) {
+      reply.header('Retry-After', Math.ceil(waitMs / 1000));
+      throw new ScenecastError('RATE_LIMITED', `Too many replays; try again in ${Math.ceil(waitMs / 1000)} s`);
+    }
     const on = await ctx.rooms.with(room, (loaded) => readLive(loaded.doc).on);
     const frames = live.replayFrames(room);
     if (frames.length === 0) throw new ScenecastError(on ? 'LIVE_NOTHING_TO_SAVE' : 'LIVE_OFF', on ? 'The live stream has sent no frame yet' : 'Live mode is off in this room: turn it on first');

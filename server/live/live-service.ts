@@ -24,6 +24,9 @@ import { direct } from './live-director.js';
 import { LiveStream, type LivePlan } from './live-stream.js';
 import { ReplayBuffer } from './replay-buffer.js';
 
+/** Longest a plan is reused without an edit (the suggestion queue's turn is checked this often). */
+const PLAN_TTL_MS = 250;
+
 export interface LiveServiceOptions {
   rooms: RoomManager;
   /** Null: this process makes no stream (it still relays, keeps replays and counts votes). */
@@ -44,6 +47,8 @@ export interface LiveServiceOptions {
 interface Watched {
   room: Room;
   watchers: number;
+  /** The last plan read, and when: read again after an edit, a change of who watches, or PLAN_TTL_MS. */
+  plan: { value: LivePlan; at: number; watchers: number } | null;
   stream: LiveStream | null;
   replay: ReplayBuffer;
   state: LiveState | null;
@@ -71,13 +76,18 @@ export class LiveService {
 
   #watch(room: Room): void {
     if (this.#watched.has(room.id)) return;
-    const onUpdate = () => this.#check(room.id);
+    const onUpdate = () => {
+      const entry = this.#watched.get(room.id);
+      if (entry) entry.plan = null;
+      this.#check(room.id);
+    };
     room.doc.on('update', onUpdate);
     const onClosed = () => this.#unwatch(room.id);
     room.once('closed', onClosed);
     const entry: Watched = {
       room,
       watchers: 0,
+      plan: null,
       stream: null,
       replay: new ReplayBuffer(LIVE_LIMITS.replaySeconds),
       state: null,
@@ -171,8 +181,18 @@ export class LiveService {
     void stream.start();
   }
 
-  /** What the stream makes next: read at every boundary, and writes the next suggestion on air when it is due. */
+  /** What the stream makes next (asked before every frame): the document is read again only when it may have changed. */
   #plan(doc: Y.Doc, entry: Watched): LivePlan {
+    const now = performance.now();
+    const last = entry.plan;
+    if (last && last.watchers === entry.watchers && now - last.at < PLAN_TTL_MS) return last.value;
+    const value = this.#readPlan(doc, entry);
+    entry.plan = { value, at: now, watchers: entry.watchers };
+    return value;
+  }
+
+  /** The plan from the document; writes the next suggestion on air when it is due. */
+  #readPlan(doc: Y.Doc, entry: Watched): LivePlan {
     const live = readLive(doc);
     const statuses = new Map<string, SuggestionStatus>(suggestionStatusOf(doc).entries());
     const votes = new Map<string, number>(votesOf(doc).entries());

@@ -213,7 +213,8 @@ export class LiveStream {
       return;
     }
     try {
-      await this.#o.policy.enforce(wanted.prompt, 'The live prompt');
+      // Who suggested it is shown beside it on every overlay: judged with it.
+      await this.#o.policy.enforce(wanted.author ? `${wanted.prompt}\n${wanted.author}` : wanted.prompt, 'The live prompt');
     } catch (error) {
       if (!(error instanceof ScenecastError)) throw error;
       this.#refused = wanted.prompt;

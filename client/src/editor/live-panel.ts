@@ -8,7 +8,7 @@
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { suggestionStatusOf, suggestionsOf } from '../../../shared/doc-layout.js';
-import { LIVE_LIMITS, liveOf, readLive, votesOf } from '../../../shared/live.js';
+import { LIVE_LIMITS, liveOf, queueOf, readLive, votesOf } from '../../../shared/live.js';
 import type { LiveState, Presence } from '../../../shared/protocol.js';
 import { api, videoUrl } from '../lib/api.js';
 import { h, uid } from '../lib/dom.js';
@@ -25,19 +25,6 @@ export interface LivePanelOptions {
   /** The room's socket events this panel shows. */
   onLiveState: (listener: (state: LiveState) => void) => void;
   onPresence: (listener: (presence: Presence) => void) => void;
-}
-
-/** The suggestions that could go on air next, top-voted first (as the server's director orders them). */
-function queueOf(doc: Y.Doc): { id: string; text: string; author: string; votes: number }[] {
-  const live = readLive(doc);
-  const statuses = suggestionStatusOf(doc);
-  const votes = votesOf(doc);
-  const aired = new Set(live.aired);
-  return suggestionsOf(doc)
-    .toArray()
-    .filter((s) => s.id !== live.onAir?.suggestion && !aired.has(s.id) && statuses.get(s.id) !== 'dismissed')
-    .map((s) => ({ id: s.id, text: s.text, author: s.author, votes: votes.get(s.id) ?? 0, at: s.at }))
-    .sort((a, b) => b.votes - a.votes || a.at - b.at);
 }
 
 export function createLivePanel(options: LivePanelOptions): HTMLElement {

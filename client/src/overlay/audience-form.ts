@@ -5,7 +5,7 @@
  * to a vote (or its refusal: already voted, too many votes) shows under the list.
  */
 import { suggestionStatusOf, suggestionsOf } from '../../../shared/doc-layout.js';
-import { readLive, votesOf } from '../../../shared/live.js';
+import { queueOf, votesOf } from '../../../shared/live.js';
 import type { RoomConnection } from '../lib/connection.js';
 import { api } from '../lib/api.js';
 import { h } from '../lib/dom.js';
@@ -52,15 +52,7 @@ export function createAudienceForm(conn: RoomConnection): HTMLElement {
   const voted = new Set<string>();
   const list = h('ol', { class: 'vote-list' });
   const render = () => {
-    const live = readLive(doc);
-    const statuses = suggestionStatusOf(doc);
-    const votes = votesOf(doc);
-    const aired = new Set(live.aired);
-    const pending = suggestionsOf(doc)
-      .toArray()
-      .filter((s) => s.id !== live.onAir?.suggestion && !aired.has(s.id) && statuses.get(s.id) !== 'dismissed')
-      .sort((a, b) => (votes.get(b.id) ?? 0) - (votes.get(a.id) ?? 0) || a.at - b.at)
-      .slice(0, 8);
+    const pending = queueOf(doc).slice(0, 8);
     list.replaceChildren(
       ...pending.map((s) => {
         const button = h('button', { class: 'vote', t: 'audienceVote', attrs: { type: 'button', 'aria-pressed': voted.has(s.id) } });
@@ -73,7 +65,7 @@ export function createAudienceForm(conn: RoomConnection): HTMLElement {
             render();
           });
         });
-        return h('li', { class: 'vote-item', attrs: { 'data-suggestion': s.id } }, h('span', { class: 'votes', text: String(votes.get(s.id) ?? 0) }), h('span', { class: 'text', text: s.text }), h('span', { class: 'author', text: s.author }), button);
+        return h('li', { class: 'vote-item', attrs: { 'data-suggestion': s.id } }, h('span', { class: 'votes', text: String(s.votes) }), h('span', { class: 'text', text: s.text }), h('span', { class: 'author', text: s.author }), button);
       }),
     );
   };
