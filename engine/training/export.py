@@ -37,6 +37,44 @@ def _export(module, args, path, inputs, outputs, dyn):
                           opset_version=17, do_constant_folding=True)
 
 
+def _den_io(self_cond: bool):
+    """Input names, example inputs, dynamic axes and the manifest's I/O of a denoiser graph (BUNDLE.md)."""
+    C, h, w, Fc, K, L, D, B = LAT_C, LAT_H, LAT_W, CHUNK_F, CHUNK_K, MAX_LEN, D_TEXT, 2
+    args = (torch.randn(B, C, Fc, h, w), torch.rand(B), torch.rand(B, Fc), torch.randn(B, L, D), torch.ones(B, L),
+            torch.randn(B, D), torch.randn(B, C, K, h, w), torch.rand(B, K), torch.ones(B))
+    dyn = {n: {0: "B"} for n in DEN_INPUTS}
+    dyn.update({"x": {0: "B", 2: "F"}, "frame_time": {0: "B", 1: "F"}, "context": {0: "B", 1: "L"},
+                "context_mask": {0: "B", 1: "L"}, "velocity": {0: "B", 2: "F"}})
+    io = {"inputs": {"x": {"dtype": "float32", "shape": ["B", C, "F", h, w]},
+                     "t": {"dtype": "float32", "shape": ["B"]},
+                     "frame_time": {"dtype": "float32", "shape": ["B", "F"]},
+                     "context": {"dtype": "float32", "shape": ["B", "L", D]},
+                     "context_mask": {"dtype": "float32", "shape": ["B", "L"]},
+                     "pooled": {"dtype": "float32", "shape": ["B", D]},
+                     "prev": {"dtype": "float32", "shape": ["B", C, K, h, w]},
+                     "prev_time": {"dtype": "float32", "shape": ["B", K]},
+                     "prev_valid": {"dtype": "float32", "shape": ["B"]}},
+          "outputs": {"velocity": {"dtype": "float32", "shape": ["B", C, "F", h, w]}}}
+    names = list(DEN_INPUTS)
+    if self_cond:  # BUNDLE.md: optional `x0_self`
+        io["inputs"]["x0_self"] = {"dtype": "float32", "shape": ["B", C, "F", h, w]}
+        names.append("x0_self")
+        args = args + (torch.randn(B, C, Fc, h, w),)
+        dyn["x0_self"] = {0: "B", 2: "F"}
+    return names, args, dyn, io
+
+
+def export_denoiser(den, path: str):
+    """A denoiser (a VelocityWrapper) as an ONNX graph with the bundle's denoiser I/O."""
+    names, args, dyn, _ = _den_io(bool(getattr(den, "self_cond", False)))
+    _export(den, args, path, names, ["velocity"], dyn)
+
+
+def den_graph_entry(den, file: str) -> dict:
+    """The manifest's `graphs` entry of an exported denoiser."""
+    return {"file": file, **_den_io(bool(getattr(den, "self_cond", False)))[3]}
+
+
 def export_bundle(ctx, name: str, quick: bool = False, out_root: str | None = None):
     out = os.path.join(out_root or os.path.join(REPO, "engine", "models"), name)
     os.makedirs(os.path.join(out, "fixtures"), exist_ok=True)
@@ -52,31 +90,9 @@ def export_bundle(ctx, name: str, quick: bool = False, out_root: str | None = No
                               "outputs": {"context": {"dtype": "float32", "shape": ["B", "L", D]},
                                           "pooled": {"dtype": "float32", "shape": ["B", D]}}}
     # denoisers
-    B = 2
-    dargs = (torch.randn(B, C, Fc, h, w), torch.rand(B), torch.rand(B, Fc), torch.randn(B, L, D), torch.ones(B, L),
-             torch.randn(B, D), torch.randn(B, C, K, h, w), torch.rand(B, K), torch.ones(B))
-    dyn = {n: {0: "B"} for n in DEN_INPUTS}
-    dyn.update({"x": {0: "B", 2: "F"}, "frame_time": {0: "B", 1: "F"}, "context": {0: "B", 1: "L"},
-                "context_mask": {0: "B", 1: "L"}, "velocity": {0: "B", 2: "F"}})
-    den_io = {"inputs": {"x": {"dtype": "float32", "shape": ["B", C, "F", h, w]},
-                         "t": {"dtype": "float32", "shape": ["B"]},
-                         "frame_time": {"dtype": "float32", "shape": ["B", "F"]},
-                         "context": {"dtype": "float32", "shape": ["B", "L", D]},
-                         "context_mask": {"dtype": "float32", "shape": ["B", "L"]},
-                         "pooled": {"dtype": "float32", "shape": ["B", D]},
-                         "prev": {"dtype": "float32", "shape": ["B", C, K, h, w]},
-                         "prev_time": {"dtype": "float32", "shape": ["B", K]},
-                         "prev_valid": {"dtype": "float32", "shape": ["B"]}},
-              "outputs": {"velocity": {"dtype": "float32", "shape": ["B", C, "F", h, w]}}}
     for dn in ("final_denoiser", "preview_denoiser"):
-        io, names, args = copy.deepcopy(den_io), list(DEN_INPUTS), dargs
-        if getattr(g.denoisers[dn], "self_cond", False):  # BUNDLE.md: optional `x0_self`
-            io["inputs"]["x0_self"] = {"dtype": "float32", "shape": ["B", C, "F", h, w]}
-            names.append("x0_self")
-            args = dargs + (torch.randn(B, C, Fc, h, w),)
-            dyn = dict(dyn, x0_self={0: "B", 2: "F"})
-        _export(g.denoisers[dn], args, os.path.join(out, f"{dn}.onnx"), names, ["velocity"], dyn)
-        graphs[dn] = {"file": f"{dn}.onnx", **io}
+        export_denoiser(g.denoisers[dn], os.path.join(out, f"{dn}.onnx"))
+        graphs[dn] = den_graph_entry(g.denoisers[dn], f"{dn}.onnx")
     # decoder
     _export(g.decoder, (torch.randn(1, C, h, w),), os.path.join(out, "decoder.onnx"), ["latent"], ["rgb"],
             {"latent": {0: "N"}, "rgb": {0: "N"}})

@@ -71,18 +71,26 @@ class Graphs:
         return ctx, (ids != self.tok.pad_id).float(), pooled
 
 
+def denoiser_at(profile: dict, t: float) -> str:
+    """BUNDLE.md: the first expert whose noise range holds t, else the profile's denoiser."""
+    for e in profile.get("experts") or []:
+        if e["t_min"] <= t <= e["t_max"]:
+            return e["denoiser"]
+    return profile["denoiser"]
+
+
 @torch.no_grad()
 def generate(g: Graphs, prompts: list[str], seeds: list[int], n: int, profile: dict, negative: str = "",
              return_latents: bool = False):
     """Generate shots of n frames for several prompts at once (batched; identical to doing them one by one).
-    profile: {denoiser, steps, guidance, shift}. Returns decoded base frames float32 [P, n, 3, H, W]."""
+    profile: {denoiser, steps, guidance, shift, experts?}. Returns decoded base frames float32 [P, n, 3, H, W]."""
     P = len(prompts)
-    den = g.denoisers[profile["denoiser"]]
     guidance, steps, shift = float(profile["guidance"]), int(profile["steps"]), float(profile["shift"])
     ctx, cmask, pooled = g.encode_text(prompts)
     if guidance != 1.0:
         uctx, umask, upooled = g.encode_text([negative] * P)
     tgrid = time_grid(steps, shift)
+    dens = [g.denoisers[denoiser_at(profile, tgrid[i])] for i in range(steps)]  # one denoiser per step
     taus = (np.arange(n) + 0.5) / n
     made = torch.zeros(P, g.C, n, g.h, g.w)
     for wi, (start, flen, first) in enumerate(windows(n, g.F)):
@@ -99,9 +107,10 @@ def generate(g: Graphs, prompts: list[str], seeds: list[int], n: int, profile: d
             prev = made[:, :, pidx].clone()
             ptime = torch.tensor(taus[pidx], dtype=torch.float32).unsqueeze(0).expand(P, g.K)
             pvalid = torch.ones(P)
-        sc = bool(getattr(den, "self_cond", False))
+        sc = any(getattr(d, "self_cond", False) for d in dens)
         est = torch.zeros(2 * P if guidance != 1.0 else P, g.C, flen, g.h, g.w)  # x0 estimates of the last step
         for i in range(steps):
+            den = dens[i]
             t = torch.full((P,), tgrid[i], dtype=torch.float32)
             extra = (est,) if sc else ()
             if guidance != 1.0:

@@ -13,6 +13,8 @@ raising a budget and re-running continues training from the checkpoint):
   eval     held-out prompts -> clips -> engine/eval/check-clips.ts (the one checker)
   parallel the held-out scenes in both languages (engine/eval/heldout-parallel.json, 224 prompts): the language gap
            on the same scenes (not in the default stages; the card shows it when it was run)
+  expert   a low-noise expert fine-tuned from the denoiser on noise levels below --expert-boundary (stage_expert.py)
+  attach   export the expert into the bundle beside the final denoiser and name both in the final profile's experts
   data     engine/eval/world.json, heldout.json, heldout-parallel.json (deterministic)
   card     MODEL_CARD.md of the bundle
 
@@ -46,6 +48,7 @@ from config import REPO, Ctx, log  # noqa: E402
 from stage_ae import stage_ae  # noqa: E402
 from stage_den import stage_den  # noqa: E402
 from stage_distill import stage_distill  # noqa: E402
+from stage_expert import attach_expert, stage_expert  # noqa: E402
 from stage_up import stage_up  # noqa: E402
 
 
@@ -80,6 +83,8 @@ def parse_args(argv=None):
                          "(instead of --den-min)")
     ap.add_argument("--render-workers", type=int, default=0,
                     help="processes that render the denoiser's training windows ahead (0: in the training process)")
+    ap.add_argument("--expert-min", type=float, default=60.0, help="training budget of the low-noise expert")
+    ap.add_argument("--expert-boundary", type=float, default=0.6, help="noise level below which the low-noise expert runs")
     ap.add_argument("--ckpt-every-min", type=float, default=10.0, help="denoiser checkpoint interval")
     return ap.parse_args(argv)
 
@@ -106,6 +111,8 @@ def main(argv=None):
     if "den" in stages:
         stage_den(ctx, args.den_min, batch=8 if args.quick else args.den_batch, eval_every_min=args.eval_every_min,
                   evaluate=lambda tag: evaluate.run_eval(ctx, profiles=("final",), limit=48, tag=tag))
+    if "expert" in stages:
+        stage_expert(ctx, args.expert_min, args.expert_boundary, batch=8 if args.quick else args.den_batch)
     if "distill" in stages:
         stage_distill(ctx, args.distill_min, batch=8 if args.quick else 24)
     if "up" in stages:
@@ -114,6 +121,8 @@ def main(argv=None):
     bundle_dir = os.path.join(out_root or os.path.join(REPO, "engine", "models"), args.bundle)
     if "export" in stages:
         export.export_bundle(ctx, args.bundle, quick=args.quick, out_root=out_root)
+    if "attach" in stages:
+        attach_expert(ctx, bundle_dir)
     if "eval" in stages:
         evaluate.stage_eval(ctx, args.bundle, limit=(8 if args.quick else (args.eval_limit or None)))
     if "parallel" in stages:

@@ -1,0 +1,122 @@
+"""Stage `expert`: a low-noise expert (Wan2.2's mixture of experts: a high-noise expert lays the picture out, a
+low-noise expert draws its detail, one of them per step by the step's noise level). It starts as a copy of the
+run's EMA denoiser and is fine-tuned with the same loss on noise levels t in [0, boundary] only; the text encoder
+is shared and stays frozen (the bundle has one). Resumable from runs/<run>/expert.pt; `attach_expert` exports it into a
+bundle beside the final denoiser and names both in the final profile's `experts` (engine/BUNDLE.md)."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+
+import numpy as np
+import torch
+
+import config
+from config import DEN_LR, Ctx, log, save
+from data import draw_flen, make_batch
+from stage_ae import load_ae
+from stage_den import den_loss, ema_update, load_den
+
+LOW = "final_denoiser_low"
+
+
+def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_scale: float = 0.3):
+    """Fine-tunes (or resumes) the low-noise expert for `minutes` of wall-clock time in all."""
+    p = ctx.path("expert.pt")
+    enc, dec, stats = load_ae(ctx, config.DEV)
+    te, den, _ = load_den(ctx)
+    te = te.to(config.DEV).eval()
+    for q in te.parameters():
+        q.requires_grad_(False)
+    low = copy.deepcopy(den).to(config.DEV).train()
+    ema = copy.deepcopy(low)
+    base_lr = DEN_LR["unet"] * lr_scale
+    opt = torch.optim.AdamW(low.parameters(), lr=base_lr, weight_decay=0.01, betas=(0.9, 0.99))
+    st = {"step": 0, "elapsed": 0.0, "clips": 0, "boundary": boundary}
+    if os.path.exists(p):
+        ck = torch.load(p, map_location="cpu")
+        if abs(ck["state"]["boundary"] - boundary) > 1e-9:
+            raise SystemExit(f"[expert] {p} was trained below t = {ck['state']['boundary']}, not {boundary}")
+        low.load_state_dict(ck["low"]), ema.load_state_dict(ck["low_ema"]), opt.load_state_dict(ck["opt"])
+        st = ck["state"]
+    log(f"[expert] low-noise expert below t = {boundary}: lr {base_lr}, batch {batch}, resume step {st['step']} "
+        f"elapsed {st['elapsed'] / 60:.1f} of {minutes:.1f} min")
+    t0 = time.time() - st["elapsed"]
+    last_save = time.time()
+    losses, tl = [], time.time()
+
+    def checkpoint():
+        st["elapsed"] = time.time() - t0
+        save({"low": low.state_dict(), "low_ema": ema.state_dict(), "opt": opt.state_dict(), "state": st}, p)
+
+    b = None
+    while time.time() - t0 < minutes * 60:
+        if b is None or st["step"] % max(1, ctx.args.den_reuse) == 0:
+            b = make_batch(ctx, batch, enc, stats, flen=draw_flen(ctx.rng))
+            st["clips"] += batch
+        frac = (time.time() - t0) / 60 / max(minutes, 1e-6)
+        lr = base_lr * min(1.0, (st["step"] + 1) / 100) * (1.0 if frac < 0.75 else max(0.1, 1 - 0.9 * (frac - 0.75) / 0.25))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        t = torch.rand(batch, device=b["x0"].device) * boundary
+        loss = den_loss(te, low, b, t=t)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(low.parameters(), 1.0)
+        opt.step()
+        ema_update(ema, low, min(ctx.args.ema, (1 + st["step"]) / (10 + st["step"])))
+        st["step"] += 1
+        losses.append(loss.item())
+        if st["step"] % 50 == 0:
+            log(f"[expert] step {st['step']} clips {st['clips']} loss {np.mean(losses):.4f} "
+                f"{50 * batch / (time.time() - tl):.1f} windows/s elapsed {(time.time() - t0) / 60:.1f} min")
+            losses, tl = [], time.time()
+        if time.time() - last_save > 60 * ctx.args.ckpt_every_min:
+            checkpoint()
+            last_save = time.time()
+    checkpoint()
+    log(f"[expert] done: step {st['step']} clips {st['clips']}")
+
+
+def load_expert(ctx: Ctx):
+    """The run's low-noise expert (EMA weights, eval mode) and its boundary, or None without one."""
+    p = ctx.path("expert.pt")
+    if not os.path.exists(p):
+        return None
+    ck = torch.load(p, map_location="cpu")
+    _, den, _ = load_den(ctx)
+    den.load_state_dict(ck["low_ema"])
+    return den.eval(), float(ck["state"]["boundary"])
+
+
+def expert_profile(final: dict, boundary: float) -> dict:
+    """The final profile with its two experts: the final denoiser above the boundary, the low-noise one below."""
+    return {**final, "experts": [{"denoiser": final["denoiser"], "t_min": boundary, "t_max": 1.0},
+                                 {"denoiser": LOW, "t_min": 0.0, "t_max": boundary}]}
+
+
+def attach_expert(ctx: Ctx, bundle_dir: str):
+    """Exports the run's low-noise expert into an exported bundle (its final denoiser must be this run's) and names
+    the two experts in the final profile; the manifest's hashes follow. The reference fixture is not touched."""
+    from export import den_graph_entry, export_denoiser, sha256  # export imports this module's callers
+    from model import VelocityWrapper
+
+    got = load_expert(ctx)
+    if got is None:
+        raise SystemExit(f"[expert] no {ctx.path('expert.pt')}")
+    low, boundary = got
+    mpath = os.path.join(bundle_dir, "manifest.json")
+    with open(mpath, encoding="utf-8") as f:
+        manifest = json.load(f)
+    wrapped = VelocityWrapper(low).eval()
+    export_denoiser(wrapped, os.path.join(bundle_dir, f"{LOW}.onnx"))
+    manifest["graphs"][LOW] = den_graph_entry(wrapped, f"{LOW}.onnx")
+    manifest["profiles"]["final"] = expert_profile(manifest["profiles"]["final"], boundary)
+    files = sorted(v["file"] for v in manifest["graphs"].values())
+    manifest["sha256"] = {fn: sha256(os.path.join(bundle_dir, fn)) for fn in files}
+    with open(mpath, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    log(f"[expert] attached {LOW} (t < {boundary}) to {bundle_dir}")
