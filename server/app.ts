@@ -40,6 +40,7 @@ import { createSocketServer, ioRoom } from './realtime/socket-server.js';
 import { LiveClips } from './live/live-clips.js';
 import { promptsPlugin } from './http/prompt-routes.js';
 import { livePlugin } from './live/live-routes.js';
+import { LiveRunner } from './live/live-runner.js';
 import { LiveService } from './live/live-service.js';
 import { RenderJobs } from './render/render-jobs.js';
 import { renderBounds } from './render/render-limits.js';
@@ -128,8 +129,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         emit: (event, payload) => (socket.emit as (event: string, payload: unknown) => boolean)(event, payload),
         replayFrames: (frames) => fanout.replay(socket, frames),
       });
-      const state = live?.stateOf(socket.data.room);
-      if (state) socket.emit('live:state', state);
+      void live?.stateOf(socket.data.room).then((state) => state && socket.emit('live:state', state));
       void live?.onPresence(socket.data.room);
     },
     onLeave: (socket) => {
@@ -205,19 +205,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     }
   }
 
-  // Live mode: the room's endless stream where this process has an engine; replays and votes everywhere.
+  // Live mode: directed where the document is (here), made where an engine is (here when embedded).
   live = new LiveService({
     rooms,
-    engine,
     store: backends.live,
     events,
     bus: backends.events,
-    policy,
     watchers: async (room) => (await realtime.io.in(ioRoom(room)).fetchSockets()).length,
     log,
-    jpegQuality: config.preview.jpegQuality,
   });
   const liveService = live;
+  const liveRunner = engine ? new LiveRunner({ engine, store: backends.live, events, policy, log, jpegQuality: config.preview.jpegQuality }) : null;
   const clips = new LiveClips(backends.videos);
 
   const guard = new RoomGuard({
@@ -258,6 +256,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         () => upgrades.close(),
         () => collab.close(),
         () => preview?.close(),
+        async () => liveRunner?.close(),
         () => liveService.close(),
         () => stopPreviewWorker?.(),
         () => renderWorker?.close(),

@@ -2,11 +2,13 @@
  * `npm run worker`: one engine worker process of a scaled-out cluster (REDIS_URL required). It
  * loads the model into its engine threads and takes preview and render jobs from BullMQ, with the
  * same worker code the embedded server runs in-process, publishing frames and progress to the
- * rooms through Redis. No HTTP. Any number of them, on any machines that share Redis and BLOB_DIR.
+ * rooms through Redis, and makes live streams (live-runner.ts) for the rooms the nodes direct. No HTTP. Any number of them, on any machines that share Redis and BLOB_DIR.
  */
 import path from 'node:path';
 import pino from 'pino';
 import { DEFAULT_BUNDLE, EnginePool, loadBundle } from '../engine/index.js';
+import { LiveRunner } from './live/live-runner.js';
+import { contentPolicy } from './policy/content-policy.js';
 import { startPreviewWorker } from './preview/preview-worker.js';
 import { closeAll } from './backends/backends.js';
 import { redisBackends } from './backends/redis.js';
@@ -47,7 +49,9 @@ const renders = RenderWorker.start({
   limits: renderBounds(config).limits,
   post,
 });
-log.info({ bundle: engine.info.name, workers: engine.workerCount }, 'engine worker ready');
+// Live streams: any worker takes a wanted room that nobody streams (a Redis lease), from its checkpoint.
+const live = new LiveRunner({ engine, store: backends.live, events: backends.events, policy: contentPolicy(), log: log as never, jpegQuality: config.preview.jpegQuality });
+log.info({ bundle: engine.info.name, workers: engine.workerCount, live: live.holder }, 'engine worker ready');
 console.log('engine worker ready');
 
 let stopping = false;
@@ -57,7 +61,7 @@ const stop = async (signal: string) => {
   log.info({ signal }, 'engine worker stopping; running jobs go back to the queue');
   const force = setTimeout(() => process.exit(1), 15_000);
   force.unref();
-  await closeAll([() => stopPreviews(), () => renders.close(), () => post.close(), () => engine.close(), () => backends.close()], (error) => log.error({ err: error }, 'a shutdown step failed')).catch(() => {});
+  await closeAll([() => live.close(), () => stopPreviews(), () => renders.close(), () => post.close(), () => engine.close(), () => backends.close()], (error) => log.error({ err: error }, 'a shutdown step failed')).catch(() => {});
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -71,7 +71,7 @@ export async function redisBackends(config: Config, log: FastifyBaseLogger): Pro
     renderQueue,
     shots: new RedisShotStore(redis, new LocalBlobStore(path.join(config.blobDir, 'shots')), config.render.cacheBytes),
     parts: new RedisShotStore(redis, new LocalBlobStore(path.join(config.blobDir, 'parts')), config.post.cacheBytes, 'parts'),
-    live: new RedisLiveStore(redis),
+    live: new RedisLiveStore(redis, channels),
     videos: new LocalBlobStore(path.join(config.blobDir, 'renders')),
     assets: new LocalBlobStore(path.join(config.blobDir, 'assets')),
     cacheDir: path.join(config.dataDir, 'cache'),

@@ -10,13 +10,9 @@
  */
 import { LIVE_LIMITS, suggestionQueue, type LiveSettings, type OnAir } from '../../shared/live.js';
 import type { Suggestion, SuggestionStatus } from '../../shared/doc-layout.js';
+import type { OnAirPrompt } from '../ports/live-store.js';
 
-export interface OnAirPrompt {
-  prompt: string;
-  /** Who suggested it (absent: an editor's prompt). */
-  author?: string;
-  suggestion?: string;
-}
+export type { OnAirPrompt };
 
 export interface Direction {
   onAir: OnAirPrompt;

@@ -1,15 +1,15 @@
 /**
- * Live mode on this process: for each room it has loaded, watches the `live` map and who is
- * there, and runs the room's stream (live-stream.ts) while `live.on` and someone watches, holding
- * the room's lease in the LiveStore (another process that holds it streams instead; this one
- * tries again every few seconds, so it takes over when that one dies, from its checkpoint). It
- * keeps the last 30 s of every live room it sees (its own frames or relayed ones) for instant
- * replays, counts votes, and puts suggestions on air (live-director.ts).
+ * Live mode where the room's document is (every node; the embedded server): for each room it has
+ * loaded, it watches the `live` map and who is there and, holding the room's `director` lease
+ * (one process at a time: another node with the room takes over when it dies), directs the stream:
+ * it puts suggestions on air (live-director.ts) and publishes the plan in the LiveStore, where the
+ * process that makes the stream reads it (live-runner.ts: here when embedded, an engine worker in
+ * scale-out). It keeps the last 30 s of every live room it sees (frames relayed from wherever they
+ * are made) for instant replays, and counts votes.
  */
-import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import type * as Y from 'yjs';
-import type { EnginePool } from '../../engine/index.js';
 import { suggestionStatusOf, suggestionsOf, metaOf, type SuggestionStatus } from '../../shared/doc-layout.js';
 import { ScenecastError } from '../../shared/errors.js';
 import { LIVE_LIMITS, liveOf, readLive, votesOf } from '../../shared/live.js';
@@ -17,39 +17,37 @@ import type { LiveFrame, LiveState } from '../../shared/protocol.js';
 import { ORIGIN } from '../collab/origins.js';
 import type { Room } from '../collab/room.js';
 import type { RoomManager } from '../collab/room-manager.js';
-import type { ContentPolicy } from '../policy/content-policy.js';
-import type { LiveStore } from '../ports/live-store.js';
+import type { LivePlan, LiveStore } from '../ports/live-store.js';
 import type { RoomBroadcast, RoomEventBus } from '../ports/room-broadcast.js';
 import { direct } from './live-director.js';
-import { LiveStream, type LivePlan } from './live-stream.js';
 import { ReplayBuffer } from './replay-buffer.js';
 
-/** Longest a plan is reused without an edit (the suggestion queue's turn is checked this often). */
-const PLAN_TTL_MS = 250;
+/** How often a directed room's plan is read again without an edit (the suggestion queue's turn). */
+const DIRECT_MS = 250;
+/** A published plan lives this long unless published again (the stream stops when nobody directs it). */
+const PLAN_TTL_MS = 5000;
 
 export interface LiveServiceOptions {
   rooms: RoomManager;
-  /** Null: this process makes no stream (it still relays, keeps replays and counts votes). */
-  engine: EnginePool | null;
   store: LiveStore;
-  /** To the room (states noted for late joiners) and from it (frames made anywhere, for replays). */
+  /** To the room (votes). */
   events: RoomBroadcast;
+  /** From the room: frames and states made anywhere, for replays and late joiners. */
   bus: RoomEventBus;
-  policy: ContentPolicy;
   /** Sockets of the room on every node. */
   watchers: (room: string) => Promise<number>;
   log: FastifyBaseLogger;
-  jpegQuality: number;
-  /** Lease time of a stream (default 3000 ms): another process takes over this long after its holder dies. */
+  /** Lease time of the director (default 3000 ms). */
   leaseMs?: number;
 }
 
 interface Watched {
   room: Room;
   watchers: number;
-  /** The last plan read, and when: read again after an edit, a change of who watches, or PLAN_TTL_MS. */
-  plan: { value: LivePlan; at: number; watchers: number } | null;
-  stream: LiveStream | null;
+  /** This process holds the room's director lease (renewed at every look). */
+  directing: boolean;
+  /** The last plan published, and when. */
+  published: { json: string; at: number } | null;
   replay: ReplayBuffer;
   state: LiveState | null;
   stopRelay: (() => void) | null;
@@ -61,34 +59,37 @@ export class LiveService {
   readonly holder = randomBytes(6).toString('hex');
   readonly #watched = new Map<string, Watched>();
   readonly #stopWatching: () => void;
-  readonly #retry: NodeJS.Timeout;
+  readonly #timers: NodeJS.Timeout[] = [];
+  /** Rooms whose plan is published at the next tick (an edit; a change of who watches). */
+  readonly #due = new Set<string>();
   #closed = false;
 
   constructor(options: LiveServiceOptions) {
     this.#o = options;
     this.#stopWatching = options.rooms.onLoaded((room) => this.#watch(room));
-    // Streams held elsewhere are tried again (a holder that died), and watcher counts refreshed.
-    this.#retry = setInterval(() => {
-      for (const id of this.#watched.keys()) void this.#refresh(id);
-    }, 2000);
-    this.#retry.unref();
+    this.#timers.push(
+      // Watcher counts refreshed, director leases tried (a director that died) and renewed.
+      setInterval(() => {
+        for (const id of this.#watched.keys()) void this.#refresh(id);
+      }, 1000),
+      setInterval(() => {
+        for (const id of this.#watched.keys()) void this.#direct(id);
+      }, DIRECT_MS),
+    );
+    for (const timer of this.#timers) timer.unref();
   }
 
   #watch(room: Room): void {
     if (this.#watched.has(room.id)) return;
-    const onUpdate = () => {
-      const entry = this.#watched.get(room.id);
-      if (entry) entry.plan = null;
-      this.#check(room.id);
-    };
+    const onUpdate = () => this.#soon(room.id);
     room.doc.on('update', onUpdate);
     const onClosed = () => this.#unwatch(room.id);
     room.once('closed', onClosed);
     const entry: Watched = {
       room,
       watchers: 0,
-      plan: null,
-      stream: null,
+      directing: false,
+      published: null,
       replay: new ReplayBuffer(LIVE_LIMITS.replaySeconds),
       state: null,
       stopRelay: null,
@@ -107,7 +108,17 @@ export class LiveService {
     this.#watched.delete(id);
     entry.detach();
     entry.stopRelay?.();
-    void entry.stream?.stop();
+    if (entry.directing) void this.#letGo(entry, false);
+  }
+
+  /** Publishes the room's plan at the next turn of the event loop (edits in one burst: once). */
+  #soon(id: string): void {
+    if (this.#due.size === 0) setImmediate(() => {
+      const due = [...this.#due];
+      this.#due.clear();
+      for (const room of due) void this.#direct(room);
+    });
+    this.#due.add(id);
   }
 
   /** A socket joined or left the room. */
@@ -115,24 +126,30 @@ export class LiveService {
     await this.#refresh(room);
   }
 
-  /** The room's live state as last seen here (for a socket that joins). */
-  stateOf(room: string): LiveState | null {
-    return this.#watched.get(room)?.state ?? null;
+  /** The room's live state as last seen here, or as the stream last saved it (for a socket that joins). */
+  async stateOf(room: string): Promise<LiveState | null> {
+    const entry = this.#watched.get(room);
+    if (!entry || !readLive(entry.room.doc).on) return null;
+    if (entry.state) return entry.state;
+    return (await this.#o.store.checkpoint(room).catch(() => null))?.state ?? null;
   }
 
   async #refresh(id: string): Promise<void> {
     const entry = this.#watched.get(id);
     if (!entry) return;
-    entry.watchers = await this.#o.watchers(id).catch(() => entry.watchers);
-    this.#check(id);
+    const watchers = await this.#o.watchers(id).catch(() => entry.watchers);
+    if (watchers !== entry.watchers) {
+      entry.watchers = watchers;
+      this.#soon(id);
+    }
   }
 
-  /** Starts, pokes or lets go of the room's stream after a change. */
-  #check(id: string): void {
+  /** Relays the room's frames while it is live, and publishes its plan when this process directs it. */
+  async #direct(id: string): Promise<void> {
     const entry = this.#watched.get(id);
     if (!entry || this.#closed) return;
     const live = readLive(entry.room.doc);
-    // Frames of the room, from whichever process makes them, for replays.
+    // Frames of the room, from whichever process makes them, for replays and late joiners.
     if (live.on && !entry.stopRelay) {
       entry.stopRelay = this.#o.bus.subscribe(id, (event, payload) => {
         if (event === 'live:frame') entry.replay.push(payload as LiveFrame);
@@ -141,54 +158,37 @@ export class LiveService {
     } else if (!live.on && entry.stopRelay) {
       entry.stopRelay();
       entry.stopRelay = null;
+      entry.state = null;
     }
-    if (entry.stream) {
-      entry.stream.poke();
-      return;
-    }
-    if (!live.on || entry.watchers === 0 || !this.#o.engine) return;
-    void this.#take(entry).catch((error: unknown) => this.#o.log.warn({ err: error, room: id }, 'the live stream could not start'));
-  }
-
-  async #take(entry: Watched): Promise<void> {
-    const { engine, store } = this.#o;
+    const { store } = this.#o;
     const leaseMs = this.#o.leaseMs ?? 3000;
-    if (entry.stream || !engine) return;
-    if (!(await store.acquire(entry.room.id, this.holder, leaseMs))) return;
-    if (entry.stream || !this.#watched.has(entry.room.id)) return void (await store.release(entry.room.id, this.holder));
-    const room = await this.#o.rooms.acquire(entry.room.id);
-    const chunk = engine.chunk;
-    const stream = new LiveStream({
-      room: room.id,
-      engine,
-      events: this.#o.events,
-      store,
-      policy: this.#o.policy,
-      holder: this.holder,
-      leaseMs,
-      jpegQuality: this.#o.jpegQuality,
-      chunk,
-      plan: async () => this.#plan(room.doc, entry),
-      onEnd: (reason, error) => {
-        if (error && reason === 'failed') this.#o.log.error({ err: error, room: room.id }, 'the live stream failed');
-        if (entry.stream === stream) entry.stream = null;
-        this.#o.rooms.release(room);
-        // Turned on again, or lost and free again: look once more.
-        if (reason !== 'lost') setTimeout(() => this.#check(room.id), 100).unref();
-      },
-    });
-    entry.stream = stream;
-    void stream.start();
+    try {
+      if (!live.on) {
+        if (entry.directing) await this.#letGo(entry, true);
+        return;
+      }
+      const renew = !entry.directing || !entry.published || performance.now() - entry.published.at > leaseMs / 3;
+      if (renew) entry.directing = await store.acquire(id, this.holder, leaseMs, 'director');
+      if (!entry.directing) return;
+      const plan = this.#readPlan(entry.room.doc, entry);
+      const json = JSON.stringify(plan);
+      if (entry.published?.json === json && performance.now() - entry.published.at < leaseMs / 3) return;
+      entry.published = { json, at: performance.now() };
+      await store.publishPlan(id, plan, PLAN_TTL_MS);
+    } catch (error) {
+      this.#o.log.warn({ err: error, room: id }, 'the live plan could not be published');
+    }
   }
 
-  /** What the stream makes next (asked before every frame): the document is read again only when it may have changed. */
-  #plan(doc: Y.Doc, entry: Watched): LivePlan {
-    const now = performance.now();
-    const last = entry.plan;
-    if (last && last.watchers === entry.watchers && now - last.at < PLAN_TTL_MS) return last.value;
-    const value = this.#readPlan(doc, entry);
-    entry.plan = { value, at: now, watchers: entry.watchers };
-    return value;
+  /**
+   * Stops directing the room. `withdraw` (live turned off) also ends its stream; without it (this process lets
+   * the room go) the plan stays until it expires, and another process with the room directs it from its next look.
+   */
+  async #letGo(entry: Watched, withdraw: boolean): Promise<void> {
+    entry.directing = false;
+    entry.published = null;
+    if (withdraw) await this.#o.store.withdrawPlan(entry.room.id).catch(() => {});
+    await this.#o.store.release(entry.room.id, this.holder, 'director').catch(() => {});
   }
 
   /** The plan from the document; writes the next suggestion on air when it is due. */
@@ -249,14 +249,15 @@ export class LiveService {
 
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#retry);
+    for (const timer of this.#timers) clearInterval(timer);
     this.#stopWatching();
     await Promise.all([...this.#watched.keys()].map(async (id) => {
       const entry = this.#watched.get(id)!;
       this.#watched.delete(id);
       entry.detach();
       entry.stopRelay?.();
-      await entry.stream?.stop();
+      // Another node with the room directs it from its next look; with none, the stream stops.
+      if (entry.directing) await this.#letGo(entry, false);
     }));
   }
 }

@@ -14,31 +14,23 @@
  *   5 send     `live:frame` to the room (one generation for every socket; slow sockets drop
  *              stale frames in the fan-out); `live:state` when the revision on air changes
  *              (`appliedAt`: the seq of its first frame), when it pauses and resumes
- * It pauses while nobody watches, and saves a checkpoint (seq, revision, latents) as it goes, so
- * whoever takes the lease over goes on from there.
+ * It pauses while nobody watches, and saves a checkpoint (seq, revision, latents, state) after
+ * every frame, so whoever takes the lease over goes on from the next frame.
  */
 import sharp from 'sharp';
 import { abortError, contextOf, type EnginePool, type GeneratedFrame } from '../../engine/index.js';
 import { ScenecastError } from '../../shared/errors.js';
 import type { LiveFrame, LiveState } from '../../shared/protocol.js';
 import type { ContentPolicy } from '../policy/content-policy.js';
-import type { LiveCheckpoint, LiveStore } from '../ports/live-store.js';
+import type { LiveCheckpoint, LivePlan, LiveStore, OnAirPrompt } from '../ports/live-store.js';
 import type { RoomBroadcast } from '../ports/room-broadcast.js';
-import type { OnAirPrompt } from './live-director.js';
 
 /** Frames of the clock that motion words follow (a prompt's "moves right" plays over this many frames, then again). */
 export const LIVE_PERIOD_S = 4;
 /** Seconds of old frames kept playing while the first chunk of a new prompt is made. */
 const SWITCH_KEEP_S = 0.15;
 
-export interface LivePlan {
-  on: boolean;
-  onAir: OnAirPrompt;
-  fps: number;
-  seed: number;
-  /** Sockets of the room, on every node. */
-  watchers: number;
-}
+export type { LivePlan };
 
 export interface LiveStreamOptions {
   room: string;
@@ -89,6 +81,8 @@ export class LiveStream {
   #context: Float32Array | null = null;
   /** Where the stream began (the checkpoint), for dropping frames made ahead before any was sent. */
   #start: { phase: number; context: Float32Array | null } = { phase: 0, context: null };
+  #saving: Promise<void> = Promise.resolve();
+  #savePending = false;
 
   constructor(options: LiveStreamOptions) {
     this.#o = options;
@@ -119,6 +113,8 @@ export class LiveStream {
     this.state = state;
     this.#o.events.emit(this.#o.room, 'live:state', state);
     this.#o.onState?.(state);
+    // Kept with the checkpoint for sockets that join later, on any node.
+    this.#saveSoon();
   }
 
   async #run(): Promise<void> {
@@ -192,11 +188,12 @@ export class LiveStream {
         this.#send(next, plan);
         // A steady clock: late frames do not make the following ones come faster than real time.
         nextAt = Math.max(nextAt + 1000 / plan.fps, performance.now() - 1000 / plan.fps);
-        if (this.#seq % this.#o.chunk.frames === 0) await this.#save();
+        this.#saveSoon();
       }
     } finally {
       this.#chunk.abort();
       await producing?.catch(() => {});
+      await this.#saving;
       if (this.#sent.length > 0) await this.#save().catch(() => {});
       await store.release(room, holder).catch(() => {});
       if (!stop.aborted || this.state.status !== 'stopped') this.#emitState({ status: 'stopped', rev: this.#rev });
@@ -282,6 +279,20 @@ export class LiveStream {
     this.#o.onFrame?.(frame);
   }
 
+  /**
+   * Saves the checkpoint after every frame sent and every state, without waiting for it: one save at a time, the
+   * newest next, so whoever takes the stream over goes on from the frame after the last one sent.
+   */
+  #saveSoon(): void {
+    if (this.#sent.length === 0) return;
+    if (this.#savePending) return;
+    this.#savePending = true;
+    this.#saving = this.#saving.then(async () => {
+      this.#savePending = false;
+      await this.#save().catch(() => {});
+    });
+  }
+
   async #save(): Promise<void> {
     const last = this.#sent.at(-1);
     const checkpoint: LiveCheckpoint = {
@@ -290,6 +301,7 @@ export class LiveStream {
       prompt: this.#prompt?.prompt ?? '',
       phase: last ? (last.phase + 1) % last.frame.count : this.#phase,
       context: contextOf(this.#sent.map((m) => m.frame), this.#o.chunk.context),
+      state: this.state,
     };
     await this.#o.store.save(this.#o.room, checkpoint);
   }
