@@ -8,8 +8,11 @@
  * renders in the queue, and while any preview or live chunk is
  * queued or running every render job is held before its next denoiser step or frame (its
  * encoder idles too), so typing stays live while a render runs. A preview that finds every
- * worker busy with renders shares a worker with a held render instead of waiting for a shot to
- * end. Renders take what is left: under a steady stream of previews they wait.
+ * worker busy shares a worker with a job it may go in front of, held before its next step until
+ * the preview ends: a render, or another room's preview that has already shown its first window
+ * (its viewers are watching frames; this one's see nothing yet). Live chunks are never held, so a
+ * stream keeps its rate however much people type. Renders take what is left: under a steady
+ * stream of previews they wait.
  */
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
@@ -51,6 +54,8 @@ interface Job {
   onStats?: (stats: JobStats) => void;
   /** Frames and the end of the job, in order. */
   push: (item: { frame?: GeneratedFrame; error?: Error; done?: boolean }) => void;
+  /** Frames made so far. */
+  frames: number;
 }
 
 interface Slot {
@@ -155,7 +160,10 @@ export class EnginePool extends EventEmitter<EngineEvents> {
     const job = slot.job?.id === message.id ? slot.job : slot.parked?.id === message.id ? slot.parked : null;
     if (!job) return;
     if (message.type === 'frame') {
+      job.frames++;
       job.push({ frame: message.frame });
+      // Its first window is out: a new preview waiting for a worker may go in front of it now.
+      if (job.frames === this.info.chunk.frames && this.#queue.some((j) => priority(j) === 0)) this.#dispatch();
       return;
     }
     // The job ended: a render parked behind it (or the parked render itself) takes its place.
@@ -181,8 +189,9 @@ export class EnginePool extends EventEmitter<EngineEvents> {
       if (!job) break;
       let slot = this.#slots.find((s) => !s.job && !s.parked);
       if (!slot && urgent(job)) {
-        // Every worker is busy: a preview goes in front of a render, which waits on the same worker.
-        slot = this.#slots.find((s) => s.job && !urgent(s.job) && !s.parked);
+        // Every worker is busy: a preview goes in front of a render, or of a preview past its first window,
+        // which waits on the same worker.
+        slot = this.#slots.find((s) => s.job && !s.parked && !urgent(s.job)) ?? (priority(job) === 0 ? this.#slots.find((s) => s.job && !s.parked && this.#pastFirstWindow(s.job)) : undefined);
         if (slot) {
           slot.parked = slot.job;
           slot.job = null;
@@ -205,13 +214,18 @@ export class EnginePool extends EventEmitter<EngineEvents> {
     }
   }
 
-  /** Holds every render while any preview is queued or running; lets them go on otherwise. */
+  /** An edit's preview whose viewers already have its first window. */
+  #pastFirstWindow(job: Job): boolean {
+    return priority(job) === 0 && job.frames >= this.info.chunk.frames;
+  }
+
+  /** Holds every render while any preview is queued or running, and every job parked behind another; lets them go on otherwise. */
   #rebalance(): void {
     const previews = this.#queue.some(urgent) || this.#slots.some((s) => s.job !== null && urgent(s.job));
     for (const slot of this.#slots) {
       for (const job of [slot.job, slot.parked]) {
-        if (!job || urgent(job)) continue;
-        const hold = previews || job === slot.parked;
+        if (!job) continue;
+        const hold = job === slot.parked || (previews && !urgent(job));
         if (hold === slot.held.has(job)) continue;
         if (hold) slot.held.add(job);
         else slot.held.delete(job);
@@ -239,6 +253,7 @@ export class EnginePool extends EventEmitter<EngineEvents> {
           options,
           signal,
           onStats,
+          frames: 0,
           push: (item) => {
             items.push(item);
             wake?.();

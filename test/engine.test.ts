@@ -243,6 +243,38 @@ describe('the engine pool', () => {
     await Promise.all(busy);
     expect(order).toEqual(['preview', 'live', 'render']);
   }, 120_000);
+
+  it('lets an edit’s preview go in front of other rooms’ previews that have shown their first window, which then go on', async () => {
+    // Every worker busy with a long preview that is past its first window.
+    const stops = Array.from({ length: engine.workerCount }, () => new AbortController());
+    const counts = stops.map(() => 0);
+    const ended = stops.map(() => false);
+    const busy = stops.map(async (stop, i) => {
+      try {
+        for await (const _ of engine.generate({ ...shot, seed: 700 + i, duration: 10, fps: 30 }, { profile: 'preview', signal: stop.signal })) counts[i]!++;
+      } catch {
+        // aborted at the end
+      } finally {
+        ended[i] = true;
+      }
+    });
+    while (counts.some((n) => n < 8)) await new Promise((resolve) => setTimeout(resolve, 5));
+    let firstFrameWhileBusy: boolean | null = null;
+    const frames: number[] = [];
+    for await (const frame of engine.generate({ ...shot, seed: 6 }, { profile: 'preview' })) {
+      firstFrameWhileBusy ??= ended.every((e) => !e) && counts.every((n) => n < 300);
+      frames.push(frame.index);
+    }
+    // It did not wait for a 300-frame preview to end.
+    expect(firstFrameWhileBusy).toBe(true);
+    expect(frames).toHaveLength(18);
+    // The ones it went in front of go on.
+    const after = [...counts];
+    while (counts.some((n, i) => n < after[i]! + 8)) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(engine.heldJobs).toBe(0);
+    for (const stop of stops) stop.abort();
+    await Promise.all(busy);
+  }, 120_000);
 });
 
 describe('the eval checker', () => {
