@@ -22,6 +22,8 @@ export interface ReaderLexicon {
   phrases: Record<string, string>;
   /** Regular expressions (case-insensitive, on the normalised text) → camera moves. */
   camera: { pattern: string; move: CameraMove }[];
+  /** The model's own caption phrases: read as they are (no phrase or camera pattern rewrites them). */
+  keep?: string[];
 }
 
 export interface Reading {
@@ -59,15 +61,21 @@ function baseForms(word: string): string[] {
 export class PromptReader {
   readonly #vocab: Set<string>;
   readonly #words: Map<string, string>;
-  readonly #phrases: { re: RegExp; to: string }[];
+  /** Every phrase in one pattern, longest first: one pass, so what a phrase reads as is not read again. */
+  readonly #phrases: { re: RegExp; to: Map<string, string> } | null;
   readonly #camera: { re: RegExp; move: CameraMove }[];
 
   constructor(lexicon: ReaderLexicon, vocab: readonly string[]) {
     this.#vocab = new Set(vocab);
     this.#words = new Map(Object.entries(lexicon.words));
-    this.#phrases = Object.entries(lexicon.phrases)
-      .sort((a, b) => b[0].length - a[0].length)
-      .map(([from, to]) => ({ re: /[a-z]/.test(from) ? new RegExp(`\\b${escape(from)}\\b`, 'g') : new RegExp(escape(from), 'g'), to }));
+    // A caption phrase of the model's is read as itself: it goes in with the phrases (longest first, leftmost
+    // first), so a phrase that would start inside it or overlap it never matches there.
+    const keep = new Map((lexicon.keep ?? []).map((k) => [k.normalize('NFKC').toLowerCase(), k.normalize('NFKC').toLowerCase()]));
+    const phrases = [...Object.entries(lexicon.phrases).filter(([from]) => !keep.has(from)), ...keep].sort((a, b) => b[0].length - a[0].length);
+    this.#phrases = phrases.length === 0 ? null : {
+      re: new RegExp(phrases.map(([from]) => (/[a-z]/.test(from) ? `\\b${escape(from)}\\b` : escape(from))).join('|'), 'g'),
+      to: new Map(phrases),
+    };
     this.#camera = lexicon.camera.map((c) => {
       if (!CAMERA_MOVES.includes(c.move)) throw new Error(`reader.json: unknown camera move "${c.move}"`);
       return { re: new RegExp(c.pattern, 'gi'), move: c.move };
@@ -97,7 +105,10 @@ export class PromptReader {
       }
     }
     // 2. Phrases.
-    for (const { re, to } of this.#phrases) text = text.replace(re, ` ${to} `);
+    if (this.#phrases) {
+      const { re, to } = this.#phrases;
+      text = text.replace(re, (found) => ` ${to.get(found)!} `);
+    }
     // 3–4. Words.
     const ignored: string[] = [];
     const out: string[] = [];
@@ -121,6 +132,8 @@ export class PromptReader {
       .join('')
       .replace(/\s+/g, ' ')
       .replace(/\s+([,.;!?，。])/g, '$1')
+      // Chinese is read a character at a time: no spaces beside it (a phrase's reading was spaced out).
+      .replace(/\s+(?=[\u3400-\u4dbf\u4e00-\u9fff，。])|(?<=[\u3400-\u4dbf\u4e00-\u9fff，。])\s+/g, '')
       .replace(/^[\s,，]+|[\s,，]+$/g, '')
       .trim();
     return { reading, ignored, camera };

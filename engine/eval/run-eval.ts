@@ -5,10 +5,14 @@
  * each profile, and the base frames are judged by the checker (check-clips.ts).
  *
  *   npm run eval -- [--bundle DIR] [--profile preview|final|both] [--limit N] [--json OUT.json] [--keep DIR]
- *                   [--set heldout|parallel]
+ *                   [--set heldout|parallel|paraphrase] [--no-reader]
  *
  * --set parallel judges heldout-parallel.json instead: the same 112 prompts and each scene's twin in the other
  * language (224 clips), so the per-language figures compare the languages on the same scenes.
+ *
+ * --set paraphrase judges heldout-paraphrase.json: 112 held-out scenes in words the captions never use, for the
+ * bundle's prompt reader to map (engine/training/paraphrase.py). --no-reader tokenises the prompts as written
+ * (the baseline: what the model made of them before the reader).
  *
  * --keep DIR writes the clips there (PROFILE.json + PROFILE.bin) for `check-clips.ts DIR/final.json --verbose`.
  */
@@ -34,13 +38,15 @@ const { values } = parseArgs({
     json: { type: 'string' },
     keep: { type: 'string' },
     set: { type: 'string', default: 'heldout' },
+    'no-reader': { type: 'boolean', default: false },
     threads: { type: 'string', default: '2' },
   },
 });
 function setFile(name: string | undefined): string {
   if (name === 'heldout' || name === undefined) return 'heldout.json';
   if (name === 'parallel') return 'heldout-parallel.json';
-  console.error(`--set must be heldout or parallel, not ${JSON.stringify(name)}`);
+  if (name === 'paraphrase') return 'heldout-paraphrase.json';
+  console.error(`--set must be heldout, parallel or paraphrase, not ${JSON.stringify(name)}`);
   process.exit(2);
 }
 const bundleDir = values.bundle ?? process.env.ENGINE_BUNDLE ?? DEFAULT_BUNDLE;
@@ -48,7 +54,7 @@ const profiles = values.profile === 'both' ? (['final', 'preview'] as const) : (
 const heldout = JSON.parse(await (await import('node:fs/promises')).readFile(path.join(import.meta.dirname, setFile(values.set)), 'utf8')) as HeldOut;
 const prompts = heldout.prompts.slice(0, values.limit ? Number(values.limit) : undefined);
 
-const model = await EngineModel.load(bundleDir, { threads: Number(values.threads) });
+const model = await EngineModel.load(bundleDir, { threads: Number(values.threads), reader: !values['no-reader'] });
 const world = loadWorld();
 const dir = values.keep ? path.resolve(values.keep) : await mkdtemp(path.join(os.tmpdir(), 'scenecast-eval-'));
 if (values.keep) await mkdir(dir, { recursive: true });
@@ -83,7 +89,7 @@ try {
     console.log(formatTable(report));
     results[profile] = { overall: report.overall, byLanguage: report.byLanguage, byTag: report.byTag };
   }
-  const json = { bench: 'eval', bundle: model.bundle.manifest.name, hash: model.bundle.hash, prompts: prompts.length, results };
+  const json = { bench: 'eval', bundle: model.bundle.manifest.name, hash: model.bundle.hash, set: values.set, reader: !values['no-reader'], prompts: prompts.length, results };
   console.log(`\nJSON ${JSON.stringify(json)}`);
   if (values.json) await writeFile(values.json, JSON.stringify(json, null, 1));
 } finally {

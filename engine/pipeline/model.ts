@@ -17,6 +17,8 @@ export interface TextCondition {
 export interface ModelOptions extends SessionOptions {
   /** Bytes of text conditioning kept (default 16 MiB). */
   textCacheBytes?: number;
+  /** false: prompts are tokenised as written, without the bundle's reader (the eval's baseline). */
+  reader?: boolean;
 }
 
 export class EngineModel {
@@ -32,7 +34,8 @@ export class EngineModel {
   }
 
   static async load(dir: string, options: ModelOptions = {}): Promise<EngineModel> {
-    const bundle = await loadBundle(dir);
+    const loaded = await loadBundle(dir);
+    const bundle = options.reader === false ? { ...loaded, reader: null } : loaded;
     const { manifest } = bundle;
     const graphs = ['text_encoder', 'decoder'];
     for (const profile of Object.values(manifest.profiles)) graphs.push(profile.denoiser, ...(profile.experts ?? []).map((e) => e.denoiser), ...profile.upscalers);

@@ -2,7 +2,8 @@
 WordNet 3.0 (Debian's wordnet-base, /usr/share/wordnet): for each thing the model knows (its caption
 words), the synsets of the chosen senses, their synonyms and (for motion verbs) their hyponyms map to
 the model's word. Words written by hand in reader.json (its `words`) win; the model's own words are
-never mapped. Chinese phrases and camera patterns are written by hand and kept as they are.
+never mapped; the world's own caption phrases are listed in `keep` (the reader never rewrites them). Chinese
+phrases and camera patterns are written by hand and kept as they are.
 
   /usr/bin/python3 engine/training/build_reader.py [--bundle engine/models/shapes-v1] [--wordnet /usr/share/wordnet]
 
@@ -12,6 +13,10 @@ import argparse
 import json
 import os
 import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import world as W  # noqa: E402
 
 # (the model's reading, part of speech, lemma, a word the gloss of a chosen sense holds, take hyponyms)
 TARGETS = [
@@ -54,6 +59,18 @@ TARGETS = [
     ("orange", "adj", "orange", "orange", False),
     ("white", "adj", "white", "snow", False),
     ("grey", "adj", "grey", "black and white", False),
+    # the colours as nouns, with their shades (crimson, azure, canary, lilac, ivory...)
+    ("red", "noun", "red", "pigment", True),
+    ("blue", "noun", "blue", "pigment", True),
+    ("green", "noun", "green", "pigment", True),
+    ("yellow", "noun", "yellow", "pigment", True),
+    ("purple", "noun", "purple", "pigment", True),
+    ("orange", "noun", "orange", "pigment", True),
+    ("white", "noun", "white", "greatest lightness", True),
+    ("star", "noun", "star", "plane figure", True),
+    ("background", "noun", "background", "scenery", False),
+    ("background", "noun", "background", "behind objects", False),
+    ("still", "adj", "motionless", "not in physical motion", False),
     ("quickly", "adv", "quickly", "rapid", False),
     ("slowly", "adv", "slowly", "slow", False),
 ]
@@ -64,7 +81,7 @@ decline precipitate settle pitch crash unhorse dismount prolapse dark chromatic 
 easy foursquare screw reel bloody flushed reddened slump subside bubble uplift mount alight avalanche plunk change transfer
 draw play blow cast drive continue back lead return follow pan arise uprise angle circuit propagate bang shack precess
 withdraw retire err accompany surpass outflank lance steam steamer automobile motor taxi ferry tram caravan ski snowshoe
-beetle career swing trail hiss whistle""".split())
+beetle career swing trail hiss whistle ground bleach bone straw wheat chalk""".split())
 
 
 def load(wordnet, pos):
@@ -89,6 +106,31 @@ def load(wordnet, pos):
             pointers = [(parts[at + 1 + 4 * i], parts[at + 2 + 4 * i]) for i in range(p_cnt)]
             data[offset] = {"words": [re.sub(r"\(.*\)$", "", w) for w in words], "pointers": pointers, "gloss": gloss.strip()}
     return index, data
+
+
+def caption_phrases():
+    """The world's caption words of more than one word or character (world.py's EN and ZH): the reader keeps them as
+    they are, so no phrase of the lexicon ever rewrites what the model was trained on ("变小" stays "变小")."""
+    out = set()
+
+    def add(x):
+        if isinstance(x, str):
+            if len(x) > 1 and (" " in x or not x.isascii()):
+                out.add(x)
+        elif isinstance(x, dict):
+            for v in x.values():
+                add(v)
+        else:
+            for v in x:
+                add(v)
+
+    add(W.EN["motion"])
+    add(W.EN["background"])
+    add(W.ZH)
+    for tpl in W.ZH_TEMPLATES_TRAIN + W.ZH_TEMPLATES_HELDOUT:
+        for lit in re.split(r"\{[a-z]+\}", tpl):
+            add(lit.strip("，"))
+    return sorted(out, key=lambda x: (-len(x), x))
 
 
 def main():
@@ -122,6 +164,7 @@ def main():
                     if word in vocab or word in manual or word in derived or word in EXCLUDE:
                         continue
                     derived[word] = reading
+    reader["keep"] = caption_phrases()
     reader["manual_words"] = manual
     reader["words"] = {**derived, **manual}
     reader["derived"] = {"source": "WordNet 3.0 (Debian wordnet-base)", "words": len(derived), "script": "engine/training/build_reader.py"}

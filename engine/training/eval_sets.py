@@ -1,9 +1,10 @@
 """Eval data: engine/eval/world.json (world constants for the checker), engine/eval/heldout.json (held-out prompts),
-engine/eval/heldout-parallel.json (the same scenes in both languages) and ground-truth clip sets rendered by the world
+engine/eval/heldout-parallel.json (the same scenes in both languages), engine/eval/heldout-paraphrase.json (the
+scenes in words the captions never use: paraphrase.py) and ground-truth clip sets rendered by the world
 (to validate the checker; engine/eval/fixtures/ for its test), and the writer of clip files (engine/eval's format) that
 the eval and the diagnostics use too.
 
-    /usr/bin/python3 engine/training/eval_sets.py world|heldout|parallel|gt [--n 300] [--out DIR]|fixture
+    /usr/bin/python3 engine/training/eval_sets.py world|heldout|parallel|paraphrase|gt [--n 300] [--out DIR]|fixture
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
+import paraphrase as P  # noqa: E402
 import world as W  # noqa: E402
 
 DURATIONS = [(1.5, 8.0), (1.3, 10.0), (2.0, 10.0), (2.0, 16.0)]  # N = 12, 13, 20, 32
@@ -55,6 +57,29 @@ def make_parallel(seed: int = 20261126):
     return out
 
 
+def make_paraphrase(n_per_lang: int = 56, seed: int = 20261202):
+    """Held-out scenes captioned with paraphrase.py's words and phrasings (none of them the captions'), half English
+    half Chinese; colour x shape combinations both seen and held out, a quarter of them two-object scenes."""
+    rng = np.random.default_rng(seed)
+    prompts = []
+    for lang in ("en", "zh"):
+        for i in range(n_per_lang):
+            n_obj = 2 if rng.random() < 0.25 else 1
+            split = "heldout" if i % 3 == 0 else "train"
+            sc = W.random_scene(rng, split, n_objects=n_obj)
+            dur, fps = DURATIONS[int(rng.integers(len(DURATIONS)))]
+            tags = ["paraphrase", "combo" if split == "heldout" else "seen"] + (["two-objects"] if n_obj == 2 else [])
+            prompts.append({"id": f"p{lang}-{i:03d}", "prompt": P.caption(sc, lang, rng), "lang": lang,
+                            "seed": int(rng.integers(2**32)), "duration": dur, "fps": fps,
+                            "expected": W.describe(sc), "tags": tags, "scene": sc})
+    return prompts
+
+
+PARAPHRASE_DESCRIPTION = ("Held-out paraphrase prompts (engine/training/paraphrase.py): scenes of the shapes world "
+                          "captioned with words and phrasings the world's captions never use, half English, half "
+                          "Chinese, for the bundle's prompt reader to map. tags: 'combo' = a colour x shape "
+                          "combination never seen in training, 'seen' = one seen in training.")
+
 HELDOUT_DESCRIPTION = ("Held-out eval prompts of the shapes world: half English, half Chinese. tags: 'combo' = a "
                        "colour x shape combination never seen in training, 'template' = a caption phrasing never "
                        "seen in training, 'seen' = seen combinations and phrasings (new prompts). 'scene' is the "
@@ -81,6 +106,10 @@ def write_heldout():
 
 def write_parallel():
     write_prompts("heldout-parallel.json", PARALLEL_DESCRIPTION, make_parallel())
+
+
+def write_paraphrase():
+    write_prompts("heldout-paraphrase.json", PARAPHRASE_DESCRIPTION, make_paraphrase())
 
 
 def write_clips(path_noext, clips):
@@ -111,6 +140,7 @@ def write_data():
     write_world()
     write_heldout()
     write_parallel()
+    write_paraphrase()
 
 
 def render_gt(items):
@@ -137,7 +167,7 @@ def random_items(n, seed, lang_mix=True):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["world", "heldout", "parallel", "gt", "fixture"])
+    ap.add_argument("what", choices=["world", "heldout", "parallel", "paraphrase", "gt", "fixture"])
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--out", default="/tmp/gt/gt")
     args = ap.parse_args()
@@ -147,6 +177,8 @@ def main():
         write_heldout()
     elif args.what == "parallel":
         write_parallel()
+    elif args.what == "paraphrase":
+        write_paraphrase()
     elif args.what == "gt":
         write_clips(args.out, render_gt(random_items(args.n, 7)))
         print("wrote", args.out)
