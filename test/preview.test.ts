@@ -144,3 +144,47 @@ describe('live previews', () => {
     expect(bad.code).toBe('SHOT_DURATION_OUT_OF_RANGE');
   });
 });
+
+describe('previews of shots that continue', () => {
+  it('a shot that continues the one before starts where its preview ends, and is previewed again when that shot changes', async () => {
+    const engine = await sharedEngine();
+    const server = await startServer({}, undefined, { engine });
+    const room = await server.createRoom({
+      scene: {
+        fps: 8,
+        seed: 4,
+        shots: [
+          { id: 'a', prompt: 'a blue ball moves right on the grass', duration: 1 },
+          // b and c are the same shot (same seed), but b continues a and c does not.
+          { id: 'b', prompt: 'a ball moves left', duration: 1, seed: 11, continue: true },
+          { id: 'c', prompt: 'a ball moves left', duration: 1, seed: 11 },
+        ],
+      },
+    });
+    const editor = connectYjs(server.wsUrl, room.room, room.tokens.editor);
+    await editor.synced;
+    await until(editor.doc, (d) => findShot(d, 'c') !== undefined);
+    const viewer = new PreviewRecorder(connectSocket(server.url, room.tokens.viewer));
+    const first = Object.fromEntries(await Promise.all(['a', 'b', 'c'].map(async (id) => [id, await viewer.done(id)] as const)));
+    const raw = (jpeg: Uint8Array) => sharp(jpeg).raw().toBuffer();
+    const diff = (x: Buffer, y: Buffer) => x.reduce((sum, v, i) => sum + Math.abs(v - y[i]!), 0) / x.length;
+    const frames = (id: string, rev: number) => viewer.framesOf(id, rev).sort((x, y) => x.index - y.index);
+    const lastOfA = await raw(frames('a', first.a!.rev).at(-1)!.data);
+    const b0 = await raw(frames('b', first.b!.rev)[0]!.data);
+    const c0 = await raw(frames('c', first.c!.rev)[0]!.data);
+    // b starts from a's last frames; c, the same shot after a cut, does not.
+    expect(diff(b0, lastOfA)).toBeLessThan(diff(c0, lastOfA));
+    // a changes: b, unchanged itself, is previewed again from a's new last frames; c is not.
+    const before = Math.max(...viewer.states.map((s) => s.rev));
+    const prompt = findShot(editor.doc, 'a')!.get('prompt') as Y.Text;
+    prompt.delete(0, 'a blue'.length);
+    prompt.insert(0, 'a yellow');
+    const a2 = await viewer.done('a', before);
+    const b2 = await viewer.done('b', before);
+    expect(b2.rev).toBeGreaterThan(first.b!.rev);
+    const lastOfA2 = await raw(frames('a', a2.rev).at(-1)!.data);
+    expect(diff(await raw(frames('b', b2.rev)[0]!.data), lastOfA2)).toBeLessThan(diff(b0, lastOfA2));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(viewer.states.some((s) => s.shot === 'c' && s.rev > before)).toBe(false);
+  }, 60_000);
+});

@@ -17,6 +17,8 @@ export interface PreviewJobData {
   resolved: ResolvedShot;
   /** Date.now() when the edit that caused it reached the server, or null (latency metric). */
   editAt: number | null;
+  /** The shot continues the one before: that shot's preview (its id and content key), whose last latents it starts from. */
+  after?: { shot: string; key: string };
 }
 
 /** A job as the room asks for it: the shot being edited goes first. */

@@ -8,7 +8,7 @@ export class FrameCache implements PreviewStore {
   readonly #rooms: LruCache<string, Map<string, CachedPreview>>;
 
   constructor(maxBytes: number) {
-    this.#rooms = new LruCache(maxBytes, (shots) => [...shots.values()].reduce((sum, p) => sum + p.bytes, 0));
+    this.#rooms = new LruCache(maxBytes, (shots) => [...shots.values()].reduce((sum, p) => sum + p.bytes + (p.tail?.byteLength ?? 0), 0));
   }
 
   async set(room: string, preview: CachedPreview): Promise<void> {
@@ -25,6 +25,11 @@ export class FrameCache implements PreviewStore {
     const shots = this.#rooms.get(room);
     if (!shots || [...shots.keys()].every((id) => shotIds.has(id))) return;
     this.#rooms.set(room, new Map([...shots].filter(([id]) => shotIds.has(id))));
+  }
+
+  async tail(room: string, shot: string, key: string): Promise<Float32Array | null> {
+    const found = this.#rooms.get(room)?.get(shot);
+    return found?.key === key && found.tail ? found.tail.slice() : null;
   }
 
   get bytes(): number {

@@ -2,7 +2,8 @@
  * Live previews, in the order the data flows:
  *   1 watch   a user edit to a room's document (not loads, not the server's own changes)
  *   2 debounce   per room, with a maximum wait
- *   3 diff    read the scene; a shot whose content key changed needs a preview (edited shot first);
+ *   3 diff    read the scene; a shot whose content key changed needs a preview (edited shot first; a
+ *             shot that continues the one before is keyed with it and starts from its last latents);
  *             invalid or refused shots get `preview:state` refused with the reason
  *   4 schedule   latest revision wins, fair across rooms, bounded (scheduler.ts)
  *   5 generate   the engine's distilled preview profile, frame by frame
@@ -13,7 +14,7 @@ import type * as Y from 'yjs';
 import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
 import type { PreviewFrame, PreviewState } from '../../shared/protocol.js';
 import { readScene } from '../../shared/scene-doc.js';
-import { resolveShot, shotKey } from '../../engine/index.js';
+import { chainKeys, resolveShot, shotKey } from '../../engine/index.js';
 import { isPeer } from '../collab/origins.js';
 import { contentPolicy, shotText, type ContentPolicy } from '../policy/content-policy.js';
 import type { Room } from '../collab/room.js';
@@ -158,11 +159,25 @@ export class PreviewService {
       this.#refuse(watched, shot.id, issue.code, issue.message, `invalid:${issue.code}:${issue.message}`);
     }
 
-    const ordered = [...scene.shots].sort((a, b) => Number(edited.has(b.id)) - Number(edited.has(a.id)));
-    for (const shot of ordered) {
+    // Keys, chained where a shot continues the one before (an edit of a shot re-keys every shot that continues it).
+    const keys = chainKeys(scene.shots.map((shot) => shotKey(bundleHash, resolveShot(scene, shot, 'preview'), 'preview')), scene.shots);
+    // Runs of shots that continue one another stay in scene order (each starts from the one before); runs with
+    // an edited shot go first.
+    const runs: number[][] = [];
+    scene.shots.forEach((shot, i) => (i > 0 && shot.continue ? runs.at(-1)!.push(i) : runs.push([i])));
+    const ordered = runs.sort((a, b) => Number(b.some((i) => edited.has(scene.shots[i]!.id))) - Number(a.some((i) => edited.has(scene.shots[i]!.id)))).flat();
+    /** Shots whose preview is (or will be) there to continue from. */
+    const previewed = new Set<string>();
+    for (const i of ordered) {
+      const shot = scene.shots[i]!;
       const resolved = resolveShot(scene, shot, 'preview');
-      const key = shotKey(bundleHash, resolved, 'preview');
-      if (lastKey.get(shot.id) === key) continue;
+      const key = keys[i]!;
+      const before = i > 0 && shot.continue ? scene.shots[i - 1]! : null;
+      const after = before && previewed.has(before.id) ? { shot: before.id, key: keys[i - 1]! } : undefined;
+      if (lastKey.get(shot.id) === key) {
+        previewed.add(shot.id);
+        continue;
+      }
       if (!shot.prompt.trim()) {
         this.#refuse(watched, shot.id, 'SHOT_PROMPT_EMPTY', 'Type a prompt to see a preview', `empty:${key}`);
         continue;
@@ -178,7 +193,8 @@ export class PreviewService {
         continue;
       }
       lastKey.set(shot.id, key);
-      const job: QueuedPreview = { room: roomId, shot: shot.id, rev: nextRev(), urgent: edited.has(shot.id), key, resolved, editAt };
+      previewed.add(shot.id);
+      const job: QueuedPreview = { room: roomId, shot: shot.id, rev: nextRev(), urgent: edited.has(shot.id), key, resolved, editAt, ...(after ? { after } : {}) };
       const cached = (await store.get(roomId).catch(() => [])).find((p) => p.shot === shot.id && p.key === key);
       if (cached) {
         // Back to a state already previewed (an undo): show it again, no generation.

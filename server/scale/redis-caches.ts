@@ -107,6 +107,9 @@ export class RedisShotStore implements ShotStore {
   async flush(): Promise<void> {}
 }
 
+/** Bytes of the content key in front of a stored tail (keys are 32 hex digits). */
+const TAIL_KEY_BYTES = 64;
+
 export class RedisPreviewStore implements PreviewStore {
   /** Seconds a room's previews are kept after their last change. */
   constructor(
@@ -118,18 +121,35 @@ export class RedisPreviewStore implements PreviewStore {
     return this.redis.key('previews', room);
   }
 
+  /** Tails apart from the frames (`<prefix>previews-tail:<room>`, per shot: its key, then the floats), so reading one reads no frames. */
+  #tails(room: string): string {
+    return this.redis.key('previews-tail', room);
+  }
+
   async get(room: string): Promise<CachedPreview[]> {
     const all = await guard(this.redis.commands.hgetallBuffer(this.#key(room)));
     return Object.values(all).map(decodePreview);
   }
 
   async set(room: string, preview: CachedPreview): Promise<void> {
-    await guard(this.redis.commands.multi().hset(this.#key(room), preview.shot, encodePreview(preview)).expire(this.#key(room), this.ttlSeconds).exec());
+    const write = this.redis.commands.multi().hset(this.#key(room), preview.shot, encodePreview(preview)).expire(this.#key(room), this.ttlSeconds);
+    if (preview.tail) {
+      const { tail } = preview;
+      write.hset(this.#tails(room), preview.shot, Buffer.concat([Buffer.from(preview.key.padEnd(TAIL_KEY_BYTES).slice(0, TAIL_KEY_BYTES)), Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength)]));
+    } else write.hdel(this.#tails(room), preview.shot);
+    await guard(write.expire(this.#tails(room), this.ttlSeconds).exec());
   }
 
   async retain(room: string, shotIds: Set<string>): Promise<void> {
     const fields = await guard(this.redis.commands.hkeys(this.#key(room)));
     const gone = fields.filter((f) => !shotIds.has(f));
-    if (gone.length > 0) await guard(this.redis.commands.hdel(this.#key(room), ...gone));
+    if (gone.length > 0) await guard(this.redis.commands.multi().hdel(this.#key(room), ...gone).hdel(this.#tails(room), ...gone).exec());
+  }
+
+  async tail(room: string, shot: string, key: string): Promise<Float32Array | null> {
+    const body = await guard(this.redis.commands.hgetBuffer(this.#tails(room), shot));
+    if (!body || body.length <= TAIL_KEY_BYTES || body.subarray(0, TAIL_KEY_BYTES).toString().trimEnd() !== key) return null;
+    const floats = body.subarray(TAIL_KEY_BYTES);
+    return new Float32Array(floats.buffer.slice(floats.byteOffset, floats.byteOffset + floats.length));
   }
 }

@@ -106,4 +106,23 @@ describe.each([
     await writer.set(room, again);
     expect(plain(await reader.get(room))).toEqual(plain([again]));
   });
+
+  it('keeps a preview’s tail for the shot that continues it: read by key without the frames, gone with the shot', async () => {
+    const { writer, reader } = await backend();
+    const room = roomId();
+    const tail = Float32Array.from({ length: 1152 }, (_, i) => Math.cos(i) * 2.5);
+    const first = { ...preview('s1', 1), tail };
+    await writer.set(room, first);
+    expect(Array.from((await reader.tail(room, 's1', first.key))!)).toEqual(Array.from(tail));
+    expect(await reader.tail(room, 's1', 'key-of-another-version')).toBeNull();
+    expect(await reader.tail(room, 's2', first.key)).toBeNull();
+    // A newer preview of the shot without a tail: the old tail is not handed out for it, nor for the old key.
+    const second = preview('s1', 2);
+    await writer.set(room, second);
+    expect(await reader.tail(room, 's1', second.key)).toBeNull();
+    expect(await reader.tail(room, 's1', first.key)).toBeNull();
+    await writer.set(room, { ...preview('s1', 3), tail });
+    await writer.retain(room, new Set(['s2']));
+    expect(await reader.tail(room, 's1', `key-s1-3`)).toBeNull();
+  });
 });
