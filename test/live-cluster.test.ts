@@ -8,25 +8,12 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { liveOf, livePromptText, readLive } from '../shared/live.js';
-import type { CreateRoomResponse, LiveFrame, LiveState } from '../shared/protocol.js';
+import type { CreateRoomResponse } from '../shared/protocol.js';
 import { startCluster } from './helpers/cluster.js';
+import { watchLive as watch } from './helpers/live-watch.js';
 import { fetchWithin, within } from './helpers/server.js';
-import { connectSocket, type ClientSocket } from './helpers/socket-client.js';
 import { connectYjs, until } from './helpers/yjs-client.js';
 
-interface Watch {
-  socket: ClientSocket;
-  frames: (LiveFrame & { at: number })[];
-  states: LiveState[];
-}
-
-function watch(url: string, token: string): Watch {
-  const socket = connectSocket(url, token);
-  const w: Watch = { socket, frames: [], states: [] };
-  socket.on('live:frame', (f) => w.frames.push({ ...f, at: performance.now() }));
-  socket.on('live:state', (s) => w.states.push(s));
-  return w;
-}
 
 /** Mean absolute difference of two JPEG frames' pixels (0..255). */
 async function difference(a: Uint8Array, b: Uint8Array): Promise<number> {

@@ -11,8 +11,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { liveOf, livePromptText, readLive, votesOf } from '../shared/live.js';
-import type { LiveFrame, LiveState } from '../shared/protocol.js';
 import { sharedEngine } from './helpers/engine.js';
+import { watchLive as watch } from './helpers/live-watch.js';
 import { decodeAll, probe } from './helpers/media.js';
 import { startServer, tempDir, within } from './helpers/server.js';
 import { connectSocket, nextEvent, type ClientSocket } from './helpers/socket-client.js';
@@ -38,19 +38,6 @@ async function setup(fps = 16) {
   return { server, room, editor, setLive };
 }
 
-interface Watch {
-  socket: ClientSocket;
-  frames: (LiveFrame & { at: number })[];
-  states: LiveState[];
-}
-
-function watch(url: string, token: string): Watch {
-  const socket = connectSocket(url, token);
-  const w: Watch = { socket, frames: [], states: [] };
-  socket.on('live:frame', (f) => w.frames.push({ ...f, at: performance.now() }));
-  socket.on('live:state', (s) => w.states.push(s));
-  return w;
-}
 
 const poll = async <T>(what: string, probeFn: () => T | undefined | null | false, ms = 20_000): Promise<T> => {
   const deadline = Date.now() + ms;
