@@ -1,6 +1,6 @@
 /**
  * Under each prompt the editor shows, as people type, how the model reads it, the words it does
- * not understand and the camera move its words ask for.
+ * not understand and the camera move its words ask for (or that the camera chosen for the shot wins).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureClientBuilt, launchBrowser, openPage } from '../helpers/browser.js';
@@ -23,6 +23,9 @@ describe('prompt reading in the editor', () => {
     await expect.poll(() => reading.locator('.read-as').innerText(), { timeout: 10_000 }).toBe('The model reads: a red ball moves a');
     expect(await reading.locator('.ignored').innerText()).toBe('Not understood: past, car');
     expect(await reading.locator('.read-camera').innerText()).toBe('Camera from the words: Pan left');
+    // A camera chosen for the shot wins, and the reading says so.
+    await shot.locator('select.edit-control[id^="camera"]').selectOption('zoom-in');
+    await expect.poll(() => reading.locator('.read-camera').innerText(), { timeout: 10_000 }).toBe('Camera: Zoom in, as chosen (the words ask for Pan left)');
     expectNoErrors();
   });
 });

@@ -163,7 +163,10 @@ export function createShotList(options: ShotListOptions): ShotList {
             if (seq !== readSeq) return;
             const parts = [h('span', { class: 'read-as', t: 'readAs', vars: { reading: r.reading || '—' } })];
             if (r.ignored.length) parts.push(h('span', { class: 'ignored', t: 'readIgnored', vars: { words: r.ignored.join(', ') } }));
-            if (r.camera) parts.push(h('span', { class: 'read-camera', t: 'readCamera', vars: { camera: t(cameraKey(r.camera)) } }));
+            // The camera chosen for the shot wins over the one its words ask for: say which applies.
+            const chosen = map.get('camera');
+            if (r.camera && typeof chosen === 'string' && chosen !== 'static' && chosen !== r.camera) parts.push(h('span', { class: 'read-camera overridden', t: 'readCameraChosen', vars: { camera: t(cameraKey(chosen as CameraMove)), words: t(cameraKey(r.camera)) } }));
+            else if (r.camera) parts.push(h('span', { class: 'read-camera', t: 'readCamera', vars: { camera: t(cameraKey(r.camera)) } }));
             reading.replaceChildren(...parts);
             reading.dataset.ignored = r.ignored.join(' ');
           },
@@ -425,6 +428,7 @@ export function createShotList(options: ShotListOptions): ShotList {
       if (event.keysChanged.has('narration')) narration.setText(textOf('narration'));
       if (event.keysChanged.has('duration')) updateNarrationWarning();
       if (event.keysChanged.has('transition')) showTransition();
+      if (event.keysChanged.has('camera')) showReading((map.get('prompt') as Y.Text | undefined)?.toString() ?? '');
     };
     map.observe(onMap);
     syncNegative();

@@ -152,6 +152,7 @@ const en = {
   readAs: 'The model reads: {reading}',
   readIgnored: 'Not understood: {words}',
   readCamera: 'Camera from the words: {camera}',
+  readCameraChosen: 'Camera: {camera}, as chosen (the words ask for {words})',
   // share
   share: 'Share',
   shareEditor: 'Editors (can change the scene)',
@@ -359,6 +360,7 @@ const zh: Record<Key, string> = {
   readAs: '模型读到：{reading}',
   readIgnored: '无法理解：{words}',
   readCamera: '由文字设定的镜头：{camera}',
+  readCameraChosen: '镜头：{camera}（已选定；文字要求的是{words}）',
   share: '分享',
   shareEditor: '编辑者（可以修改场景）',
   shareViewer: '观看者（只能观看）',
