@@ -29,7 +29,7 @@ export interface LiveRunnerOptions {
   jpegQuality: number;
   /** Lease time of a stream (default 3000 ms). */
   leaseMs?: number;
-  /** Streams made at once by this process (default 4). */
+  /** Streams made at once by this process (default: no limit; the engine's priorities share it out). */
   maxStreams?: number;
 }
 
@@ -80,7 +80,7 @@ export class LiveRunner {
   }
 
   async #look(): Promise<void> {
-    const max = this.#o.maxStreams ?? 4;
+    const max = this.#o.maxStreams ?? Infinity;
     for (const room of await this.#o.store.wanted()) {
       if (this.#closed || this.#streams.size >= max) return;
       if (this.#streams.has(room)) continue;
