@@ -86,6 +86,10 @@ export class LiveRunner {
       if (this.#streams.has(room)) continue;
       const plan = await this.#planOf(room, true);
       if (!plan.on || plan.watchers === 0) continue;
+      // Spread streams over the engine processes: one that already streams tries a little later, so a less
+      // busy one takes the room first.
+      if (this.#streams.size > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1500, 250 * this.#streams.size)));
+      if (this.#closed || this.#streams.has(room)) continue;
       await this.#take(room);
     }
   }
