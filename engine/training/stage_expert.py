@@ -120,3 +120,57 @@ def attach_expert(ctx: Ctx, bundle_dir: str):
         json.dump(manifest, f, ensure_ascii=False, indent=1)
         f.write("\n")
     log(f"[expert] attached {LOW} (t < {boundary}) to {bundle_dir}")
+
+
+def expert_reference(ctx: Ctx, bundle_dir: str, steps: int = 4, shift: float = 3.0):
+    """Rewrites the final profile's part of the bundle's reference fixture (fixtures/reference.json + .bin) with the
+    experts as the manifest names them, at `steps` steps (enough that both experts run: at 4 steps and shift 3 the
+    noise levels are 1, 0.9, 0.75 and 0.5), so the parity test checks both. The preview and upscaler parts are kept
+    as they are (the run need not hold the preview student)."""
+    from generate import Graphs, generate
+    from graphs import build_graphs
+    from model import VelocityWrapper
+
+    fx = os.path.join(bundle_dir, "fixtures")
+    with open(os.path.join(fx, "reference.json"), encoding="utf-8") as f:
+        meta = json.load(f)
+    with open(os.path.join(fx, "reference.bin"), "rb") as f:
+        blob = f.read()
+    with open(os.path.join(bundle_dir, "manifest.json"), encoding="utf-8") as f:
+        final = json.load(f)["profiles"]["final"]
+    low, _ = load_expert(ctx)
+    g0 = build_graphs(ctx)
+    g = Graphs(g0.text_encoder, {**g0.denoisers, LOW: VelocityWrapper(low).eval()}, g0.decoder, g0.tok,
+               C=g0.C, h=g0.h, w=g0.w, F=g0.F, K=g0.K)
+    prof = {**final, "steps": steps, "shift": shift}
+    _, lat = generate(g, [meta["prompt"]], [meta["seed"]], meta["n"], prof, negative=meta["negative"], return_latents=True)
+    with torch.no_grad():
+        frames = np.concatenate([g.decoder(lat[:, :, j]).numpy() for j in range(meta["n"])])
+
+    # The entries kept are copied byte for byte; the final profile's two go at the end.
+    out = []
+
+    def add(arr):
+        arr = np.ascontiguousarray(arr, dtype="<f4")
+        ent = {"offset": sum(len(b) for b in out), "shape": list(arr.shape)}
+        out.append(arr.tobytes())
+        return ent
+
+    def keep(ent):
+        n = int(np.prod(ent["shape"])) * 4
+        return add(np.frombuffer(blob[ent["offset"]:ent["offset"] + n], dtype="<f4").reshape(ent["shape"]))
+
+    meta["pooled"] = keep(meta["pooled"])
+    pv = meta["profiles"]["preview"]
+    pv["latents"], pv["frames"] = keep(pv["latents"]), keep(pv["frames"])
+    for u in meta["upscalers"].values():
+        u["input"], u["output"] = keep(u["input"]), keep(u["output"])
+    meta["profiles"]["final"] = {"denoiser": final["denoiser"], "experts": final.get("experts"), "steps": steps,
+                                 "guidance": final["guidance"], "shift": shift, "latents": add(lat[0].numpy()),
+                                 "frames": add(frames)}
+    with open(os.path.join(fx, "reference.bin"), "wb") as f:
+        for b in out:
+            f.write(b)
+    with open(os.path.join(fx, "reference.json"), "w", encoding="utf-8") as f:
+        json.dump(meta, f, ensure_ascii=False, indent=1)
+    log(f"[expert] reference fixture: final profile with its experts at {steps} steps, shift {shift}")

@@ -14,7 +14,8 @@ raising a budget and re-running continues training from the checkpoint):
   parallel the held-out scenes in both languages (engine/eval/heldout-parallel.json, 224 prompts): the language gap
            on the same scenes (not in the default stages; the card shows it when it was run)
   expert   a low-noise expert fine-tuned from the denoiser on noise levels below --expert-boundary (stage_expert.py)
-  attach   export the expert into the bundle beside the final denoiser and name both in the final profile's experts
+  attach   export the expert into the bundle beside the final denoiser, name both in the final profile's experts, and
+           rewrite the final part of the reference fixture with them (4 steps, so both run)
   data     engine/eval/world.json, heldout.json, heldout-parallel.json (deterministic)
   card     MODEL_CARD.md of the bundle
 
@@ -48,7 +49,7 @@ from config import REPO, Ctx, log  # noqa: E402
 from stage_ae import stage_ae  # noqa: E402
 from stage_den import stage_den  # noqa: E402
 from stage_distill import stage_distill  # noqa: E402
-from stage_expert import attach_expert, stage_expert  # noqa: E402
+from stage_expert import attach_expert, expert_reference, stage_expert  # noqa: E402
 from stage_up import stage_up  # noqa: E402
 
 
@@ -123,6 +124,7 @@ def main(argv=None):
         export.export_bundle(ctx, args.bundle, quick=args.quick, out_root=out_root)
     if "attach" in stages:
         attach_expert(ctx, bundle_dir)
+        expert_reference(ctx, bundle_dir)
     if "eval" in stages:
         evaluate.stage_eval(ctx, args.bundle, limit=(8 if args.quick else (args.eval_limit or None)))
     if "parallel" in stages:
