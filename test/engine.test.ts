@@ -222,24 +222,34 @@ describe('the engine pool', () => {
   }, 120_000);
 
   it('serves an edit’s preview before a live chunk queued ahead of it, and a live chunk before a render', async () => {
-    // Every worker busy with a long preview: what comes next waits in the queue.
+    // Every worker busy with a long live chunk (never held): what comes next waits in the queue.
     const stops = Array.from({ length: engine.workerCount }, () => new AbortController());
-    const busy = stops.map((stop, i) => collect({ ...shot, seed: 900 + i, duration: 10, fps: 30 }, 'preview', stop.signal).catch(() => []));
+    const busy = stops.map((stop, i) =>
+      (async () => {
+        for await (const _ of engine.generate({ ...shot, seed: 900 + i, duration: 10, fps: 30 }, { profile: 'preview', range: { from: 0, count: 300 }, latents: true, signal: stop.signal }));
+      })().catch(() => {}),
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     const order: string[] = [];
+    const done = new AbortController();
     const first = async (name: string, frames: AsyncIterable<unknown>) => {
-      for await (const _ of frames) {
-        order.push(name);
-        break;
+      try {
+        for await (const _ of frames) {
+          order.push(name);
+          break;
+        }
+      } catch {
+        // aborted at the end
       }
     };
-    const render = first('render', engine.generate({ ...shot, seed: 3 }, { profile: 'final' }));
-    const live = first('live', engine.generate({ ...shot, seed: 4, duration: 4 }, { profile: 'preview', range: { from: 8, count: 8 }, latents: true }));
-    const preview = first('preview', engine.generate({ ...shot, seed: 5 }, { profile: 'preview' }));
+    const render = first('render', engine.generate({ ...shot, seed: 3 }, { profile: 'final', signal: done.signal }));
+    const live = first('live', engine.generate({ ...shot, seed: 4, duration: 4 }, { profile: 'preview', range: { from: 8, count: 8 }, latents: true, signal: done.signal }));
+    const preview = first('preview', engine.generate({ ...shot, seed: 5 }, { profile: 'preview', signal: done.signal }));
     // One worker comes free: it takes the three one after another, in priority order.
     stops[0]!.abort();
     await Promise.all([render, live, preview]);
     for (const stop of stops) stop.abort();
+    done.abort();
     await Promise.all(busy);
     expect(order).toEqual(['preview', 'live', 'render']);
   }, 120_000);

@@ -14,7 +14,7 @@ import { EngineModel } from '../engine/pipeline/model.js';
 import { BUNDLE_DIR } from './helpers/engine.js';
 import { tempDir } from './helpers/server.js';
 
-/** A copy of the bundled model's folder (graphs linked) with the final profile's `experts` set. */
+/** A copy of the bundled model's folder (graphs linked) with the final profile's `experts` set (null: none). */
 async function bundleWith(experts: { denoiser: string; t_min: number; t_max: number }[] | null, denoiser = 'final_denoiser'): Promise<string> {
   const dir = await tempDir('scenecast-experts-');
   const manifest = JSON.parse(await readFile(path.join(BUNDLE_DIR, 'manifest.json'), 'utf8')) as { profiles: Record<string, Record<string, unknown>>; graphs: Record<string, { file: string }> };
@@ -22,6 +22,7 @@ async function bundleWith(experts: { denoiser: string; t_min: number; t_max: num
   await cp(path.join(BUNDLE_DIR, 'reader.json'), path.join(dir, 'reader.json'));
   manifest.profiles.final!.denoiser = denoiser;
   if (experts) manifest.profiles.final!.experts = experts;
+  else delete manifest.profiles.final!.experts; // one denoiser (the bundle's final profile has two experts)
   await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
   return dir;
 }

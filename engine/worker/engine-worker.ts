@@ -38,7 +38,8 @@ const running = new Map<number, AbortController>();
 const held = new Map<number, { wait: Promise<void>; wake: () => void }>();
 
 const hold = (id: number): void => {
-  if (held.has(id) || !running.has(id)) return;
+  // An aborted job is never held again (a hold that crossed its abort would keep it waiting, and held, for good).
+  if (held.has(id) || !running.has(id) || running.get(id)!.signal.aborted) return;
   let wake = () => {};
   const wait = new Promise<void>((resolve) => (wake = resolve));
   held.set(id, { wait, wake });
