@@ -74,7 +74,9 @@ export interface EnginePreviewOptions {
 export function startPreviewWorker(o: EnginePreviewOptions): () => Promise<void> {
   return runPreviewWorker({
     backend: o.backend,
-    concurrency: o.engine.workerCount,
+    // Two per engine worker: one running, and one that may go in front of it once it has shown its first window
+    // (engine-pool.ts), so a preview is never stuck behind another room's whole shot.
+    concurrency: 2 * o.engine.workerCount,
     run: (job, signal) => runPreviewJob(job, { engine: o.engine, events: o.events, store: o.store, jpegQuality: o.jpegQuality, onFirstFrame: (s) => o.metrics.previewLatency.observe(s) }, signal),
     onOutcome: (outcome) => {
       if (outcome === 'done' || outcome === 'failed') o.metrics.previewJobs.inc({ outcome });
