@@ -69,6 +69,8 @@ export class PreviewService {
   readonly #o: Required<PreviewOptions>;
   readonly #watched = new Map<string, Watched>();
   readonly #stopWatching: () => void;
+  /** Rooms deleted while this process ran (the newest 1,000): a watch or diff that was under way schedules nothing for them. */
+  readonly #forgotten = new Set<string>();
 
   constructor(options: PreviewOptions) {
     this.#o = { debounceMs: 60, maxWaitMs: 300, policy: contentPolicy(), ...options };
@@ -79,6 +81,7 @@ export class PreviewService {
 
   async #watch(room: Room): Promise<void> {
     const cached = await this.#o.store.get(room.id).catch(() => []);
+    if (this.#forgotten.has(room.id) || this.#watched.has(room.id)) return;
     const watched: Watched = {
       room,
       debouncer: new Debouncer(this.#o.debounceMs, this.#o.maxWaitMs, () => void this.#diffSafely(room.id)),
@@ -201,7 +204,7 @@ export class PreviewService {
         await this.#replayToRoom(job, cached.frames);
         continue;
       }
-      if (watched.gone) return;
+      if (watched.gone || this.#forgotten.has(roomId)) return;
       // Announced before it can start, so 'queued' always comes before 'generating'.
       this.#state(roomId, { shot: shot.id, rev: job.rev, status: 'queued' });
       if ((await queue.submit(job)) === 'full') {
@@ -253,6 +256,8 @@ export class PreviewService {
 
   /** A room was deleted: its queued and running previews stop, and nothing of them is kept. */
   async forgetRoom(room: string): Promise<void> {
+    this.#forgotten.add(room);
+    if (this.#forgotten.size > 1000) this.#forgotten.delete(this.#forgotten.values().next().value!);
     const diffing = this.#watched.get(room)?.diffing;
     this.#unwatch(room);
     // A diff under way may be submitting a job right now: the queue is cleared after it.
