@@ -63,5 +63,15 @@ export function chainKeys(keys: readonly string[], shots: readonly Pick<Shot, 'c
   return out;
 }
 
+/**
+ * Every shot of a scene resolved under `profile` with its content key, chained where a shot continues the one
+ * before (chainKeys): what previews and renders both key their shots by.
+ */
+export function keyedShots<S extends Shot>(bundleHash: string, scene: Pick<Scene, 'fps' | 'template' | 'seed'> & { shots: readonly S[] }, profile: ProfileName): { shot: S; resolved: ResolvedShot; key: string }[] {
+  const resolved = scene.shots.map((shot) => resolveShot(scene, shot, profile));
+  const keys = chainKeys(resolved.map((r) => shotKey(bundleHash, r, profile)), scene.shots);
+  return scene.shots.map((shot, i) => ({ shot, resolved: resolved[i]!, key: keys[i]! }));
+}
+
 /** The shot store key of a shot's last clean latents (what a shot that continues it starts from). */
 export const tailKey = (key: string): string => `tail-${key}`;

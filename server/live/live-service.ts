@@ -68,7 +68,7 @@ export class LiveService {
     this.#o = options;
     this.#stopWatching = options.rooms.onLoaded((room) => this.#watch(room));
     this.#timers.push(
-      // Watcher counts refreshed, director leases tried (a director that died) and renewed.
+      // Watcher counts of live rooms refreshed; director leases tried (a director that died) and renewed.
       setInterval(() => {
         for (const id of this.#watched.keys()) void this.#refresh(id);
       }, 1000),
@@ -134,9 +134,10 @@ export class LiveService {
     return (await this.#o.store.checkpoint(room).catch(() => null))?.state ?? null;
   }
 
+  /** Counts who watches a live room (on every node: not for rooms that are not live). */
   async #refresh(id: string): Promise<void> {
     const entry = this.#watched.get(id);
-    if (!entry) return;
+    if (!entry || !readLive(entry.room.doc).on) return;
     const watchers = await this.#o.watchers(id).catch(() => entry.watchers);
     if (watchers !== entry.watchers) {
       entry.watchers = watchers;
@@ -155,6 +156,8 @@ export class LiveService {
         if (event === 'live:frame') entry.replay.push(payload as LiveFrame);
         else if (event === 'live:state') entry.state = payload as LiveState;
       });
+      void this.#refresh(id); // just turned on: who watches now
+
     } else if (!live.on && entry.stopRelay) {
       entry.stopRelay();
       entry.stopRelay = null;

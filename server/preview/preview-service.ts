@@ -14,7 +14,7 @@ import type * as Y from 'yjs';
 import { ScenecastError, type ErrorCode } from '../../shared/errors.js';
 import type { PreviewFrame, PreviewState } from '../../shared/protocol.js';
 import { readScene } from '../../shared/scene-doc.js';
-import { chainKeys, resolveShot, shotKey } from '../../engine/index.js';
+import { keyedShots } from '../../engine/index.js';
 import { isPeer } from '../collab/origins.js';
 import { contentPolicy, shotText, type ContentPolicy } from '../policy/content-policy.js';
 import type { Room } from '../collab/room.js';
@@ -22,7 +22,7 @@ import type { RoomManager } from '../collab/room-manager.js';
 import type { Metrics } from '../metrics.js';
 import { Debouncer } from './debounce.js';
 import { editedShots } from './edited-shots.js';
-import type { PreviewStore } from '../ports/preview-store.js';
+import type { CachedPreview, PreviewStore } from '../ports/preview-store.js';
 import type { PreviewQueue, QueuedPreview } from '../ports/preview-jobs.js';
 import type { PreviewStateLog } from './state-log.js';
 import type { RoomBroadcast, RoomClient } from '../ports/room-broadcast.js';
@@ -163,7 +163,7 @@ export class PreviewService {
     }
 
     // Keys, chained where a shot continues the one before (an edit of a shot re-keys every shot that continues it).
-    const keys = chainKeys(scene.shots.map((shot) => shotKey(bundleHash, resolveShot(scene, shot, 'preview'), 'preview')), scene.shots);
+    const keyed = keyedShots(bundleHash, scene, 'preview');
     // Runs of shots that continue one another stay in scene order (each starts from the one before); runs with
     // an edited shot go first.
     const runs: number[][] = [];
@@ -171,12 +171,12 @@ export class PreviewService {
     const ordered = runs.sort((a, b) => Number(b.some((i) => edited.has(scene.shots[i]!.id))) - Number(a.some((i) => edited.has(scene.shots[i]!.id)))).flat();
     /** Shots whose preview is (or will be) there to continue from. */
     const previewed = new Set<string>();
+    // The room's stored previews, read once per diff (an undo finds its preview there).
+    let stored: CachedPreview[] | null = null;
     for (const i of ordered) {
-      const shot = scene.shots[i]!;
-      const resolved = resolveShot(scene, shot, 'preview');
-      const key = keys[i]!;
+      const { shot, resolved, key } = keyed[i]!;
       const before = i > 0 && shot.continue ? scene.shots[i - 1]! : null;
-      const after = before && previewed.has(before.id) ? { shot: before.id, key: keys[i - 1]! } : undefined;
+      const after = before && previewed.has(before.id) ? { shot: before.id, key: keyed[i - 1]!.key } : undefined;
       if (lastKey.get(shot.id) === key) {
         previewed.add(shot.id);
         continue;
@@ -198,7 +198,8 @@ export class PreviewService {
       lastKey.set(shot.id, key);
       previewed.add(shot.id);
       const job: QueuedPreview = { room: roomId, shot: shot.id, rev: nextRev(), urgent: edited.has(shot.id), key, resolved, editAt, ...(after ? { after } : {}) };
-      const cached = (await store.get(roomId).catch(() => [])).find((p) => p.shot === shot.id && p.key === key);
+      stored ??= await store.get(roomId).catch(() => []);
+      const cached = stored.find((p) => p.shot === shot.id && p.key === key);
       if (cached) {
         // Back to a state already previewed (an undo): show it again, no generation.
         await this.#replayToRoom(job, cached.frames);

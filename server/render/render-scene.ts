@@ -11,7 +11,7 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { abortError, chainKeys, contextOf, resolveShot, shotKey, frameCount, tailKey, type ProfileName, type EnginePool } from '../../engine/index.js';
+import { abortError, contextOf, frameCount, keyedShots, tailKey, type ProfileName, type EnginePool } from '../../engine/index.js';
 import { ScenecastError } from '../../shared/errors.js';
 import type { RenderShotInfo, RenderTimings } from '../../shared/protocol.js';
 import type { Scene } from '../../shared/scene.js';
@@ -139,12 +139,7 @@ export async function renderScene(scene: Scene, options: RenderSceneOptions): Pr
   await mkdir(workDir, { recursive: true });
 
   // 1. Keys (a shot that continues the one before also holds that one's key).
-  const resolvedShots = scene.shots.map((shot) => {
-    const resolved = resolveShot(scene, shot, profile);
-    return { shot, resolved, key: shotKey(engine.info.hash, resolved, profile) };
-  });
-  const chained = chainKeys(resolvedShots.map((p) => p.key), scene.shots);
-  const plans = resolvedShots.map((p, i) => ({ ...p, key: chained[i]! }));
+  const plans = keyedShots(engine.info.hash, scene, profile);
   // Continuity: the last clean latents of shot i, for shot i + 1 when it continues it.
   const K = engine.chunk.context;
   const wantsTail = (i: number) => plans[i + 1]?.shot.continue === true;
