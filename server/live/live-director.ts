@@ -12,8 +12,6 @@ import { LIVE_LIMITS, suggestionQueue, type LiveSettings, type OnAir } from '../
 import type { Suggestion, SuggestionStatus } from '../../shared/doc-layout.js';
 import type { OnAirPrompt } from '../ports/live-store.js';
 
-export type { OnAirPrompt };
-
 export interface Direction {
   onAir: OnAirPrompt;
   /** A suggestion to put on air now (the server writes it into `live.onAir` and `live.aired`). */

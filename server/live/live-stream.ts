@@ -30,8 +30,6 @@ export const LIVE_PERIOD_S = 4;
 /** Seconds of old frames kept playing while the first chunk of a new prompt is made. */
 const SWITCH_KEEP_S = 0.15;
 
-export type { LivePlan };
-
 export interface LiveStreamOptions {
   room: string;
   engine: EnginePool;
