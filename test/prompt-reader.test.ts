@@ -21,15 +21,43 @@ async function reader(): Promise<{ reader: PromptReader; tokenizer: Tokenizer }>
 describe('the prompt reader', () => {
   it('maps English synonyms and word forms to the words the model knows, and lists what it ignores', async () => {
     const { reader: r, tokenizer } = await reader();
-    expect(r.read('A crimson orb wanders slowly across the meadow')).toEqual({ reading: 'a red ball moves slowly the grass', ignored: [], camera: null });
+    expect(r.read('A crimson orb wanders slowly across the meadow')).toEqual({ reading: 'a red ball moves slowly on the grass', ignored: [], camera: null });
     expect(r.read('a blue cube ascends').reading).toBe('a blue box moves up');
     expect(r.read('a star plunges at dusk').reading).toBe('a star moves down at sunset');
-    expect(r.read('two violet spheres are twirling')).toEqual({ reading: 'purple ball spins', ignored: ['two'], camera: null });
+    expect(r.read('two violet spheres are twirling')).toEqual({ reading: 'purple ball spinning', ignored: ['two'], camera: null });
     expect(r.read('balls hopping').reading).toBe('ball hopping');
     expect(r.read('a silver car drives down a city street')).toMatchObject({ reading: 'a grey down a', ignored: ['car', 'drives', 'city', 'street'] });
     // Every word of a reading is one the model knows.
     for (const prompt of ['A crimson orb wanders slowly across the meadow', 'a silver car drives down a city street', 'the golden pyramid soars swiftly into the heavens']) {
       expect(tokenizer.unknownWords(r.read(prompt).reading), prompt).toEqual([]);
+    }
+  });
+
+  it('keeps a verb’s form, puts the words into the model’s phrasing, and makes a / an agree', async () => {
+    const { reader: r } = await reader();
+    // A synonym of a verb comes in the form the word had: base (two objects, as the captions have it), -s, -ing.
+    expect(r.read('a plum orb and a lime crate float upward').reading).toBe('a purple ball and a green box move up');
+    expect(r.read('a plum orb floats upward').reading).toBe('a purple ball moves up');
+    expect(r.read('a plum orb floating upward').reading).toBe('a purple ball moving up');
+    expect(r.read('a plum orb floated upward').reading).toBe('a purple ball moves up');
+    expect(r.read('a cube and a disc remain motionless').reading).toBe('a box and a circle stay still');
+    expect(r.read('the pearly wedge is stationary').reading).toBe('the white triangle stays still');
+    // A leap is the model's bounce (its 'jumps' comes only as 'jumps up and down').
+    expect(r.read('a tangerine crate leaps').reading).toBe('an orange box bounces');
+    // Where the words put a background, it comes as the captions say it.
+    expect(r.read('in a pasture, a jade tile').reading).toBe('on the grass, a green square');
+    expect(r.read('a ruby orb soars into the heavens').reading).toBe('a red ball moves up in the sky');
+    expect(r.read('a ruby orb during the sundown').reading).toBe('a red ball at sunset');
+    expect(r.read('a ruby orb in the midnight').reading).toBe('a red ball at night');
+    // a / an agree with the word that follows in the reading, not in the prompt.
+    expect(r.read('an amber orb on an empty backdrop').reading).toBe('a yellow ball on a plain background');
+    expect(r.read('a tangerine disc and a shiny emerald orb').reading).toBe('an orange circle and a green ball');
+    // Chinese: a pentagram is the model's 五角星, other star marks its 星形 (its captions never have 星 alone).
+    expect(r.read('一个红色五芒星').reading).toBe('一个红色五角星');
+    expect(r.read('一个柠檬黄色星标和一个金色星状物').reading).toBe('一个黄色星形和一个黄色星形');
+    // The model's own phrasing is left as it is.
+    for (const known of ['a red ball on the grass', 'a blue box in the night sky', 'a star bounces at night', 'a ball and a box stay still on grass']) {
+      expect(r.read(known).reading).toBe(known);
     }
   });
 

@@ -5,7 +5,7 @@
  * each profile, and the base frames are judged by the checker (check-clips.ts).
  *
  *   npm run eval -- [--bundle DIR] [--profile preview|final|both] [--limit N] [--json OUT.json] [--keep DIR]
- *                   [--set heldout|parallel|paraphrase] [--no-reader]
+ *                   [--set heldout|parallel|paraphrase|dev] [--no-reader] [--ids REGEX]
  *
  * --set parallel judges heldout-parallel.json instead: the same 112 prompts and each scene's twin in the other
  * language (224 clips), so the per-language figures compare the languages on the same scenes.
@@ -13,6 +13,11 @@
  * --set paraphrase judges heldout-paraphrase.json: 112 held-out scenes in words the captions never use, for the
  * bundle's prompt reader to map (engine/training/paraphrase.py). --no-reader tokenises the prompts as written
  * (the baseline: what the model made of them before the reader).
+ *
+ * --set dev judges dev-paraphrase.json: the paraphrase set's words on other scenes, the set settings are chosen on
+ * (the reader's choices, the samplers), so the held-out sets only report them.
+ *
+ * --ids REGEX judges only the prompts whose id matches (a quick look at a part of a set).
  *
  * --keep DIR writes the clips there (PROFILE.json + PROFILE.bin) for `check-clips.ts DIR/final.json --verbose`.
  */
@@ -39,6 +44,7 @@ const { values } = parseArgs({
     keep: { type: 'string' },
     set: { type: 'string', default: 'heldout' },
     'no-reader': { type: 'boolean', default: false },
+    ids: { type: 'string' },
     threads: { type: 'string', default: '2' },
   },
 });
@@ -46,13 +52,15 @@ function setFile(name: string | undefined): string {
   if (name === 'heldout' || name === undefined) return 'heldout.json';
   if (name === 'parallel') return 'heldout-parallel.json';
   if (name === 'paraphrase') return 'heldout-paraphrase.json';
-  console.error(`--set must be heldout, parallel or paraphrase, not ${JSON.stringify(name)}`);
+  if (name === 'dev') return 'dev-paraphrase.json';
+  console.error(`--set must be heldout, parallel, paraphrase or dev, not ${JSON.stringify(name)}`);
   process.exit(2);
 }
 const bundleDir = values.bundle ?? process.env.ENGINE_BUNDLE ?? DEFAULT_BUNDLE;
 const profiles = values.profile === 'both' ? (['final', 'preview'] as const) : ([values.profile] as ('final' | 'preview')[]);
 const heldout = JSON.parse(await (await import('node:fs/promises')).readFile(path.join(import.meta.dirname, setFile(values.set)), 'utf8')) as HeldOut;
-const prompts = heldout.prompts.slice(0, values.limit ? Number(values.limit) : undefined);
+const only = values.ids === undefined ? null : new RegExp(values.ids);
+const prompts = heldout.prompts.filter((p) => only === null || only.test(p.id)).slice(0, values.limit ? Number(values.limit) : undefined);
 
 const model = await EngineModel.load(bundleDir, { threads: Number(values.threads), reader: !values['no-reader'] });
 const world = loadWorld();

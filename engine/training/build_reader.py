@@ -36,7 +36,7 @@ TARGETS = [
     ("shrinks", "verb", "contract", "smaller", False),
     ("stays", "verb", "stay", "remain", False),
     ("stays", "verb", "hover", "air", False),
-    ("jumps", "verb", "jump", "upward", True),
+    ("bounces", "verb", "jump", "upward", True),
     ("bounces", "verb", "bounce", "spring back", False),
     ("ball", "noun", "ball", "round object", False),
     ("ball", "noun", "sphere", "three-dimensional", False),

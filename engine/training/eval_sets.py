@@ -1,10 +1,11 @@
 """Eval data: engine/eval/world.json (world constants for the checker), engine/eval/heldout.json (held-out prompts),
 engine/eval/heldout-parallel.json (the same scenes in both languages), engine/eval/heldout-paraphrase.json (the
-scenes in words the captions never use: paraphrase.py) and ground-truth clip sets rendered by the world
+scenes in words the captions never use: paraphrase.py), engine/eval/dev-paraphrase.json (its development twin:
+other scenes, the same words, for choosing settings) and ground-truth clip sets rendered by the world
 (to validate the checker; engine/eval/fixtures/ for its test), and the writer of clip files (engine/eval's format) that
 the eval and the diagnostics use too.
 
-    /usr/bin/python3 engine/training/eval_sets.py world|heldout|parallel|paraphrase|gt [--n 300] [--out DIR]|fixture
+    /usr/bin/python3 engine/training/eval_sets.py world|heldout|parallel|paraphrase|dev|gt [--n 300] [--out DIR]|fixture
 """
 from __future__ import annotations
 
@@ -57,9 +58,11 @@ def make_parallel(seed: int = 20261126):
     return out
 
 
-def make_paraphrase(n_per_lang: int = 56, seed: int = 20261202):
+def make_paraphrase(n_per_lang: int = 56, seed: int = 20261202, prefix: str = "p"):
     """Held-out scenes captioned with paraphrase.py's words and phrasings (none of them the captions'), half English
-    half Chinese; colour x shape combinations both seen and held out, a quarter of them two-object scenes."""
+    half Chinese; colour x shape combinations both seen and held out, a quarter of them two-object scenes. Another
+    seed gives the development set (other scenes and seeds, the same words), for choosing settings without
+    looking at the held-out one."""
     rng = np.random.default_rng(seed)
     prompts = []
     for lang in ("en", "zh"):
@@ -69,7 +72,7 @@ def make_paraphrase(n_per_lang: int = 56, seed: int = 20261202):
             sc = W.random_scene(rng, split, n_objects=n_obj)
             dur, fps = DURATIONS[int(rng.integers(len(DURATIONS)))]
             tags = ["paraphrase", "combo" if split == "heldout" else "seen"] + (["two-objects"] if n_obj == 2 else [])
-            prompts.append({"id": f"p{lang}-{i:03d}", "prompt": P.caption(sc, lang, rng), "lang": lang,
+            prompts.append({"id": f"{prefix}{lang}-{i:03d}", "prompt": P.caption(sc, lang, rng), "lang": lang,
                             "seed": int(rng.integers(2**32)), "duration": dur, "fps": fps,
                             "expected": W.describe(sc), "tags": tags, "scene": sc})
     return prompts
@@ -112,6 +115,15 @@ def write_paraphrase():
     write_prompts("heldout-paraphrase.json", PARAPHRASE_DESCRIPTION, make_paraphrase())
 
 
+DEV_DESCRIPTION = ("Development paraphrase prompts: as heldout-paraphrase.json (paraphrase.py's words and phrasings), "
+                   "other scenes and seeds. Settings (the reader's choices, the samplers) are chosen on this set; "
+                   "the held-out sets only report them.")
+
+
+def write_dev():
+    write_prompts("dev-paraphrase.json", DEV_DESCRIPTION, make_paraphrase(seed=20261203, prefix="d"))
+
+
 def write_clips(path_noext, clips):
     """Clip file format of engine/eval (see engine/eval/README.md): <name>.bin holds uint8 RGB frames of all
     clips back to back (frame-major, row-major, RGB); <name>.json describes them. clips: [(item, frames uint8
@@ -141,6 +153,7 @@ def write_data():
     write_heldout()
     write_parallel()
     write_paraphrase()
+    write_dev()
 
 
 def render_gt(items):
@@ -167,7 +180,7 @@ def random_items(n, seed, lang_mix=True):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["world", "heldout", "parallel", "paraphrase", "gt", "fixture"])
+    ap.add_argument("what", choices=["world", "heldout", "parallel", "paraphrase", "dev", "gt", "fixture"])
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--out", default="/tmp/gt/gt")
     args = ap.parse_args()
@@ -179,6 +192,8 @@ def main():
         write_parallel()
     elif args.what == "paraphrase":
         write_paraphrase()
+    elif args.what == "dev":
+        write_dev()
     elif args.what == "gt":
         write_clips(args.out, render_gt(random_items(args.n, 7)))
         print("wrote", args.out)

@@ -1,8 +1,10 @@
-"""Stage `expert`: a low-noise expert (Wan2.2's mixture of experts: a high-noise expert lays the picture out, a
-low-noise expert draws its detail, one of them per step by the step's noise level). It starts as a copy of the
-run's EMA denoiser and is fine-tuned with the same loss on noise levels t in [0, boundary] only; the text encoder
-is shared and stays frozen (the bundle has one). Resumable from runs/<run>/expert.pt; `attach_expert` exports it into a
-bundle beside the final denoiser and names both in the final profile's `experts` (engine/BUNDLE.md)."""
+"""Stage `expert`: the two experts of the final profile (Wan2.2's mixture of experts: a high-noise expert lays the
+picture out, a low-noise expert draws its detail, one of them per step by the step's noise level). Each starts as a
+copy of the run's EMA denoiser and is fine-tuned with the same loss on its own noise levels only: the low-noise expert
+on t in [0, boundary), the high-noise expert on t in [boundary, 1]; the text encoder is shared and stays frozen (the
+bundle has one). Resumable from runs/<run>/expert.pt (low) and expert_high.pt (high); `attach_expert` exports what the
+run holds into a bundle (the low expert beside the final denoiser, the high expert as the final denoiser) and names
+both in the final profile's `experts` (engine/BUNDLE.md)."""
 from __future__ import annotations
 
 import copy
@@ -20,11 +22,18 @@ from stage_ae import load_ae
 from stage_den import den_loss, ema_update, load_den
 
 LOW = "final_denoiser_low"
+SIDES = ("low", "high")
 
 
-def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_scale: float = 0.3):
-    """Fine-tunes (or resumes) the low-noise expert for `minutes` of wall-clock time in all."""
-    p = ctx.path("expert.pt")
+def expert_file(side: str) -> str:
+    if side not in SIDES:
+        raise SystemExit(f"[expert] the side is low or high, not {side!r}")
+    return "expert.pt" if side == "low" else "expert_high.pt"
+
+
+def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_scale: float = 0.3, side: str = "low"):
+    """Fine-tunes (or resumes) the low- or high-noise expert for `minutes` of wall-clock time in all."""
+    p = ctx.path(expert_file(side))
     enc, dec, stats = load_ae(ctx, config.DEV)
     te, den, _ = load_den(ctx)
     te = te.to(config.DEV).eval()
@@ -38,10 +47,10 @@ def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_
     if os.path.exists(p):
         ck = torch.load(p, map_location="cpu")
         if abs(ck["state"]["boundary"] - boundary) > 1e-9:
-            raise SystemExit(f"[expert] {p} was trained below t = {ck['state']['boundary']}, not {boundary}")
+            raise SystemExit(f"[expert] {p} was trained at the boundary t = {ck['state']['boundary']}, not {boundary}")
         low.load_state_dict(ck["low"]), ema.load_state_dict(ck["low_ema"]), opt.load_state_dict(ck["opt"])
         st = ck["state"]
-    log(f"[expert] low-noise expert below t = {boundary}: lr {base_lr}, batch {batch}, resume step {st['step']} "
+    log(f"[expert] {side}-noise expert ({'below' if side == 'low' else 'from'} t = {boundary}): lr {base_lr}, batch {batch}, resume step {st['step']} "
         f"elapsed {st['elapsed'] / 60:.1f} of {minutes:.1f} min")
     t0 = time.time() - st["elapsed"]
     last_save = time.time()
@@ -60,7 +69,8 @@ def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_
         lr = base_lr * min(1.0, (st["step"] + 1) / 100) * (1.0 if frac < 0.75 else max(0.1, 1 - 0.9 * (frac - 0.75) / 0.25))
         for g in opt.param_groups:
             g["lr"] = lr
-        t = torch.rand(batch, device=b["x0"].device) * boundary
+        u = torch.rand(batch, device=b["x0"].device)
+        t = u * boundary if side == "low" else boundary + u * (1 - boundary)
         loss = den_loss(te, low, b, t=t)
         opt.zero_grad()
         loss.backward()
@@ -80,9 +90,9 @@ def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_
     log(f"[expert] done: step {st['step']} clips {st['clips']}")
 
 
-def load_expert(ctx: Ctx):
-    """The run's low-noise expert (EMA weights, eval mode) and its boundary, or None without one."""
-    p = ctx.path("expert.pt")
+def load_expert(ctx: Ctx, side: str = "low"):
+    """The run's low- or high-noise expert (EMA weights, eval mode) and its boundary, or None without one."""
+    p = ctx.path(expert_file(side))
     if not os.path.exists(p):
         return None
     ck = torch.load(p, map_location="cpu")
@@ -98,28 +108,40 @@ def expert_profile(final: dict, boundary: float) -> dict:
 
 
 def attach_expert(ctx: Ctx, bundle_dir: str):
-    """Exports the run's low-noise expert into an exported bundle (its final denoiser must be this run's) and names
-    the two experts in the final profile; the manifest's hashes follow. The reference fixture is not touched."""
+    """Exports the run's experts into an exported bundle (its final denoiser must be this run's, or the high-noise
+    expert trained from it): the low-noise expert as `final_denoiser_low`, the high-noise one over the final
+    denoiser; the final profile names both. A side the run lacks keeps the bundle's graph (its boundary must be the
+    run's). The manifest's hashes follow; the reference fixture is not touched (`expert_reference`)."""
     from export import den_graph_entry, export_denoiser, sha256  # export imports this module's callers
     from model import VelocityWrapper
 
-    got = load_expert(ctx)
-    if got is None:
-        raise SystemExit(f"[expert] no {ctx.path('expert.pt')}")
-    low, boundary = got
+    got = {side: load_expert(ctx, side) for side in SIDES}
+    if not any(got.values()):
+        raise SystemExit(f"[expert] no {ctx.path('expert.pt')} nor {ctx.path('expert_high.pt')}")
+    boundaries = {b for _, b in filter(None, got.values())}
+    if len(boundaries) > 1:
+        raise SystemExit(f"[expert] the run's experts were trained at different boundaries: {sorted(boundaries)}")
+    boundary = boundaries.pop()
     mpath = os.path.join(bundle_dir, "manifest.json")
     with open(mpath, encoding="utf-8") as f:
         manifest = json.load(f)
-    wrapped = VelocityWrapper(low).eval()
-    export_denoiser(wrapped, os.path.join(bundle_dir, f"{LOW}.onnx"))
-    manifest["graphs"][LOW] = den_graph_entry(wrapped, f"{LOW}.onnx")
-    manifest["profiles"]["final"] = expert_profile(manifest["profiles"]["final"], boundary)
+    final = manifest["profiles"]["final"]
+    if got["low"] is None and not any(e["denoiser"] == LOW and abs(e["t_max"] - boundary) < 1e-9 for e in final.get("experts", [])):
+        raise SystemExit(f"[expert] the run has no low-noise expert and the bundle none below t = {boundary}")
+    names = {"low": LOW, "high": final["denoiser"]}
+    for side, entry in got.items():
+        if entry is None:
+            continue
+        wrapped = VelocityWrapper(entry[0]).eval()
+        export_denoiser(wrapped, os.path.join(bundle_dir, f"{names[side]}.onnx"))
+        manifest["graphs"][names[side]] = den_graph_entry(wrapped, f"{names[side]}.onnx")
+        log(f"[expert] attached the {side}-noise expert as {names[side]} ({'t < ' if side == 'low' else 't >= '}{boundary})")
+    manifest["profiles"]["final"] = expert_profile(final, boundary)
     files = sorted(v["file"] for v in manifest["graphs"].values())
     manifest["sha256"] = {fn: sha256(os.path.join(bundle_dir, fn)) for fn in files}
     with open(mpath, "w", encoding="utf-8") as f:
         json.dump(manifest, f, ensure_ascii=False, indent=1)
         f.write("\n")
-    log(f"[expert] attached {LOW} (t < {boundary}) to {bundle_dir}")
 
 
 def expert_reference(ctx: Ctx, bundle_dir: str, steps: int = 4, shift: float = 3.0):
@@ -138,9 +160,14 @@ def expert_reference(ctx: Ctx, bundle_dir: str, steps: int = 4, shift: float = 3
         blob = f.read()
     with open(os.path.join(bundle_dir, "manifest.json"), encoding="utf-8") as f:
         final = json.load(f)["profiles"]["final"]
-    low, _ = load_expert(ctx)
+    low, high = load_expert(ctx, "low"), load_expert(ctx, "high")
+    if low is None:
+        raise SystemExit(f"[expert] the reference needs the run's low-noise expert ({ctx.path('expert.pt')})")
     g0 = build_graphs(ctx)
-    g = Graphs(g0.text_encoder, {**g0.denoisers, LOW: VelocityWrapper(low).eval()}, g0.decoder, g0.tok,
+    dens = {**g0.denoisers, LOW: VelocityWrapper(low[0]).eval()}
+    if high is not None:
+        dens[final["denoiser"]] = VelocityWrapper(high[0]).eval()
+    g = Graphs(g0.text_encoder, dens, g0.decoder, g0.tok,
                C=g0.C, h=g0.h, w=g0.w, F=g0.F, K=g0.K)
     prof = {**final, "steps": steps, "shift": shift}
     _, lat = generate(g, [meta["prompt"]], [meta["seed"]], meta["n"], prof, negative=meta["negative"], return_latents=True)

@@ -13,8 +13,10 @@ raising a budget and re-running continues training from the checkpoint):
   eval     held-out prompts -> clips -> engine/eval/check-clips.ts (the one checker)
   parallel the held-out scenes in both languages (engine/eval/heldout-parallel.json, 224 prompts): the language gap
            on the same scenes (not in the default stages; the card shows it when it was run)
-  expert   a low-noise expert fine-tuned from the denoiser on noise levels below --expert-boundary (stage_expert.py)
-  attach   export the expert into the bundle beside the final denoiser, name both in the final profile's experts, and
+  expert   an expert fine-tuned from the denoiser on its noise levels only (stage_expert.py): --expert-side low (the
+           default) below --expert-boundary, high from it up
+  attach   export the run's experts into the bundle (low beside the final denoiser, high over it), name both in the
+           final profile's experts, and
            rewrite the final part of the reference fixture with them (4 steps, so both run)
   data     engine/eval/world.json, heldout.json, heldout-parallel.json (deterministic)
   card     MODEL_CARD.md of the bundle
@@ -86,6 +88,8 @@ def parse_args(argv=None):
                     help="processes that render the denoiser's training windows ahead (0: in the training process)")
     ap.add_argument("--expert-min", type=float, default=60.0, help="training budget of the low-noise expert")
     ap.add_argument("--expert-boundary", type=float, default=0.6, help="noise level below which the low-noise expert runs")
+    ap.add_argument("--expert-side", default="low", choices=("low", "high"),
+                    help="which expert the expert stage trains: low (t below the boundary) or high (t from it up)")
     ap.add_argument("--ckpt-every-min", type=float, default=10.0, help="denoiser checkpoint interval")
     return ap.parse_args(argv)
 
@@ -113,7 +117,8 @@ def main(argv=None):
         stage_den(ctx, args.den_min, batch=8 if args.quick else args.den_batch, eval_every_min=args.eval_every_min,
                   evaluate=lambda tag: evaluate.run_eval(ctx, profiles=("final",), limit=48, tag=tag))
     if "expert" in stages:
-        stage_expert(ctx, args.expert_min, args.expert_boundary, batch=8 if args.quick else args.den_batch)
+        stage_expert(ctx, args.expert_min, args.expert_boundary, batch=8 if args.quick else args.den_batch,
+                     side=args.expert_side)
     if "distill" in stages:
         stage_distill(ctx, args.distill_min, batch=8 if args.quick else 24)
     if "up" in stages:
