@@ -47,6 +47,7 @@ describe('the prompt reader', () => {
     // Where the words put a background, it comes as the captions say it.
     expect(r.read('in a pasture, a jade tile').reading).toBe('on the grass, a green square');
     expect(r.read('a ruby orb soars into the heavens').reading).toBe('a red ball moves up in the sky');
+    expect(r.read('a ruby orb beneath the heavens').reading).toBe('a red ball in the sky');
     expect(r.read('a ruby orb during the sundown').reading).toBe('a red ball at sunset');
     expect(r.read('a ruby orb in the midnight').reading).toBe('a red ball at night');
     // a / an agree with the word that follows in the reading, not in the prompt.
