@@ -116,12 +116,13 @@ def write_paraphrase():
 
 
 DEV_DESCRIPTION = ("Development paraphrase prompts: as heldout-paraphrase.json (paraphrase.py's words and phrasings), "
-                   "other scenes and seeds. Settings (the reader's choices, the samplers) are chosen on this set; "
+                   "other scenes and seeds, in two halves of 112 (ids d… and e…, each half English half Chinese). Settings (the reader's choices, the samplers) are chosen on this set; "
                    "the held-out sets only report them.")
 
 
 def write_dev():
-    write_prompts("dev-paraphrase.json", DEV_DESCRIPTION, make_paraphrase(seed=20261203, prefix="d"))
+    write_prompts("dev-paraphrase.json", DEV_DESCRIPTION,
+                  make_paraphrase(seed=20261203, prefix="d") + make_paraphrase(seed=20261204, prefix="e"))
 
 
 def write_clips(path_noext, clips):

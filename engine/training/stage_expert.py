@@ -31,8 +31,11 @@ def expert_file(side: str) -> str:
     return "expert.pt" if side == "low" else "expert_high.pt"
 
 
-def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_scale: float = 0.3, side: str = "low"):
-    """Fine-tunes (or resumes) the low- or high-noise expert for `minutes` of wall-clock time in all."""
+def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_scale: float = 0.3, side: str = "low",
+                 init: str | None = None):
+    """Fine-tunes (or resumes) the low- or high-noise expert for `minutes` of wall-clock time in all. `init`: an
+    expert checkpoint (its EMA weights) to start from instead of the run's denoiser, for an expert going on over
+    another range (a new boundary); a run that already holds this side's checkpoint resumes it instead."""
     p = ctx.path(expert_file(side))
     enc, dec, stats = load_ae(ctx, config.DEV)
     te, den, _ = load_den(ctx)
@@ -50,6 +53,10 @@ def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_
             raise SystemExit(f"[expert] {p} was trained at the boundary t = {ck['state']['boundary']}, not {boundary}")
         low.load_state_dict(ck["low"]), ema.load_state_dict(ck["low_ema"]), opt.load_state_dict(ck["opt"])
         st = ck["state"]
+    elif init:
+        start = torch.load(init, map_location="cpu")["low_ema"]
+        low.load_state_dict(start), ema.load_state_dict(start)
+        log(f"[expert] starting from {init} (trained at t = {torch.load(init, map_location='cpu')['state']['boundary']})")
     log(f"[expert] {side}-noise expert ({'below' if side == 'low' else 'from'} t = {boundary}): lr {base_lr}, batch {batch}, resume step {st['step']} "
         f"elapsed {st['elapsed'] / 60:.1f} of {minutes:.1f} min")
     t0 = time.time() - st["elapsed"]

@@ -88,6 +88,10 @@ def parse_args(argv=None):
                     help="processes that render the denoiser's training windows ahead (0: in the training process)")
     ap.add_argument("--expert-min", type=float, default=60.0, help="training budget of the low-noise expert")
     ap.add_argument("--expert-boundary", type=float, default=0.6, help="noise level below which the low-noise expert runs")
+    ap.add_argument("--expert-lr-scale", type=float, default=0.3,
+                    help="the expert's learning rate as a share of the denoiser's (lower to go on from --expert-init)")
+    ap.add_argument("--expert-init", default=None,
+                    help="an expert checkpoint to start the expert stage from (its EMA weights) instead of the denoiser")
     ap.add_argument("--expert-side", default="low", choices=("low", "high"),
                     help="which expert the expert stage trains: low (t below the boundary) or high (t from it up)")
     ap.add_argument("--ckpt-every-min", type=float, default=10.0, help="denoiser checkpoint interval")
@@ -118,7 +122,7 @@ def main(argv=None):
                   evaluate=lambda tag: evaluate.run_eval(ctx, profiles=("final",), limit=48, tag=tag))
     if "expert" in stages:
         stage_expert(ctx, args.expert_min, args.expert_boundary, batch=8 if args.quick else args.den_batch,
-                     side=args.expert_side)
+                     side=args.expert_side, init=args.expert_init, lr_scale=args.expert_lr_scale)
     if "distill" in stages:
         stage_distill(ctx, args.distill_min, batch=8 if args.quick else 24)
     if "up" in stages:
