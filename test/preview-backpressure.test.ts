@@ -59,4 +59,35 @@ describe('preview backpressure', () => {
     expect(sentBytes).toBeGreaterThan(maxBuffered * 20);
     transport.ws?._socket.destroy(); // the server may have dropped it already (no pongs while paused)
   }, 300_000);
+
+  it('a preview state never overtakes the frames still waiting for a slow socket', async () => {
+    const server = await startServer();
+    const room = await server.createRoom({ scene: { shots: [{ id: 'x', prompt: 'a red ball', duration: 1 }] } });
+    const client = connectSocket(server.url, room.tokens.viewer);
+    await new Promise<void>((resolve) => client.once('room:joined', () => resolve()));
+    const seen: string[] = [];
+    client.on('preview:frame', (f: { rev: number; index: number }) => { if (f.rev === 99) seen.push(`frame ${f.index}`); });
+    client.on('preview:state', (st: { rev: number; status: string }) => { if (st.rev === 99) seen.push(`state ${st.status}`); });
+    const serverSocket = server.app.scenecast.realtime.io.sockets.sockets.get(client.id!)!;
+    const fanout: FrameFanout = server.app.scenecast.fanout;
+    // Stop reading, and send frames until some wait in the socket's mailbox (the kernel's buffers are full).
+    const transport = client.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } };
+    transport.ws._socket.pause();
+    const data = Buffer.alloc(48 * 1024, 7);
+    let count = 0;
+    while (fanout.buffered(serverSocket) < MAILBOX_BYTES && count < 2000) {
+      server.app.scenecast.events.emit(room.room, 'preview:frame', { shot: 'x', rev: 99, index: count, count: 4000, fps: 16, width: 128, height: 72, data });
+      count++;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    for (let i = 0; i < 4; i++) server.app.scenecast.events.emit(room.room, 'preview:frame', { shot: 'x', rev: 99, index: count++, count: 4000, fps: 16, width: 128, height: 72, data });
+    server.app.scenecast.events.emit(room.room, 'preview:state', { shot: 'x', rev: 99, status: 'done' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    transport.ws._socket.resume();
+    await expect.poll(() => seen.includes('state done'), { timeout: 20_000 }).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The state comes last, after the newest frame (frames in between may have been skipped, never the newest).
+    expect(seen.at(-1)).toBe('state done');
+    expect(seen.at(-2)).toBe(`frame ${count - 1}`);
+  }, 60_000);
 });

@@ -6,7 +6,7 @@
  * when it catches up, while bursts (frames relayed from another process arrive together) reach
  * fast clients whole.
  */
-import type { LiveFrame, PreviewFrame } from '../../shared/protocol.js';
+import type { LiveFrame, PreviewFrame, PreviewState } from '../../shared/protocol.js';
 import type { Metrics } from '../metrics.js';
 import { ioRoom, type Io, type IoSocket } from './socket-server.js';
 
@@ -15,9 +15,13 @@ export const MAILBOX_BYTES = 128 * 1024;
 
 /** A frame event: a shot's preview, or the room's live stream. */
 export type FrameEvent = { event: 'preview:frame'; frame: PreviewFrame } | { event: 'live:frame'; frame: LiveFrame };
+/** What waits for a socket: frames, and the preview states that must reach it after the frames before them. */
+type Item = FrameEvent | { event: 'preview:state'; state: PreviewState };
+
+const bytesOf = (item: Item) => (item.event === 'preview:state' ? 0 : item.frame.data.length);
 
 interface Mailbox {
-  waiting: FrameEvent[];
+  waiting: Item[];
   bytes: number;
   armed: boolean;
 }
@@ -31,9 +35,10 @@ interface TransportLike {
 
 const connOf = (socket: IoSocket) => socket.conn as unknown as { writeBuffer: unknown[]; transport: TransportLike };
 
-const send = (socket: IoSocket, item: FrameEvent): void => {
+const send = (socket: IoSocket, item: Item): void => {
   if (item.event === 'preview:frame') socket.emit('preview:frame', item.frame);
-  else socket.emit('live:frame', item.frame);
+  else if (item.event === 'live:frame') socket.emit('live:frame', item.frame);
+  else socket.emit('preview:state', item.state);
 };
 
 export class FrameFanout {
@@ -51,12 +56,23 @@ export class FrameFanout {
   }
 
   publishEvent(room: string, item: FrameEvent): void {
+    this.#publish(room, item);
+  }
+
+  /** Sends a preview state to every socket of the room on this node behind the frames still waiting for it (so
+   * nobody sees a preview done before its last frame); a state is never dropped. Returns the sockets reached. */
+  publishState(room: string, state: PreviewState): string[] {
+    return this.#publish(room, { event: 'preview:state', state });
+  }
+
+  #publish(room: string, item: Item): string[] {
     const ids = this.io.sockets.adapter.rooms.get(ioRoom(room));
-    if (!ids) return;
+    if (!ids) return [];
     for (const id of ids) {
       const socket = this.io.sockets.sockets.get(id);
-      if (socket) this.deliverEvent(socket, item);
+      if (socket) this.#deliver(socket, item);
     }
+    return [...ids];
   }
 
   /** Sends a whole cached preview to one socket (a late joiner), in order and without dropping. */
@@ -76,6 +92,10 @@ export class FrameFanout {
   }
 
   deliverEvent(socket: IoSocket, item: FrameEvent): void {
+    this.#deliver(socket, item);
+  }
+
+  #deliver(socket: IoSocket, item: Item): void {
     let box = this.#mailboxes.get(socket);
     if (!box) {
       box = { waiting: [], bytes: 0, armed: false };
@@ -84,14 +104,16 @@ export class FrameFanout {
     const conn = connOf(socket);
     if (!box.armed && box.waiting.length === 0 && conn.transport.writable && conn.writeBuffer.length === 0) {
       send(socket, item);
-      this.metrics.previewFramesSent.inc();
+      if (item.event !== 'preview:state') this.metrics.previewFramesSent.inc();
       return;
     }
     box.waiting.push(item);
-    box.bytes += item.frame.data.length;
-    while (box.bytes > this.mailboxBytes && box.waiting.length > 1) {
-      const dropped = box.waiting.shift()!;
-      box.bytes -= dropped.frame.data.length;
+    box.bytes += bytesOf(item);
+    // Over the bound, the oldest frames go (never the newest item, never a state).
+    while (box.bytes > this.mailboxBytes) {
+      const oldest = box.waiting.findIndex((w, i) => w.event !== 'preview:state' && i < box.waiting.length - 1);
+      if (oldest < 0) break;
+      box.bytes -= bytesOf(box.waiting.splice(oldest, 1)[0]!);
       this.metrics.previewFramesDropped.inc();
     }
     if (!box.armed) this.#arm(socket, box);
@@ -111,9 +133,9 @@ export class FrameFanout {
           return;
         }
         const next = box.waiting.shift()!;
-        box.bytes -= next.frame.data.length;
+        box.bytes -= bytesOf(next);
         send(socket, next);
-        this.metrics.previewFramesSent.inc();
+        if (next.event !== 'preview:state') this.metrics.previewFramesSent.inc();
       }
     };
     const onClose = () => {
