@@ -141,7 +141,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     ...(backends.socketAdapter ? { adapter: backends.socketAdapter } : {}),
   });
   const fanout = new FrameFanout(realtime.io, metrics);
-  relay = new RoomRelay(backends.events, stateLog.recording(new SocketBroadcast(realtime.io, fanout, 'local')));
+  relay = new RoomRelay(backends.events, stateLog.recording(new SocketBroadcast(realtime.io, fanout)));
   // What this node's flows emit, noted for late joiners on its way to the room.
   const events = stateLog.recording(backends.events);
   // Every WebSocket upgrade goes through one router: each endpoint its path, anything else an HTTP error.

@@ -89,5 +89,20 @@ describe('preview backpressure', () => {
     // The state comes last, after the newest frame (frames in between may have been skipped, never the newest).
     expect(seen.at(-1)).toBe('state done');
     expect(seen.at(-2)).toBe(`frame ${count - 1}`);
+
+    // States are bounded too: stalled again, a burst of states of one shot keeps the newest, not every one.
+    const later: number[] = [];
+    client.on('preview:state', (st: { rev: number }) => { if (st.rev >= 100) later.push(st.rev); });
+    transport.ws._socket.pause();
+    for (let i = 0; fanout.buffered(serverSocket) < MAILBOX_BYTES && i < 2000; i++) {
+      server.app.scenecast.events.emit(room.room, 'preview:frame', { shot: 'x', rev: 99, index: count++, count: 4000, fps: 16, width: 128, height: 72, data });
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    for (let rev = 100; rev < 3100; rev++) server.app.scenecast.events.emit(room.room, 'preview:state', { shot: 'x', rev, status: 'generating' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fanout.buffered(serverSocket)).toBeLessThan(2 * MAILBOX_BYTES);
+    transport.ws._socket.resume();
+    await expect.poll(() => later.at(-1), { timeout: 20_000 }).toBe(3099);
+    expect(later.length).toBeLessThan(3000);
   }, 60_000);
 });

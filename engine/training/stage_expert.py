@@ -54,9 +54,9 @@ def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_
         low.load_state_dict(ck["low"]), ema.load_state_dict(ck["low_ema"]), opt.load_state_dict(ck["opt"])
         st = ck["state"]
     elif init:
-        start = torch.load(init, map_location="cpu")["low_ema"]
-        low.load_state_dict(start), ema.load_state_dict(start)
-        log(f"[expert] starting from {init} (trained at t = {torch.load(init, map_location='cpu')['state']['boundary']})")
+        start = torch.load(init, map_location="cpu")
+        low.load_state_dict(start["low_ema"]), ema.load_state_dict(start["low_ema"])
+        log(f"[expert] starting from {init} (trained at t = {start['state']['boundary']})")
     log(f"[expert] {side}-noise expert ({'below' if side == 'low' else 'from'} t = {boundary}): lr {base_lr}, batch {batch}, resume step {st['step']} "
         f"elapsed {st['elapsed'] / 60:.1f} of {minutes:.1f} min")
     t0 = time.time() - st["elapsed"]
@@ -65,6 +65,7 @@ def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_
 
     def checkpoint():
         st["elapsed"] = time.time() - t0
+        # the keys keep their first names ("low") for either side, so earlier checkpoints load as they are
         save({"low": low.state_dict(), "low_ema": ema.state_dict(), "opt": opt.state_dict(), "state": st}, p)
 
     b = None

@@ -18,7 +18,9 @@ export type FrameEvent = { event: 'preview:frame'; frame: PreviewFrame } | { eve
 /** What waits for a socket: frames, and the preview states that must reach it after the frames before them. */
 type Item = FrameEvent | { event: 'preview:state'; state: PreviewState };
 
-const bytesOf = (item: Item) => (item.event === 'preview:state' ? 0 : item.frame.data.length);
+/** What a waiting state counts against the mailbox's bound (its JSON is about this size). */
+const STATE_BYTES = 128;
+const bytesOf = (item: Item) => (item.event === 'preview:state' ? STATE_BYTES : item.frame.data.length);
 
 interface Mailbox {
   waiting: Item[];
@@ -60,19 +62,18 @@ export class FrameFanout {
   }
 
   /** Sends a preview state to every socket of the room on this node behind the frames still waiting for it (so
-   * nobody sees a preview done before its last frame); a state is never dropped. Returns the sockets reached. */
-  publishState(room: string, state: PreviewState): string[] {
-    return this.#publish(room, { event: 'preview:state', state });
+   * nobody sees a preview done before its last frame). A waiting state is dropped only for a newer one of its shot. */
+  publishState(room: string, state: PreviewState): void {
+    this.#publish(room, { event: 'preview:state', state });
   }
 
-  #publish(room: string, item: Item): string[] {
+  #publish(room: string, item: Item): void {
     const ids = this.io.sockets.adapter.rooms.get(ioRoom(room));
-    if (!ids) return [];
+    if (!ids) return;
     for (const id of ids) {
       const socket = this.io.sockets.sockets.get(id);
       if (socket) this.#deliver(socket, item);
     }
-    return [...ids];
   }
 
   /** Sends a whole cached preview to one socket (a late joiner), in order and without dropping. */
@@ -109,12 +110,16 @@ export class FrameFanout {
     }
     box.waiting.push(item);
     box.bytes += bytesOf(item);
-    // Over the bound, the oldest frames go (never the newest item, never a state).
+    // Over the bound, the oldest frames go first (never the newest item), then states a newer state of the same
+    // shot follows; what stays is at most a state per shot past the bound.
     while (box.bytes > this.mailboxBytes) {
-      const oldest = box.waiting.findIndex((w, i) => w.event !== 'preview:state' && i < box.waiting.length - 1);
+      const last = box.waiting.length - 1;
+      let oldest = box.waiting.findIndex((w, i) => w.event !== 'preview:state' && i < last);
+      if (oldest < 0) oldest = box.waiting.findIndex((w, i) => w.event === 'preview:state' && box.waiting.some((n, j) => j > i && n.event === 'preview:state' && n.state.shot === w.state.shot));
       if (oldest < 0) break;
-      box.bytes -= bytesOf(box.waiting.splice(oldest, 1)[0]!);
-      this.metrics.previewFramesDropped.inc();
+      const [dropped] = box.waiting.splice(oldest, 1);
+      box.bytes -= bytesOf(dropped!);
+      if (dropped!.event !== 'preview:state') this.metrics.previewFramesDropped.inc();
     }
     if (!box.armed) this.#arm(socket, box);
   }

@@ -1,8 +1,8 @@
 /**
- * The embedded RoomBroadcast: events go straight to Socket.IO, preview frames through the
- * per-socket flow control (frame-fanout.ts), and preview states behind the frames that still wait
- * there (a socket never sees a preview done before its last frame). `local` reaches this node's sockets only (a node
- * relaying what engine workers published on Redis); `all-nodes` goes through the adapter.
+ * The RoomBroadcast to this node's sockets (the relay hands it what the event bus carries, from this
+ * process or from engine workers on Redis): preview and live frames go through the per-socket flow
+ * control (frame-fanout.ts), preview states behind the frames that still wait there (a socket never
+ * sees a preview done before its last frame), other events straight to Socket.IO.
  */
 import type { LiveFrame, PreviewFrame, PreviewState } from '../../shared/protocol.js';
 import type { RoomBroadcast, RoomEventName, RoomEventPayload } from '../ports/room-broadcast.js';
@@ -13,7 +13,6 @@ export class SocketBroadcast implements RoomBroadcast {
   constructor(
     private readonly io: Io,
     private readonly fanout: FrameFanout,
-    private readonly scope: 'all-nodes' | 'local' = 'all-nodes',
   ) {}
 
   emit<E extends RoomEventName>(room: string, event: E, payload: RoomEventPayload<E>): void {
@@ -26,11 +25,9 @@ export class SocketBroadcast implements RoomBroadcast {
       return;
     }
     if (event === 'preview:state') {
-      const reached = this.fanout.publishState(room, payload as PreviewState);
-      if (this.scope === 'all-nodes') (this.io.except(reached).to(ioRoom(room)).emit as (event: string, payload: unknown) => boolean)(event, payload);
+      this.fanout.publishState(room, payload as PreviewState);
       return;
     }
-    const target = this.scope === 'local' ? this.io.local.to(ioRoom(room)) : this.io.to(ioRoom(room));
-    (target.emit as (event: string, payload: unknown) => boolean)(event, payload);
+    (this.io.local.to(ioRoom(room)).emit as (event: string, payload: unknown) => boolean)(event, payload);
   }
 }
