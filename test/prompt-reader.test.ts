@@ -44,6 +44,10 @@ describe('the prompt reader', () => {
     expect(r.read('the pearly wedge is stationary').reading).toBe('the white triangle stays still');
     // A leap is the model's bounce (its 'jumps' comes only as 'jumps up and down').
     expect(r.read('a tangerine crate leaps').reading).toBe('an orange box bounces');
+    // …and a bounce 'up and down' is its 'jumps up and down' (else the 'and' reads as a second object).
+    expect(r.read('a jade disc springs up and down').reading).toBe('a green circle jumps up and down');
+    expect(r.read('two orbs bouncing up and down').reading).toContain('jumping up and down');
+    expect(r.read('a cube and a disc bounce up and down').reading).toBe('a box and a circle jump up and down');
     // Where the words put a background, it comes as the captions say it.
     expect(r.read('in a pasture, a jade tile').reading).toBe('on the grass, a green square');
     expect(r.read('a ruby orb soars into the heavens').reading).toBe('a red ball moves up in the sky');

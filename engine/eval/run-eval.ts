@@ -19,6 +19,8 @@
  *
  * --ids REGEX judges only the prompts whose id matches (a quick look at a part of a set).
  *
+ * --set FILE.json judges a set file of the same format (an experiment's own prompts).
+ *
  * --keep DIR writes the clips there (PROFILE.json + PROFILE.bin) for `check-clips.ts DIR/final.json --verbose`.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -53,12 +55,13 @@ function setFile(name: string | undefined): string {
   if (name === 'parallel') return 'heldout-parallel.json';
   if (name === 'paraphrase') return 'heldout-paraphrase.json';
   if (name === 'dev') return 'dev-paraphrase.json';
-  console.error(`--set must be heldout, parallel, paraphrase or dev, not ${JSON.stringify(name)}`);
+  if (name?.endsWith('.json')) return path.resolve(name);
+  console.error(`--set must be heldout, parallel, paraphrase, dev or a .json file, not ${JSON.stringify(name)}`);
   process.exit(2);
 }
 const bundleDir = values.bundle ?? process.env.ENGINE_BUNDLE ?? DEFAULT_BUNDLE;
 const profiles = values.profile === 'both' ? (['final', 'preview'] as const) : ([values.profile] as ('final' | 'preview')[]);
-const heldout = JSON.parse(await (await import('node:fs/promises')).readFile(path.join(import.meta.dirname, setFile(values.set)), 'utf8')) as HeldOut;
+const heldout = JSON.parse(await (await import('node:fs/promises')).readFile(path.resolve(import.meta.dirname, setFile(values.set)), 'utf8')) as HeldOut;
 const only = values.ids === undefined ? null : new RegExp(values.ids);
 const prompts = heldout.prompts.filter((p) => only === null || only.test(p.id)).slice(0, values.limit ? Number(values.limit) : undefined);
 
