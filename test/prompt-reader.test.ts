@@ -48,6 +48,8 @@ describe('the prompt reader', () => {
     expect(r.read('a jade disc springs up and down').reading).toBe('a green circle jumps up and down');
     expect(r.read('two orbs bouncing up and down').reading).toContain('jumping up and down');
     expect(r.read('a cube and a disc bounce up and down').reading).toBe('a box and a circle jump up and down');
+    expect(r.read('a ball moves up and down').reading).toBe('a ball jumps up and down');
+    expect(r.read('一个球上下移动').reading).toBe('一个球上下跳动');
     // Where the words put a background, it comes as the captions say it.
     expect(r.read('in a pasture, a jade tile').reading).toBe('on the grass, a green square');
     expect(r.read('a ruby orb soars into the heavens').reading).toBe('a red ball moves up in the sky');
