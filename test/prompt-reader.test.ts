@@ -26,7 +26,11 @@ describe('the prompt reader', () => {
     expect(r.read('a star plunges at dusk').reading).toBe('a star moves down at sunset');
     expect(r.read('two violet spheres are twirling')).toEqual({ reading: 'purple ball spinning', ignored: ['two'], camera: null });
     expect(r.read('balls hopping').reading).toBe('ball hopping');
-    expect(r.read('a silver car drives down a city street')).toMatchObject({ reading: 'a grey down a', ignored: ['car', 'drives', 'city', 'street'] });
+    expect(r.read('a silver car drives down a city street')).toMatchObject({ reading: 'a grey down', ignored: ['car', 'drives', 'city', 'street'] });
+    // An article whose noun is not understood goes with it; one whose noun comes after an ignored word stays.
+    expect(r.read('a crimson orb wanders past a car')).toEqual({ reading: 'a red ball moves', ignored: ['past', 'car'], camera: null });
+    expect(r.read('a crimson orb near the car, slowly').reading).toBe('a red ball, slowly');
+    expect(r.read('a shiny crimson orb').reading).toBe('a red ball');
     // Every word of a reading is one the model knows.
     for (const prompt of ['A crimson orb wanders slowly across the meadow', 'a silver car drives down a city street', 'the golden pyramid soars swiftly into the heavens']) {
       expect(tokenizer.unknownWords(r.read(prompt).reading), prompt).toEqual([]);

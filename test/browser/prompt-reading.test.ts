@@ -20,7 +20,7 @@ describe('prompt reading in the editor', () => {
     await shot.locator('.prompt .cm-content').click();
     await page.keyboard.type('A crimson orb wanders past a car, the camera pans left');
     const reading = shot.locator('.reading');
-    await expect.poll(() => reading.locator('.read-as').innerText(), { timeout: 10_000 }).toBe('The model reads: a red ball moves a');
+    await expect.poll(() => reading.locator('.read-as').innerText(), { timeout: 10_000 }).toBe('The model reads: a red ball moves');
     expect(await reading.locator('.ignored').innerText()).toBe('Not understood: past, car');
     expect(await reading.locator('.read-camera').innerText()).toBe('Camera from the words: Pan left');
     // A camera chosen for the shot wins, and the reading says so.
