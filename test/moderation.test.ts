@@ -219,22 +219,4 @@ describe('moderate', () => {
   it('is pure: the same text gets the same verdict', () => {
     for (const c of FIXTURE.slice(0, 50)) expect(moderate(c.text)).toEqual(moderate(c.text));
   });
-
-  it('takes well under a millisecond for a 500-character prompt', () => {
-    // ~25 µs each on a quiet core (English, simplified Chinese), ~50 µs traditional; the bound leaves room for a busy CI machine.
-    const prompts = [
-      'a red cube spins slowly on the green grass while the camera pushes in, a blue star bounces to the left under a night sky, '.repeat(6),
-      '一个红色的立方体在草地上慢慢旋转，镜头缓缓推近，蓝色的星星在夜空中向左弹跳。'.repeat(20),
-      '一個紅色的立方體在草地上慢慢旋轉，鏡頭緩緩推近，藍色的星星在夜空中向左彈跳。'.repeat(20),
-    ].map((p) => p.slice(0, 500));
-    for (const prompt of prompts) {
-      expect(prompt.length).toBe(500);
-      for (let i = 0; i < 200; i++) moderate(prompt);
-      const runs = 1000;
-      const start = performance.now();
-      for (let i = 0; i < runs; i++) moderate(prompt);
-      const perCall = (performance.now() - start) / runs;
-      expect(perCall, `${perCall.toFixed(3)} ms per call`).toBeLessThan(0.5);
-    }
-  });
 });

@@ -73,11 +73,8 @@ describe('editor', () => {
     expect(await canvasInk(canvas)).toMatchObject({ lit: 0, contrast: 0 });
 
     await page.locator('li.shot[data-shot="p"] .prompt .cm-content').click();
-    const typed = Date.now();
     await page.keyboard.type('a red ball bounces on the grass');
     await waitForPicture(page, 'li.shot[data-shot="p"] canvas.preview-canvas', 15_000);
-    const seconds = (Date.now() - typed) / 1000;
-    expect(seconds).toBeLessThan(15);
     await expect.poll(() => badge.getAttribute('data-status'), { timeout: 15_000 }).toBe('done');
     const ink = await canvasInk(canvas);
     expect(ink.width).toBeGreaterThan(1);
