@@ -83,8 +83,9 @@ describe('editor', () => {
     // A prompt the content policy refuses: the badge gives the reason, the old picture is dimmed.
     await page.keyboard.press('Control+a');
     await page.keyboard.type('a bloody ball');
-    await expect.poll(() => badge.getAttribute('data-status')).toBe('refused');
-    expect(await badge.innerText()).toMatch(/^Not previewed: The content policy does not allow this text\. \("bloody" is not allowed/);
+    // Typed a key at a time: "a blood" is refused on its way to "a bloody", so wait for the reason of the whole word.
+    await expect.poll(() => badge.innerText()).toMatch(/^Not previewed: The content policy does not allow this text\. \("bloody" is not allowed/);
+    expect(await badge.getAttribute('data-status')).toBe('refused');
     expect(await page.locator('li.shot[data-shot="p"]').getAttribute('class')).toContain('stale');
     await page.keyboard.press('Control+a');
     await page.keyboard.type('a red ball bounces on the grass');
