@@ -11,7 +11,7 @@
  *              read as they are
  *   4 ignored  what is still unknown leaves the reading and is listed, so people see it
  *   5 grammar  the lexicon's rewrites put what the words became into the model's phrasing ("the
- *              meadow" → "on the grass"), an article left without its noun goes ("past a car" → ""),
+ *              meadow" → "on the grass"; an article whose noun was ignored goes: "past a car" → ""),
  *              and a / an agree with the word after them
  * A prompt made only of known words reads as itself (normalised: NFKC, lower case).
  */
@@ -74,9 +74,6 @@ function formOf(word: string): Form {
   if (word.endsWith('ing') && word.length > 4) return 'ing';
   return word.endsWith('s') ? 's' : 'base';
 }
-
-/** An article with no noun after it: at the end, before punctuation, or before another article or a preposition. */
-const ORPHAN_ARTICLE = /\b(?:a|an|the)\b(?=\s*(?:$|[,.;!?，。]|(?:a|an|the|in|on|at|under|against|during|to|and|that)\b))/g;
 
 const vowelSound = (word: string) => /^[aeiou]/.test(word);
 
@@ -161,8 +158,6 @@ export class PromptReader {
     // 5. Grammar: the model's phrasing, then a / an before the word that follows.
     let joined = out.join('');
     for (const { re, to } of this.#rewrite) joined = joined.replace(re, to);
-    // An article whose noun was not understood goes with it ("moves past a car" reads "moves", not "moves a").
-    joined = joined.replace(ORPHAN_ARTICLE, '');
     joined = joined.replace(/\b(an?)(\s+)([a-z]+)/g, (_, article: string, space: string, next: string) => {
       const agreed = vowelSound(next) ? 'an' : 'a';
       return `${this.#vocab.has(agreed) ? agreed : article}${space}${next}`;
