@@ -23,7 +23,7 @@
  *
  * --keep DIR writes the clips there (PROFILE.json + PROFILE.bin) for `check-clips.ts DIR/final.json --verbose`.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -61,7 +61,7 @@ function setFile(name: string | undefined): string {
 }
 const bundleDir = values.bundle ?? process.env.ENGINE_BUNDLE ?? DEFAULT_BUNDLE;
 const profiles = values.profile === 'both' ? (['final', 'preview'] as const) : ([values.profile] as ('final' | 'preview')[]);
-const heldout = JSON.parse(await (await import('node:fs/promises')).readFile(path.resolve(import.meta.dirname, setFile(values.set)), 'utf8')) as HeldOut;
+const heldout = JSON.parse(await readFile(path.resolve(import.meta.dirname, setFile(values.set)), 'utf8')) as HeldOut;
 const only = values.ids === undefined ? null : new RegExp(values.ids);
 const prompts = heldout.prompts.filter((p) => only === null || only.test(p.id)).slice(0, values.limit ? Number(values.limit) : undefined);
 

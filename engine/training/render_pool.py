@@ -9,7 +9,7 @@ import multiprocessing as mp
 
 import numpy as np
 
-from data import draw_flen, render_windows
+from data import draw_flen, encode_windows, make_batch, render_windows
 
 _W = None  # each worker's setting: the trainer's tokenizer, the two-object share
 
@@ -53,3 +53,23 @@ class RenderPool:
     def close(self):
         self.pool.terminate()
         self.pool.join()
+
+
+class TrainingBatches:
+    """A stage's training batches, encoded: from render workers when `--render-workers` is set (a GPU), else
+    rendered in this process. `next()` gives a batch; `close()` stops the workers."""
+
+    def __init__(self, ctx, batch: int, enc, stats):
+        self.ctx, self.batch, self.enc, self.stats = ctx, batch, enc, stats
+        self.pool = None
+        if ctx.args.render_workers:
+            self.pool = RenderPool(ctx.args.render_workers, batch, int(ctx.rng.integers(2**63)), ctx.tok, ctx.args.two_objects)
+
+    def next(self) -> dict:
+        if self.pool is not None:
+            return encode_windows(self.pool.next(), self.enc, self.stats)
+        return make_batch(self.ctx, self.batch, self.enc, self.stats, flen=draw_flen(self.ctx.rng))
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.close()

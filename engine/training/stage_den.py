@@ -14,9 +14,9 @@ import torch.nn.functional as F
 import config
 from config import (CHUNK_F, CHUNK_K, D_TEXT, DEN_CFG, DEN_LR, LAT_C, LAT_H, LAT_W, MAX_LEN, MOTION_W, PREV_NOISE,
                     SELF_COND_P, UNET_CFG, UNET_CFG_V1, Ctx, log, save)
-from data import PROBE_MULTI, PROBE_ORDERED, PROBE_SINGLE, PROBE_SIZES, draw_flen, encode_windows, make_batch
+from data import PROBE_MULTI, PROBE_ORDERED, PROBE_SINGLE, PROBE_SIZES
 from model import CaptionProbe, Denoiser, TextEncoder, UNetDenoiser, n_params
-from render_pool import RenderPool
+from render_pool import TrainingBatches
 from stage_ae import load_ae
 
 PROBE_W = 0.1  # weight of the probe's loss next to the denoiser's
@@ -144,9 +144,7 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         minutes = sched_from + ctx.args.den_more
     log(f"[den] {arch}: text {n_params(te)} denoiser {n_params(den)} params, lr {base_lr}, batch {batch}, resume step "
         f"{st['step']} elapsed {st['elapsed']/60:.1f} of {minutes:.1f} min")
-    pool = None
-    if ctx.args.render_workers:
-        pool = RenderPool(ctx.args.render_workers, batch, int(ctx.rng.integers(2**63)), ctx.tok, ctx.args.two_objects)
+    batches = TrainingBatches(ctx, batch, enc, stats)
     t0 = time.time() - st["elapsed"]
     last_save = time.time()
     losses = []
@@ -163,10 +161,7 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
         # each rendered + encoded batch (encoding costs about half a step) serves `reuse` steps, with fresh noise
         # and noise levels each time
         if b is None or st["step"] % max(1, ctx.args.den_reuse) == 0:
-            if pool is not None:
-                b = encode_windows(pool.next(), enc, stats)
-            else:
-                b = make_batch(ctx, batch, enc, stats, flen=draw_flen(ctx.rng))
+            b = batches.next()
             st["clips"] += batch  # distinct training windows
         lr = den_lr(base_lr, st["step"] - warm_from, (time.time() - t0) / 60 - sched_from, minutes - sched_from)
         for g in opt.param_groups + popt.param_groups:
@@ -202,8 +197,7 @@ def stage_den(ctx: Ctx, minutes: float, batch: int = 32, eval_every_min: float =
                     log(f"[den] periodic eval failed: {e!r}")
                 t0 += 0  # eval time counts towards the budget
     checkpoint()
-    if pool is not None:
-        pool.close()
+    batches.close()
     log(f"[den] done: step {st['step']} clips {st['clips']}")
 
 

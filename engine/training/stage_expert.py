@@ -17,8 +17,7 @@ import torch
 
 import config
 from config import DEN_LR, Ctx, log, save
-from data import draw_flen, encode_windows, make_batch
-from render_pool import RenderPool
+from render_pool import TrainingBatches
 from stage_ae import load_ae
 from stage_den import den_loss, ema_update, load_den
 
@@ -60,10 +59,7 @@ def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_
         log(f"[expert] starting from {init} (trained at t = {start['state']['boundary']})")
     log(f"[expert] {side}-noise expert ({'below' if side == 'low' else 'from'} t = {boundary}): lr {base_lr}, batch {batch}, resume step {st['step']} "
         f"elapsed {st['elapsed'] / 60:.1f} of {minutes:.1f} min")
-    # on a GPU the windows come from render workers, as in stage `den` (one process would leave the GPU idle)
-    pool = None
-    if ctx.args.render_workers:
-        pool = RenderPool(ctx.args.render_workers, batch, int(ctx.rng.integers(2**63)), ctx.tok, ctx.args.two_objects)
+    batches = TrainingBatches(ctx, batch, enc, stats)  # render workers on a GPU, as in stage `den`
     t0 = time.time() - st["elapsed"]
     last_save = time.time()
     losses, tl = [], time.time()
@@ -76,7 +72,7 @@ def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_
     b = None
     while time.time() - t0 < minutes * 60:
         if b is None or st["step"] % max(1, ctx.args.den_reuse) == 0:
-            b = encode_windows(pool.next(), enc, stats) if pool is not None else make_batch(ctx, batch, enc, stats, flen=draw_flen(ctx.rng))
+            b = batches.next()
             st["clips"] += batch
         frac = (time.time() - t0) / 60 / max(minutes, 1e-6)
         lr = base_lr * min(1.0, (st["step"] + 1) / 100) * (1.0 if frac < 0.75 else max(0.1, 1 - 0.9 * (frac - 0.75) / 0.25))
@@ -100,8 +96,7 @@ def stage_expert(ctx: Ctx, minutes: float, boundary: float, batch: int = 32, lr_
             checkpoint()
             last_save = time.time()
     checkpoint()
-    if pool is not None:
-        pool.close()
+    batches.close()
     log(f"[expert] done: step {st['step']} clips {st['clips']}")
 
 
